@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvpoll: a userspace, polled-mode NVMe driver.
+ *
+ * Open a controller with nvp_dev_open(), allocate DMA buffers with
+ * nvp_dma_alloc(), create one qpair per I/O thread with nvp_qpair_create(),
+ * submit with nvp_read() / nvp_write() / ... and reap completions with
+ * nvp_qpair_poll(). No system call, lock or interrupt sits on that path.
+ *
+ * Errors: functions returning int return 0 or a negative errno and never set
+ * errno. Functions returning a pointer return NULL and set errno. In both
+ * cases nvp_errmsg() gives a sentence that says what went wrong and what to
+ * do about it, for the calling thread.
+ *
+ * Threading: a struct nvp_qpair belongs to one thread at a time; its
+ * functions take no lock. Everything that takes a struct nvp_dev (admin
+ * commands, DMA allocation, qpair creation) may be called from any thread:
+ * the admin queue is shared and serialized inside.
+ */
+#ifndef NVPOLL_H
+#define NVPOLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nvpoll/spec.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NVP_VERSION_MAJOR 0
+#define NVP_VERSION_MINOR 1
+
+struct nvp_dev;
+struct nvp_ns;
+struct nvp_qpair;
+
+/* ---- Opening a device ------------------------------------------------ */
+
+struct nvp_opts {
+	const char *be;		/* "vfio-pci", "uio-generic", "sim"; NULL: $NVP_BE, else by binding */
+	const char *mem;	/* "hugepages" or "libc"; NULL: the config's default */
+	int numa_node;		/* node for DMA memory; -1: the device's node */
+	unsigned admin_timeout_ms; /* per admin command; 0: 5000 */
+	unsigned nr_io_queues;	/* I/O queue pairs to ask the controller for; 0: 64 */
+};
+
+/* Fill @opts with the defaults above. */
+void nvp_opts_init(struct nvp_opts *opts);
+
+/*
+ * Open the controller named by @uri: a PCI address "0000:00:05.0" (the
+ * domain may be left out) or "sim[:options]". @opts may be NULL. The
+ * controller is reset, enabled, identified, and its active namespaces read.
+ * Returns NULL with errno set and nvp_errmsg() on failure.
+ */
+struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opts);
+
+/*
+ * Delete every I/O queue, shut the controller down cleanly (CC.SHN) so
+ * written data is persistent, and release all memory. Qpairs still open are
+ * destroyed; DMA buffers are freed. NULL is ignored.
+ */
+void nvp_dev_close(struct nvp_dev *dev);
+
+/* The calling thread's last error message ("" if none). */
+const char *nvp_errmsg(void);
+
+/* Identify Controller data, read at open. */
+const struct nvme_id_ctrl *nvp_dev_id_ctrl(const struct nvp_dev *dev);
+/* Largest transfer one command may carry, in bytes (MDTS, capped by nvpoll). */
+size_t nvp_dev_max_xfer(const struct nvp_dev *dev);
+/* Most entries an I/O queue may have (CAP.MQES + 1). */
+unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev);
+/* The name of the config in use: "vfio-pci", "uio-generic" or "sim". */
+const char *nvp_dev_backend(const struct nvp_dev *dev);
+/* Controller register values read at open. */
+uint64_t nvp_dev_cap(const struct nvp_dev *dev);
+uint32_t nvp_dev_vs(const struct nvp_dev *dev);
+
+/* ---- Namespaces -------------------------------------------------------- */
+
+struct nvp_ns_info {
+	uint32_t nsid;
+	uint64_t nsze;		/* size in logical blocks */
+	uint64_t ncap;
+	uint64_t nuse;
+	uint32_t lba_size;	/* data bytes per logical block, in-use format */
+	uint16_t ms;		/* metadata bytes per logical block */
+	uint8_t lbaf;		/* in-use LBA format index */
+};
+
+/* Number of active namespaces; @nsids (may be NULL) gets their ids, ascending. */
+unsigned nvp_ns_list(const struct nvp_dev *dev, const uint32_t **nsids);
+/* The active namespace @nsid, or NULL (errno ENOENT). Valid until close. */
+const struct nvp_ns *nvp_ns_get(const struct nvp_dev *dev, uint32_t nsid);
+const struct nvp_ns_info *nvp_ns_info(const struct nvp_ns *ns);
+
+/* ---- DMA memory ---------------------------------------------------------- */
+
+/*
+ * Allocate @size bytes the controller can reach, 4 KiB aligned and zeroed.
+ * All data buffers given to I/O functions must lie in such memory.
+ * Returns NULL with errno and nvp_errmsg() (e.g. no hugepages reserved).
+ */
+void *nvp_dma_alloc(struct nvp_dev *dev, size_t size);
+void nvp_dma_free(struct nvp_dev *dev, void *buf);
+
+/* ---- Status --------------------------------------------------------------- */
+
+/* The 15-bit status field of a completion: SC, SCT, CRD, More, DNR. */
+static inline uint16_t nvp_cqe_status(const struct nvme_cqe *cqe)
+{
+	return (uint16_t)(cqe->status >> 1);
+}
+
+/* Name of a status ("Invalid Field in Command"), ignoring CRD/More/DNR. */
+const char *nvp_status_str(uint16_t status);
+/* "Invalid Field in Command (SCT 0h / SC 2h, DNR)" into @buf; returns @buf. */
+char *nvp_status_format(uint16_t status, char *buf, size_t len);
+
+/* ---- Admin commands (any thread, serialized) ------------------------------ */
+
+/*
+ * Run one admin command and wait for it. @buf (may be NULL) is copied
+ * through a bounce buffer, so any memory will do; @len at most 64 KiB.
+ * The cid, PRPs and data pointer of @cmd are filled in here.
+ * Returns 0, -EIO when the controller answered with an error status (in
+ * *@cqe when not NULL), -ETIMEDOUT, or another -errno.
+ */
+int nvp_admin_cmd(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+		  struct nvme_cqe *cqe);
+int nvp_identify(struct nvp_dev *dev, uint8_t cns, uint32_t nsid, void *buf4k);
+int nvp_get_log_page(struct nvp_dev *dev, uint32_t nsid, uint8_t lid, void *buf, size_t len);
+int nvp_get_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, uint32_t *dw0);
+int nvp_set_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, uint32_t *dw0);
+
+/* ---- Queue pairs and I/O --------------------------------------------------- */
+
+/*
+ * Completion callback. @err is 0 on success, -EIO when the controller
+ * reported an error (status in nvp_cqe_status(@cqe)), or another -errno.
+ * @cqe is never NULL. It runs inside nvp_qpair_poll() on the qpair's
+ * thread; it may submit new commands but must not poll.
+ */
+typedef void (*nvp_cb)(void *arg, int err, const struct nvme_cqe *cqe);
+
+struct nvp_qpair_opts {
+	unsigned depth; /* queue entries, 2 .. nvp_dev_max_queue_depth(); 0: 256 (clamped) */
+};
+
+/*
+ * Create an I/O submission/completion queue pair. One qpair per thread;
+ * a qpair can keep depth - 1 commands in flight.
+ * Returns NULL with errno (EBUSY when the controller has no queue left).
+ */
+struct nvp_qpair *nvp_qpair_create(struct nvp_dev *dev, const struct nvp_qpair_opts *opts);
+/* Delete the queues. Commands still in flight are waited for (bounded). */
+void nvp_qpair_destroy(struct nvp_qpair *qp);
+
+/*
+ * I/O submission. Each posts one command and returns 0, or -EAGAIN when the
+ * qpair has no free slot (poll, then retry), -EINVAL for bad arguments,
+ * -ERANGE for an LBA range past the end of the namespace, -E2BIG for a
+ * transfer above nvp_dev_max_xfer() (nvpoll does not split commands),
+ * -EFAULT for a buffer not in nvp_dma_alloc() memory.
+ *
+ * Posting does not ring the doorbell: nvp_qpair_ring() does, and so does
+ * nvp_qpair_poll() before it looks for completions, so one doorbell write
+ * covers a whole batch of submissions.
+ *
+ * @nlb is a count of logical blocks (1 .. 65536). @buf must be 4-byte
+ * aligned and hold nlb * lba_size bytes.
+ */
+int nvp_read(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+	     void *buf, nvp_cb cb, void *arg);
+int nvp_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+	      const void *buf, nvp_cb cb, void *arg);
+int nvp_flush(struct nvp_qpair *qp, const struct nvp_ns *ns, nvp_cb cb, void *arg);
+int nvp_write_zeroes(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+		     nvp_cb cb, void *arg);
+
+/*
+ * Dataset Management with the Deallocate attribute (trim) for @nr ranges
+ * (1 .. 256). @ranges is read by the controller: like a data buffer it must
+ * lie in nvp_dma_alloc() memory and stay untouched until the callback.
+ * Each range's nlb there is a count (one-based), and is checked against the
+ * namespace: -ERANGE when one runs past its end.
+ */
+int nvp_dsm(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct nvme_dsm_range *ranges,
+	    unsigned nr, nvp_cb cb, void *arg);
+
+/*
+ * Raw I/O command passthrough: @cmd is copied, its cid and data pointer
+ * are filled in from @buf / @len (DMA memory, may be NULL / 0).
+ */
+int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *buf, size_t len,
+	       nvp_cb cb, void *arg);
+
+/* Counters that explain performance. Reset by nvp_qpair_stats_reset(). */
+struct nvp_qpair_stats {
+	uint64_t submitted;	/* commands posted */
+	uint64_t sq_doorbells;	/* SQ tail doorbell writes */
+	uint64_t completed;	/* completions reaped */
+	uint64_t cq_doorbells;	/* CQ head doorbell writes */
+	uint64_t polls;		/* nvp_qpair_poll() calls */
+	uint64_t polls_empty;	/* ... that found nothing */
+	uint64_t bad_cqes;	/* CQEs with an unknown or idle cid, skipped */
+};
+void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out);
+void nvp_qpair_stats_reset(struct nvp_qpair *qp);
+/* Commands posted and not yet completed. */
+unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include <nvpoll/qpair.h>
+
+#endif /* NVPOLL_H */

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The I/O hot path, inline: request slots, posting an SQ entry, ringing the
+ * SQ tail doorbell, reaping CQ entries. Included by <nvpoll.h>; use the
+ * functions documented there, not the nvp__ internals below.
+ *
+ * A qpair belongs to one thread: nothing here takes a lock or an atomic.
+ */
+#ifndef NVPOLL_QPAIR_H
+#define NVPOLL_QPAIR_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include <nvpoll/barrier.h>
+#include <nvpoll/spec.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NVP_NO_CID 0xffffu
+
+struct nvp_dma_region;
+
+/* One command slot; its index is the command id (cid). */
+struct nvp_req {
+	nvp_cb cb;
+	void *arg;
+	uint64_t *prp_list;	 /* this slot's PRP list memory */
+	uint64_t prp_list_iova;
+	uint16_t next_free;	 /* free list link while idle */
+	uint16_t busy;		 /* 1 from submission to completion */
+	uint32_t rsvd;
+};
+
+struct nvp_qpair {
+	/* Submission side: every submit touches these. */
+	struct nvme_sqe *sq;
+	volatile uint32_t *sq_db;
+	struct nvp_req *reqs;
+	uint16_t sq_tail;
+	uint16_t sq_tail_rung;	/* tail value at the last doorbell write */
+	uint16_t size;		/* entries in the SQ and in the CQ */
+	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy */
+	uint16_t outstanding;
+	uint16_t page_shift;	/* controller memory page size, log2 */
+	uint32_t max_xfer;	/* bytes per command */
+
+	/* Completion side: every poll touches these. */
+	volatile struct nvme_cqe *cq;
+	volatile uint32_t *cq_db;
+	uint16_t cq_head;
+	uint16_t phase;		/* phase value of new entries */
+	uint16_t sq_head;	/* as last reported by the controller */
+	uint16_t qid;
+
+	struct nvp_qpair_stats stats;
+
+	/* Cold: set up and torn down by lib/nvme, never read per I/O. */
+	const struct nvp_dma_region *last_region; /* last data buffer's region (lookup cache) */
+	struct nvp_dev *dev;
+	void *sq_mem;
+	void *cq_mem;
+	void *prp_mem;
+	unsigned prp_entries;	/* PRP list entries per slot */
+};
+
+/* Out of line: an entry whose cid is unknown or idle (logged once, counted). */
+void nvp__qpair_bad_cqe(struct nvp_qpair *qp, const struct nvme_cqe *cqe);
+
+/* Take an idle slot; NULL when the qpair is full. */
+static inline struct nvp_req *nvp__req_get(struct nvp_qpair *qp, uint16_t *cid)
+{
+	uint16_t c = qp->free_head;
+	struct nvp_req *req;
+
+	if (__builtin_expect(c == NVP_NO_CID, 0))
+		return NULL;
+	req = &qp->reqs[c];
+	qp->free_head = req->next_free;
+	req->busy = 1;
+	qp->outstanding++;
+	*cid = c;
+	return req;
+}
+
+/* Give back a slot taken by nvp__req_get() that was never posted. */
+static inline void nvp__req_put(struct nvp_qpair *qp, uint16_t cid)
+{
+	struct nvp_req *req = &qp->reqs[cid];
+
+	req->busy = 0;
+	req->next_free = qp->free_head;
+	qp->free_head = cid;
+	qp->outstanding--;
+}
+
+/*
+ * Copy @sqe into the SQ at the tail and advance it. Slots number size - 1,
+ * so a taken slot guarantees a free SQ entry: the controller's head (as last
+ * reported) never lags more than the commands still in flight.
+ */
+static inline void nvp__sq_post(struct nvp_qpair *qp, const struct nvme_sqe *sqe)
+{
+	qp->sq[qp->sq_tail] = *sqe;
+	if (++qp->sq_tail == qp->size)
+		qp->sq_tail = 0;
+	qp->stats.submitted++;
+}
+
+/* Ring the SQ tail doorbell if anything was posted since the last ring. */
+static inline void nvp_qpair_ring(struct nvp_qpair *qp)
+{
+	if (qp->sq_tail == qp->sq_tail_rung)
+		return;
+	nvp_wmb(); /* the controller must see the entries before the new tail */
+	*qp->sq_db = qp->sq_tail;
+	qp->sq_tail_rung = qp->sq_tail;
+	qp->stats.sq_doorbells++;
+}
+
+static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_cqe *cqe)
+{
+	uint16_t cid = cqe->cid;
+	struct nvp_req *req;
+	nvp_cb cb;
+	void *arg;
+
+	/* Slots number size - 1; a cid outside them or idle is never trusted. */
+	if (__builtin_expect(cid >= qp->size - 1 || !qp->reqs[cid].busy, 0)) {
+		nvp__qpair_bad_cqe(qp, cqe);
+		return;
+	}
+	req = &qp->reqs[cid];
+	cb = req->cb;
+	arg = req->arg;
+	/* Free the slot before the callback, so the callback can resubmit. */
+	req->busy = 0;
+	req->next_free = qp->free_head;
+	qp->free_head = cid;
+	qp->outstanding--;
+	qp->stats.completed++;
+	/* Any SCT/SC bit set is an error; CRD, More and DNR alone are not. */
+	cb(arg, (cqe->status & 0x7fe) ? -EIO : 0, cqe);
+}
+
+/*
+ * Ring the SQ doorbell if needed, then reap up to @max completions (0: up
+ * to a ring's worth), running their callbacks. Writes the CQ head doorbell
+ * once for the whole batch. Returns the number of CQ entries consumed.
+ */
+static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
+{
+	unsigned n = 0;
+
+	nvp_qpair_ring(qp);
+	qp->stats.polls++;
+	/* Cap the batch so the head doorbell never lags a whole ring. */
+	if (max == 0 || max > (unsigned)qp->size - 1)
+		max = qp->size - 1;
+	while (n < max) {
+		volatile struct nvme_cqe *vc = &qp->cq[qp->cq_head];
+		struct nvme_cqe cqe;
+
+		if ((vc->status & 1) != qp->phase)
+			break;
+		nvp_rmb(); /* read the rest of the entry only after its phase bit */
+		cqe.dw0 = vc->dw0;
+		cqe.dw1 = vc->dw1;
+		cqe.sq_head = vc->sq_head;
+		cqe.sq_id = vc->sq_id;
+		cqe.cid = vc->cid;
+		cqe.status = vc->status;
+		if (++qp->cq_head == qp->size) {
+			qp->cq_head = 0;
+			qp->phase ^= 1;
+		}
+		qp->sq_head = cqe.sq_head;
+		nvp__qpair_complete(qp, &cqe);
+		n++;
+	}
+	if (n == 0) {
+		qp->stats.polls_empty++;
+		return 0;
+	}
+	nvp_rmb(); /* done reading the entries before the controller may reuse them */
+	*qp->cq_db = qp->cq_head;
+	qp->stats.cq_doorbells++;
+	return n;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NVPOLL_QPAIR_H */

@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NVMe wire format: controller registers, queue entries, opcodes, status
+ * codes and the Identify / log page structures nvpoll reads.
+ *
+ * Names follow the NVMe Base Specification 2.0 (nvme_ / NVME_ prefix).
+ * Every multi-byte field is little-endian on the wire; nvpoll targets
+ * little-endian hosts only (checked below), so fields are plain integers.
+ * Every structure is followed by a static assertion of its size.
+ */
+#ifndef NVPOLL_SPEC_H
+#define NVPOLL_SPEC_H
+
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "nvpoll supports little-endian hosts only"
+#endif
+
+#ifdef __cplusplus
+#define NVME_STATIC_ASSERT(c, m) static_assert(c, m)
+extern "C" {
+#else
+#define NVME_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+/* Extract or build a register field from its NAME_SHIFT / NAME_MASK pair. */
+#define NVME_GET(v, f) (((v) >> NVME_##f##_SHIFT) & NVME_##f##_MASK)
+#define NVME_SET(v, f) (((uint64_t)(v) & NVME_##f##_MASK) << NVME_##f##_SHIFT)
+
+/* Controller registers: byte offsets into BAR0 (spec 3.1.3). */
+enum nvme_reg {
+	NVME_REG_CAP = 0x00,   /* Controller Capabilities, 64 bit */
+	NVME_REG_VS = 0x08,    /* Version */
+	NVME_REG_INTMS = 0x0c, /* Interrupt Mask Set */
+	NVME_REG_INTMC = 0x10, /* Interrupt Mask Clear */
+	NVME_REG_CC = 0x14,    /* Controller Configuration */
+	NVME_REG_CSTS = 0x1c,  /* Controller Status */
+	NVME_REG_NSSR = 0x20,  /* NVM Subsystem Reset */
+	NVME_REG_AQA = 0x24,   /* Admin Queue Attributes */
+	NVME_REG_ASQ = 0x28,   /* Admin SQ Base Address, 64 bit */
+	NVME_REG_ACQ = 0x30,   /* Admin CQ Base Address, 64 bit */
+	NVME_REG_CMBLOC = 0x38,
+	NVME_REG_CMBSZ = 0x3c,
+	NVME_REG_DBS = 0x1000, /* first doorbell (SQ 0 tail) */
+};
+
+/* CAP fields. */
+enum {
+	NVME_CAP_MQES_SHIFT = 0, NVME_CAP_MQES_MASK = 0xffff,	/* max entries - 1 */
+	NVME_CAP_CQR_SHIFT = 16, NVME_CAP_CQR_MASK = 0x1,	/* contiguous queues required */
+	NVME_CAP_AMS_SHIFT = 17, NVME_CAP_AMS_MASK = 0x3,
+	NVME_CAP_TO_SHIFT = 24, NVME_CAP_TO_MASK = 0xff,	/* ready timeout, 500 ms units */
+	NVME_CAP_DSTRD_SHIFT = 32, NVME_CAP_DSTRD_MASK = 0xf,	/* doorbell stride 4 << DSTRD */
+	NVME_CAP_NSSRS_SHIFT = 36, NVME_CAP_NSSRS_MASK = 0x1,
+	NVME_CAP_CSS_SHIFT = 37, NVME_CAP_CSS_MASK = 0xff,	/* command sets supported */
+	NVME_CAP_MPSMIN_SHIFT = 48, NVME_CAP_MPSMIN_MASK = 0xf,	/* 2 ^ (12 + MPSMIN) */
+	NVME_CAP_MPSMAX_SHIFT = 52, NVME_CAP_MPSMAX_MASK = 0xf,
+};
+#define NVME_CAP_CSS_NVM 0x01u
+
+/* VS fields. */
+enum {
+	NVME_VS_TER_SHIFT = 0, NVME_VS_TER_MASK = 0xff,
+	NVME_VS_MNR_SHIFT = 8, NVME_VS_MNR_MASK = 0xff,
+	NVME_VS_MJR_SHIFT = 16, NVME_VS_MJR_MASK = 0xffff,
+};
+
+/* CC fields. */
+enum {
+	NVME_CC_EN_SHIFT = 0, NVME_CC_EN_MASK = 0x1,
+	NVME_CC_CSS_SHIFT = 4, NVME_CC_CSS_MASK = 0x7,
+	NVME_CC_MPS_SHIFT = 7, NVME_CC_MPS_MASK = 0xf,
+	NVME_CC_AMS_SHIFT = 11, NVME_CC_AMS_MASK = 0x7,
+	NVME_CC_SHN_SHIFT = 14, NVME_CC_SHN_MASK = 0x3,
+	NVME_CC_IOSQES_SHIFT = 16, NVME_CC_IOSQES_MASK = 0xf,
+	NVME_CC_IOCQES_SHIFT = 20, NVME_CC_IOCQES_MASK = 0xf,
+};
+enum { NVME_CC_SHN_NONE = 0, NVME_CC_SHN_NORMAL = 1, NVME_CC_SHN_ABRUPT = 2 };
+
+/* CSTS fields. */
+enum {
+	NVME_CSTS_RDY_SHIFT = 0, NVME_CSTS_RDY_MASK = 0x1,
+	NVME_CSTS_CFS_SHIFT = 1, NVME_CSTS_CFS_MASK = 0x1,
+	NVME_CSTS_SHST_SHIFT = 2, NVME_CSTS_SHST_MASK = 0x3,
+	NVME_CSTS_NSSRO_SHIFT = 4, NVME_CSTS_NSSRO_MASK = 0x1,
+	NVME_CSTS_PP_SHIFT = 5, NVME_CSTS_PP_MASK = 0x1,
+};
+enum { NVME_CSTS_SHST_NORMAL = 0, NVME_CSTS_SHST_OCCURRING = 1, NVME_CSTS_SHST_COMPLETE = 2 };
+
+/* AQA fields (both sizes are zero-based). */
+enum {
+	NVME_AQA_ASQS_SHIFT = 0, NVME_AQA_ASQS_MASK = 0xfff,
+	NVME_AQA_ACQS_SHIFT = 16, NVME_AQA_ACQS_MASK = 0xfff,
+};
+
+/* Queue entry sizes as log2, for CC.IOSQES / CC.IOCQES. */
+#define NVME_SQES_LOG2 6
+#define NVME_CQES_LOG2 4
+#define NVME_ADMIN_QUEUE_MAX 4096 /* AQA sizes are 12 bits */
+
+/* Data pointer: PRP pair or one SGL descriptor (spec 4.1, 4.3). */
+struct nvme_sgl_desc {
+	uint64_t addr;
+	uint32_t length;
+	uint8_t rsvd12[3];
+	uint8_t type; /* descriptor type << 4 | subtype */
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_sgl_desc) == 16, "SGL descriptor is 16 bytes");
+
+/* Submission queue entry (spec 4.2). */
+struct nvme_sqe {
+	uint8_t opc;
+	uint8_t flags; /* FUSE bits 1:0, PSDT bits 7:6 */
+	uint16_t cid;
+	uint32_t nsid;
+	uint32_t cdw2;
+	uint32_t cdw3;
+	uint64_t mptr;
+	union {
+		struct {
+			uint64_t prp1;
+			uint64_t prp2;
+		};
+		struct nvme_sgl_desc sgl;
+	};
+	uint32_t cdw10;
+	uint32_t cdw11;
+	uint32_t cdw12;
+	uint32_t cdw13;
+	uint32_t cdw14;
+	uint32_t cdw15;
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_sqe) == 64, "SQE is 64 bytes");
+
+/* Completion queue entry (spec 4.6). */
+struct nvme_cqe {
+	uint32_t dw0; /* command specific */
+	uint32_t dw1;
+	uint16_t sq_head;
+	uint16_t sq_id;
+	uint16_t cid;
+	uint16_t status; /* bit 0 phase, then the status field */
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_cqe) == 16, "CQE is 16 bytes");
+
+/*
+ * The status field is cqe.status >> 1: SC bits 7:0, SCT 10:8, CRD 12:11,
+ * More bit 13, DNR bit 14. nvpoll passes status around as that 15-bit value.
+ */
+enum {
+	NVME_STATUS_SC_SHIFT = 0, NVME_STATUS_SC_MASK = 0xff,
+	NVME_STATUS_SCT_SHIFT = 8, NVME_STATUS_SCT_MASK = 0x7,
+	NVME_STATUS_CRD_SHIFT = 11, NVME_STATUS_CRD_MASK = 0x3,
+	NVME_STATUS_MORE_SHIFT = 13, NVME_STATUS_MORE_MASK = 0x1,
+	NVME_STATUS_DNR_SHIFT = 14, NVME_STATUS_DNR_MASK = 0x1,
+};
+#define NVME_STATUS_CODE(sct, sc) ((uint16_t)(((sct) << 8) | (sc)))
+#define NVME_STATUS_DNR (1u << 14)
+#define NVME_STATUS_MORE (1u << 13)
+
+/* Status code types. */
+enum nvme_sct {
+	NVME_SCT_GENERIC = 0x0,
+	NVME_SCT_CMD_SPECIFIC = 0x1,
+	NVME_SCT_MEDIA = 0x2,
+	NVME_SCT_PATH = 0x3,
+	NVME_SCT_VENDOR = 0x7,
+};
+
+/* Generic command status (SCT 0). */
+enum nvme_sc_generic {
+	NVME_SC_SUCCESS = 0x00,
+	NVME_SC_INVALID_OPCODE = 0x01,
+	NVME_SC_INVALID_FIELD = 0x02,
+	NVME_SC_CID_CONFLICT = 0x03,
+	NVME_SC_DATA_XFER_ERROR = 0x04,
+	NVME_SC_POWER_LOSS = 0x05,
+	NVME_SC_INTERNAL = 0x06,
+	NVME_SC_ABORT_REQ = 0x07,
+	NVME_SC_ABORT_QUEUE = 0x08,
+	NVME_SC_FUSED_FAIL = 0x09,
+	NVME_SC_FUSED_MISSING = 0x0a,
+	NVME_SC_INVALID_NS = 0x0b,
+	NVME_SC_CMD_SEQ_ERROR = 0x0c,
+	NVME_SC_SGL_INVALID_LAST = 0x0d,
+	NVME_SC_SGL_INVALID_COUNT = 0x0e,
+	NVME_SC_SGL_INVALID_DATA = 0x0f,
+	NVME_SC_SGL_INVALID_METADATA = 0x10,
+	NVME_SC_SGL_INVALID_TYPE = 0x11,
+	NVME_SC_PRP_OFFSET_INVALID = 0x13,
+	NVME_SC_SGL_INVALID_OFFSET = 0x16,
+	NVME_SC_NS_NOT_READY = 0x82,
+	NVME_SC_LBA_RANGE = 0x80,
+	NVME_SC_CAP_EXCEEDED = 0x81,
+	NVME_SC_RESERVATION_CONFLICT = 0x83,
+	NVME_SC_FORMAT_IN_PROGRESS = 0x84,
+};
+
+/* Command specific status (SCT 1). */
+enum nvme_sc_cmd_specific {
+	NVME_SC_CQ_INVALID = 0x00,
+	NVME_SC_QID_INVALID = 0x01,
+	NVME_SC_QUEUE_SIZE = 0x02,
+	NVME_SC_ABORT_LIMIT = 0x03,
+	NVME_SC_ASYNC_LIMIT = 0x05,
+	NVME_SC_INVALID_FW_SLOT = 0x06,
+	NVME_SC_INVALID_FW_IMAGE = 0x07,
+	NVME_SC_INVALID_INT_VECTOR = 0x08,
+	NVME_SC_INVALID_LOG_PAGE = 0x09,
+	NVME_SC_INVALID_FORMAT = 0x0a,
+	NVME_SC_INVALID_QUEUE_DELETION = 0x0c,
+	NVME_SC_FEATURE_NOT_SAVEABLE = 0x0d,
+	NVME_SC_FEATURE_NOT_CHANGEABLE = 0x0e,
+	NVME_SC_CONFLICTING_ATTRS = 0x80,
+	NVME_SC_INVALID_PI = 0x81,
+	NVME_SC_READ_ONLY = 0x82,
+};
+
+/* Media and data integrity errors (SCT 2). */
+enum nvme_sc_media {
+	NVME_SC_WRITE_FAULT = 0x80,
+	NVME_SC_READ_ERROR = 0x81,
+	NVME_SC_GUARD_CHECK = 0x82,
+	NVME_SC_APPTAG_CHECK = 0x83,
+	NVME_SC_REFTAG_CHECK = 0x84,
+	NVME_SC_COMPARE_FAILED = 0x85,
+	NVME_SC_ACCESS_DENIED = 0x86,
+	NVME_SC_UNWRITTEN_BLOCK = 0x87,
+};
+
+/* Admin command opcodes (spec 5). */
+enum nvme_admin_opc {
+	NVME_ADMIN_DELETE_SQ = 0x00,
+	NVME_ADMIN_CREATE_SQ = 0x01,
+	NVME_ADMIN_GET_LOG_PAGE = 0x02,
+	NVME_ADMIN_DELETE_CQ = 0x04,
+	NVME_ADMIN_CREATE_CQ = 0x05,
+	NVME_ADMIN_IDENTIFY = 0x06,
+	NVME_ADMIN_ABORT = 0x08,
+	NVME_ADMIN_SET_FEATURES = 0x09,
+	NVME_ADMIN_GET_FEATURES = 0x0a,
+	NVME_ADMIN_ASYNC_EVENT = 0x0c,
+	NVME_ADMIN_NS_MGMT = 0x0d,
+	NVME_ADMIN_FW_COMMIT = 0x10,
+	NVME_ADMIN_FW_DOWNLOAD = 0x11,
+	NVME_ADMIN_KEEP_ALIVE = 0x18,
+	NVME_ADMIN_DBBUF_CONFIG = 0x7c,
+	NVME_ADMIN_FORMAT_NVM = 0x80,
+};
+
+/* NVM command set opcodes. */
+enum nvme_io_opc {
+	NVME_CMD_FLUSH = 0x00,
+	NVME_CMD_WRITE = 0x01,
+	NVME_CMD_READ = 0x02,
+	NVME_CMD_WRITE_UNCOR = 0x04,
+	NVME_CMD_COMPARE = 0x05,
+	NVME_CMD_WRITE_ZEROES = 0x08,
+	NVME_CMD_DSM = 0x09,
+};
+
+/* Create I/O CQ / SQ: CDW11 flags. */
+#define NVME_QUEUE_PHYS_CONTIG (1u << 0)
+#define NVME_CQ_IRQ_ENABLED (1u << 1)
+
+/* Identify CNS values. */
+enum nvme_identify_cns {
+	NVME_ID_CNS_NS = 0x00,
+	NVME_ID_CNS_CTRL = 0x01,
+	NVME_ID_CNS_NS_ACTIVE_LIST = 0x02,
+	NVME_ID_CNS_NS_DESC_LIST = 0x03,
+};
+
+/* Feature identifiers. */
+enum nvme_feature_id {
+	NVME_FEAT_ARBITRATION = 0x01,
+	NVME_FEAT_POWER_MGMT = 0x02,
+	NVME_FEAT_TEMP_THRESH = 0x04,
+	NVME_FEAT_ERR_RECOVERY = 0x05,
+	NVME_FEAT_VOLATILE_WC = 0x06,
+	NVME_FEAT_NUM_QUEUES = 0x07,
+	NVME_FEAT_IRQ_COALESCE = 0x08,
+	NVME_FEAT_ASYNC_EVENT = 0x0b,
+	NVME_FEAT_KEEP_ALIVE = 0x0f,
+};
+
+/* Log page identifiers. */
+enum nvme_log_id {
+	NVME_LOG_ERROR = 0x01,
+	NVME_LOG_SMART = 0x02,
+	NVME_LOG_FW_SLOT = 0x03,
+	NVME_LOG_CHANGED_NS = 0x04,
+};
+
+/* Dataset Management: CDW11 attributes and the range entry. */
+#define NVME_DSM_ATTR_DEALLOCATE (1u << 2)
+struct nvme_dsm_range {
+	uint32_t cattr;
+	uint32_t nlb; /* one-based here, unlike CDW12 */
+	uint64_t slba;
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_dsm_range) == 16, "DSM range is 16 bytes");
+#define NVME_DSM_MAX_RANGES 256
+
+/* Read/Write CDW12 flags. */
+#define NVME_RW_FUA (1u << 30)
+#define NVME_RW_LR (1u << 31)
+
+/* LBA format descriptor. */
+struct nvme_lbaf {
+	uint16_t ms;	/* metadata bytes per LBA */
+	uint8_t lbads;	/* LBA data size, log2 */
+	uint8_t rp;	/* relative performance, bits 1:0 */
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_lbaf) == 4, "LBA format is 4 bytes");
+
+/* Power state descriptor. */
+struct nvme_id_psd {
+	uint16_t mp;
+	uint8_t rsvd2;
+	uint8_t flags;
+	uint32_t enlat;
+	uint32_t exlat;
+	uint8_t rrt, rrl, rwt, rwl;
+	uint16_t idlp;
+	uint8_t ips;
+	uint8_t rsvd19;
+	uint16_t actp;
+	uint8_t apws;
+	uint8_t rsvd23[9];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_id_psd) == 32, "power state is 32 bytes");
+
+/* Identify Controller data structure (CNS 01h). */
+struct nvme_id_ctrl {
+	uint16_t vid;
+	uint16_t ssvid;
+	char sn[20];
+	char mn[40];
+	char fr[8];
+	uint8_t rab;
+	uint8_t ieee[3];
+	uint8_t cmic;
+	uint8_t mdts; /* max transfer: 2^mdts units of CAP.MPSMIN; 0 = no limit */
+	uint16_t cntlid;
+	uint32_t ver;
+	uint32_t rtd3r;
+	uint32_t rtd3e;
+	uint32_t oaes;
+	uint32_t ctratt;
+	uint16_t rrls;
+	uint8_t rsvd102[9];
+	uint8_t cntrltype;
+	uint8_t fguid[16];
+	uint16_t crdt1, crdt2, crdt3;
+	uint8_t rsvd134[119];
+	uint8_t nvmsr;
+	uint8_t vwci;
+	uint8_t mec;
+	uint16_t oacs;
+	uint8_t acl;
+	uint8_t aerl;
+	uint8_t frmw;
+	uint8_t lpa;
+	uint8_t elpe;
+	uint8_t npss;
+	uint8_t avscc;
+	uint8_t apsta;
+	uint16_t wctemp;
+	uint16_t cctemp;
+	uint16_t mtfa;
+	uint32_t hmpre;
+	uint32_t hmmin;
+	uint8_t tnvmcap[16];
+	uint8_t unvmcap[16];
+	uint32_t rpmbs;
+	uint16_t edstt;
+	uint8_t dsto;
+	uint8_t fwug;
+	uint16_t kas;
+	uint16_t hctma;
+	uint16_t mntmt;
+	uint16_t mxtmt;
+	uint32_t sanicap;
+	uint32_t hmminds;
+	uint16_t hmmaxd;
+	uint16_t nsetidmax;
+	uint16_t endgidmax;
+	uint8_t anatt;
+	uint8_t anacap;
+	uint32_t anagrpmax;
+	uint32_t nanagrpid;
+	uint32_t pels;
+	uint16_t domainid;
+	uint8_t rsvd358[10];
+	uint8_t megcap[16];
+	uint8_t rsvd384[128];
+	uint8_t sqes;
+	uint8_t cqes;
+	uint16_t maxcmd;
+	uint32_t nn;
+	uint16_t oncs;
+	uint16_t fuses;
+	uint8_t fna;
+	uint8_t vwc;
+	uint16_t awun;
+	uint16_t awupf;
+	uint8_t icsvscc;
+	uint8_t nwpc;
+	uint16_t acwu;
+	uint16_t ocfs;
+	uint32_t sgls;
+	uint32_t mnan;
+	uint8_t maxdna[16];
+	uint32_t maxcna;
+	uint8_t rsvd564[204];
+	char subnqn[256];
+	uint8_t rsvd1024[768];
+	uint8_t nvmeof[256];
+	struct nvme_id_psd psd[32];
+	uint8_t vs[1024];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_id_ctrl) == 4096, "Identify Controller is 4096 bytes");
+
+/* ONCS bits: optional NVM commands. */
+#define NVME_ONCS_COMPARE (1u << 0)
+#define NVME_ONCS_WRITE_UNCOR (1u << 1)
+#define NVME_ONCS_DSM (1u << 2)
+#define NVME_ONCS_WRITE_ZEROES (1u << 3)
+
+/* Identify Namespace data structure (CNS 00h). */
+struct nvme_id_ns {
+	uint64_t nsze;
+	uint64_t ncap;
+	uint64_t nuse;
+	uint8_t nsfeat;
+	uint8_t nlbaf; /* zero-based count of LBA formats */
+	uint8_t flbas; /* bits 3:0 format index (low), bit 4 extended LBA */
+	uint8_t mc;
+	uint8_t dpc;
+	uint8_t dps;
+	uint8_t nmic;
+	uint8_t rescap;
+	uint8_t fpi;
+	uint8_t dlfeat;
+	uint16_t nawun;
+	uint16_t nawupf;
+	uint16_t nacwu;
+	uint16_t nabsn;
+	uint16_t nabo;
+	uint16_t nabspf;
+	uint16_t noiob;
+	uint8_t nvmcap[16];
+	uint16_t npwg;
+	uint16_t npwa;
+	uint16_t npdg;
+	uint16_t npda;
+	uint16_t nows;
+	uint16_t mssrl;
+	uint32_t mcl;
+	uint8_t msrc;
+	uint8_t rsvd81[11];
+	uint32_t anagrpid;
+	uint8_t rsvd96[3];
+	uint8_t nsattr;
+	uint16_t nvmsetid;
+	uint16_t endgid;
+	uint8_t nguid[16];
+	uint8_t eui64[8];
+	struct nvme_lbaf lbaf[64];
+	uint8_t vs[3712];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_id_ns) == 4096, "Identify Namespace is 4096 bytes");
+
+/* FLBAS: the in-use format index is bits 3:0 plus bits 6:5 as its high bits. */
+static inline unsigned nvme_id_ns_flbas_index(const struct nvme_id_ns *ns)
+{
+	return (ns->flbas & 0xfu) | ((ns->flbas >> 5 & 0x3u) << 4);
+}
+
+/* Error Information log entry (log 01h). */
+struct nvme_error_log {
+	uint64_t error_count;
+	uint16_t sqid;
+	uint16_t cid;
+	uint16_t status;
+	uint16_t param_error_location;
+	uint64_t lba;
+	uint32_t nsid;
+	uint8_t vs;
+	uint8_t trtype;
+	uint8_t rsvd30[2];
+	uint64_t cs;
+	uint16_t trtype_spec_info;
+	uint8_t rsvd42[21];
+	uint8_t log_page_version;
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_error_log) == 64, "error log entry is 64 bytes");
+
+/* SMART / Health Information log (log 02h). 128-bit counters as byte arrays. */
+struct nvme_smart_log {
+	uint8_t critical_warning;
+	uint8_t temperature[2]; /* kelvin */
+	uint8_t avail_spare;
+	uint8_t spare_thresh;
+	uint8_t percent_used;
+	uint8_t endu_grp_crit_warn_sumry;
+	uint8_t rsvd7[25];
+	uint8_t data_units_read[16]; /* thousands of 512-byte units */
+	uint8_t data_units_written[16];
+	uint8_t host_reads[16];
+	uint8_t host_writes[16];
+	uint8_t ctrl_busy_time[16];
+	uint8_t power_cycles[16];
+	uint8_t power_on_hours[16];
+	uint8_t unsafe_shutdowns[16];
+	uint8_t media_errors[16];
+	uint8_t num_err_log_entries[16];
+	uint32_t warning_temp_time;
+	uint32_t critical_comp_time;
+	uint16_t temp_sensor[8];
+	uint32_t thm_temp1_trans_count;
+	uint32_t thm_temp2_trans_count;
+	uint32_t thm_temp1_total_time;
+	uint32_t thm_temp2_total_time;
+	uint8_t rsvd232[280];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_smart_log) == 512, "SMART log is 512 bytes");
+
+/* Firmware Slot Information log (log 03h). */
+struct nvme_fw_slot_log {
+	uint8_t afi;
+	uint8_t rsvd1[7];
+	char frs[7][8];
+	uint8_t rsvd64[448];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_fw_slot_log) == 512, "firmware slot log is 512 bytes");
+
+/* Asynchronous event completion dword 0. */
+enum {
+	NVME_AER_TYPE_SHIFT = 0, NVME_AER_TYPE_MASK = 0x7,
+	NVME_AER_INFO_SHIFT = 8, NVME_AER_INFO_MASK = 0xff,
+	NVME_AER_LID_SHIFT = 16, NVME_AER_LID_MASK = 0xff,
+};
+enum nvme_aer_type {
+	NVME_AER_ERROR = 0,
+	NVME_AER_SMART = 1,
+	NVME_AER_NOTICE = 2,
+	NVME_AER_IO_CMD_SET = 6,
+	NVME_AER_VENDOR = 7,
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NVPOLL_SPEC_H */

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Device access: how nvpoll reaches one NVMe controller's BAR0 and lets it
+ * DMA. Each way (vfio-pci, uio-generic, the in-process sim) is a const
+ * struct nvp_bus_ops; the layers above (lib/nvme) only ever see a
+ * struct nvp_bus and never know which one they talk to.
+ *
+ * BAR0 is accessed by plain volatile loads and stores through bus->bar0:
+ * no function pointer sits on the I/O path.
+ */
+#ifndef NVP_BE_BUS_H
+#define NVP_BE_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nvp_opts;
+struct nvp_bus;
+
+struct nvp_bus_ops {
+	const char *name;	/* config name: "vfio-pci", "uio-generic", "sim" */
+	const char *default_mem; /* "hugepages" or "libc" when opts->mem is NULL */
+
+	/*
+	 * Open the device at @addr (a BDF such as "0000:00:05.0", or the sim's
+	 * option string). Returns 0 or -errno, with nvp_set_error() called so
+	 * the user learns why and what to do.
+	 */
+	int (*open)(const char *addr, const struct nvp_opts *opts, struct nvp_bus **out);
+	/* Unmap BAR0 and release everything open() took. DMA maps are gone after. */
+	void (*close)(struct nvp_bus *bus);
+
+	/*
+	 * Make [vaddr, vaddr + len) reachable by the device and store the bus
+	 * address of each 2 MiB unit of it in unit_iova[len >> 21]. vaddr and
+	 * len are multiples of 2 MiB (NVP_DMA_UNIT_SIZE). Each unit must be
+	 * contiguous in bus address space; units need not be contiguous with
+	 * each other (uio: physical addresses of separate hugepages). Slow path:
+	 * called once per memory chunk. Returns 0 or -errno with nvp_set_error().
+	 */
+	int (*dma_map)(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iova);
+	/* Undo one dma_map() of exactly the same range. */
+	int (*dma_unmap)(struct nvp_bus *bus, void *vaddr, size_t len, const uint64_t *unit_iova);
+};
+
+struct nvp_bus {
+	const struct nvp_bus_ops *ops;
+	volatile uint8_t *bar0;	/* NVMe controller registers, mapped */
+	size_t bar0_len;
+	int numa_node;		/* -1 when unknown */
+	char name[64];		/* BDF or "sim", for messages */
+};
+
+#endif /* NVP_BE_BUS_H */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Controller bring-up and shutdown over MMIO (NVMe Base spec 3.5.1, 3.6).
+ *
+ * Order: disable (wait CSTS.RDY = 0), program AQA/ASQ/ACQ, write CC with
+ * the queue entry sizes and page size and EN = 1, wait CSTS.RDY = 1. Every
+ * wait is bounded by CAP.TO and gives up early on CSTS.CFS or on a BAR that
+ * reads all ones (device gone).
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "internal.h"
+#include "nvme/nvme.h"
+
+#define HOST_PAGE_SHIFT 12
+
+int nvp_ctrl_parse_cap(struct nvp_dev *dev, uint64_t cap)
+{
+	unsigned mpsmin = NVME_GET(cap, CAP_MPSMIN) + 12;
+	unsigned mpsmax = NVME_GET(cap, CAP_MPSMAX) + 12;
+
+	if (cap == UINT64_MAX)
+		return nvp_set_error(-ENODEV, "controller registers read all ones: the device is gone or not responding");
+	if (!(NVME_GET(cap, CAP_CSS) & NVME_CAP_CSS_NVM))
+		return nvp_set_error(-ENOTSUP, "controller does not support the NVM command set (CAP.CSS=%#x)",
+				     (unsigned)NVME_GET(cap, CAP_CSS));
+	if (mpsmin > mpsmax || mpsmin > 16)
+		return nvp_set_error(-ENOTSUP, "controller memory page sizes 2^%u..2^%u are not supported",
+				     mpsmin, mpsmax);
+	dev->cap = cap;
+	/* The host page size (4 KiB) when the controller allows it, else its minimum. */
+	dev->page_shift = HOST_PAGE_SHIFT < mpsmin ? mpsmin :
+			  HOST_PAGE_SHIFT > mpsmax ? mpsmax : HOST_PAGE_SHIFT;
+	dev->db_stride = 4u << NVME_GET(cap, CAP_DSTRD);
+	dev->ready_timeout_ms = (unsigned)NVME_GET(cap, CAP_TO) * 500;
+	if (dev->ready_timeout_ms == 0)
+		dev->ready_timeout_ms = 500;
+	dev->max_queue_depth = (unsigned)NVME_GET(cap, CAP_MQES) + 1;
+	if (dev->max_queue_depth < 2)
+		return nvp_set_error(-ENOTSUP, "controller reports CAP.MQES=0: no usable queue size");
+	return 0;
+}
+
+size_t nvp_ctrl_max_xfer(uint8_t mdts, uint64_t cap)
+{
+	size_t mpsmin = (size_t)1 << (NVME_GET(cap, CAP_MPSMIN) + 12);
+
+	if (mdts == 0 || mdts >= 20)
+		return NVP_MAX_XFER_CAP;
+	if (mpsmin << mdts > NVP_MAX_XFER_CAP)
+		return NVP_MAX_XFER_CAP;
+	return mpsmin << mdts;
+}
+
+/* Wait until CSTS.RDY equals @rdy. */
+static int wait_ready(struct nvp_dev *dev, unsigned rdy, const char *what)
+{
+	uint64_t deadline = nvp_now_ns() + (uint64_t)dev->ready_timeout_ms * 1000000;
+
+	for (;;) {
+		uint32_t csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
+
+		if (csts == UINT32_MAX)
+			return nvp_set_error(-ENODEV, "%s: controller registers read all ones (device removed?)",
+					     what);
+		if (NVME_GET(csts, CSTS_RDY) == rdy)
+			return 0;
+		if (rdy && NVME_GET(csts, CSTS_CFS))
+			return nvp_set_error(-EIO, "%s: controller fatal status (CSTS.CFS) set", what);
+		if (nvp_now_ns() > deadline)
+			return nvp_set_error(-ETIMEDOUT, "%s: CSTS.RDY did not become %u within CAP.TO (%u ms)",
+					     what, rdy, dev->ready_timeout_ms);
+		sched_yield();
+	}
+}
+
+int nvp_ctrl_disable(struct nvp_dev *dev)
+{
+	volatile uint8_t *bar = dev->bus->bar0;
+	uint32_t cc = nvp_reg_read32(bar, NVME_REG_CC);
+	uint32_t csts = nvp_reg_read32(bar, NVME_REG_CSTS);
+	int err;
+
+	if (cc == UINT32_MAX)
+		return nvp_set_error(-ENODEV, "controller registers read all ones (device removed?)");
+	/*
+	 * Changing EN while RDY still follows the previous value is undefined
+	 * (spec 3.1.6): let an enable in progress finish first. A controller in
+	 * fatal state may never get there; disable it anyway.
+	 */
+	if (NVME_GET(cc, CC_EN) && !NVME_GET(csts, CSTS_RDY) && !NVME_GET(csts, CSTS_CFS)) {
+		err = wait_ready(dev, 1, "waiting for a previous enable");
+		if (err && err != -EIO)
+			return err;
+	}
+	if (NVME_GET(cc, CC_EN))
+		nvp_reg_write32(bar, NVME_REG_CC, cc & ~(uint32_t)NVME_SET(1, CC_EN));
+	return wait_ready(dev, 0, "disabling the controller");
+}
+
+int nvp_ctrl_enable(struct nvp_dev *dev)
+{
+	volatile uint8_t *bar = dev->bus->bar0;
+	struct nvp_qpair *aq = &dev->admin;
+	uint32_t aqa, cc;
+
+	aqa = (uint32_t)(NVME_SET(aq->size - 1, AQA_ASQS) | NVME_SET(aq->size - 1, AQA_ACQS));
+	nvp_reg_write32(bar, NVME_REG_AQA, aqa);
+	nvp_reg_write64(bar, NVME_REG_ASQ, nvp_dma_pool_iova(&dev->pool, aq->sq_mem));
+	nvp_reg_write64(bar, NVME_REG_ACQ, nvp_dma_pool_iova(&dev->pool, aq->cq_mem));
+
+	cc = (uint32_t)(NVME_SET(0, CC_CSS) | NVME_SET(dev->page_shift - 12, CC_MPS) |
+			NVME_SET(0, CC_AMS) | NVME_SET(NVME_SQES_LOG2, CC_IOSQES) |
+			NVME_SET(NVME_CQES_LOG2, CC_IOCQES));
+	/* Queue registers first, then EN in its own write, as the spec orders it. */
+	nvp_reg_write32(bar, NVME_REG_CC, cc);
+	nvp_reg_write32(bar, NVME_REG_CC, cc | (uint32_t)NVME_SET(1, CC_EN));
+	return wait_ready(dev, 1, "enabling the controller");
+}
+
+int nvp_ctrl_shutdown(struct nvp_dev *dev)
+{
+	volatile uint8_t *bar = dev->bus->bar0;
+	uint64_t deadline;
+	unsigned timeout_ms = NVP_SHUTDOWN_TIMEOUT_MS;
+	uint32_t cc = nvp_reg_read32(bar, NVME_REG_CC);
+
+	if (cc == UINT32_MAX)
+		return nvp_set_error(-ENODEV, "shutdown: controller registers read all ones");
+	if (!NVME_GET(cc, CC_EN))
+		return 0;
+	/* RTD3E (µs) says how long the controller needs; honour it when longer. */
+	if (dev->id_ctrl.rtd3e / 1000 > timeout_ms)
+		timeout_ms = dev->id_ctrl.rtd3e / 1000;
+	cc &= ~(uint32_t)NVME_SET(NVME_CC_SHN_MASK, CC_SHN);
+	nvp_reg_write32(bar, NVME_REG_CC, cc | (uint32_t)NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN));
+	deadline = nvp_now_ns() + (uint64_t)timeout_ms * 1000000;
+	for (;;) {
+		uint32_t csts = nvp_reg_read32(bar, NVME_REG_CSTS);
+
+		if (csts == UINT32_MAX)
+			return nvp_set_error(-ENODEV, "shutdown: controller registers read all ones");
+		if (NVME_GET(csts, CSTS_SHST) == NVME_CSTS_SHST_COMPLETE)
+			return 0;
+		if (nvp_now_ns() > deadline)
+			return nvp_set_error(-ETIMEDOUT, "shutdown did not complete within %u ms", timeout_ms);
+		sched_yield();
+	}
+}

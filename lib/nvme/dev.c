@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Opening and closing a device: pick the config, reach the controller,
+ * bring it up, learn what it is; and the reverse, ending in a clean
+ * shutdown so everything written is persistent.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be/be.h"
+#include "internal.h"
+#include "nvme/nvme.h"
+
+NVP_API void nvp_opts_init(struct nvp_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->numa_node = -1;
+	opts->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
+	opts->nr_io_queues = NVP_DEFAULT_IO_QUEUES;
+}
+
+static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
+{
+	nvp_opts_init(dst);
+	if (!src)
+		return;
+	*dst = *src;
+	if (!dst->admin_timeout_ms)
+		dst->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
+	if (!dst->nr_io_queues)
+		dst->nr_io_queues = NVP_DEFAULT_IO_QUEUES;
+}
+
+static int identify_ctrl(struct nvp_dev *dev)
+{
+	int err = nvp_identify(dev, NVME_ID_CNS_CTRL, 0, &dev->id_ctrl);
+
+	if (err)
+		return nvp_prefix_error(err, "Identify Controller");
+	dev->max_xfer = nvp_ctrl_max_xfer(dev->id_ctrl.mdts, dev->cap);
+	if (dev->id_ctrl.nn == 0)
+		nvp_log(NVP_LOG_WARN, "%s: controller reports no namespaces (NN = 0)", dev->bus->name);
+	return 0;
+}
+
+static int setup_io_queues(struct nvp_dev *dev)
+{
+	unsigned wanted = dev->opts.nr_io_queues;
+	int err;
+
+	if (wanted > 65535)
+		wanted = 65535;
+	err = nvp_admin_set_num_queues(dev, wanted, &dev->nr_io_queues);
+	if (err)
+		return err;
+	dev->io_qpairs = calloc(dev->nr_io_queues + 1, sizeof(*dev->io_qpairs));
+	return dev->io_qpairs ? 0 : -ENOMEM;
+}
+
+/* Everything after the bus is open: registers, admin queue, identity. */
+static int bring_up(struct nvp_dev *dev)
+{
+	const char *mem_name = dev->opts.mem ? dev->opts.mem : dev->bus->ops->default_mem;
+	const struct nvp_mem_ops *mem = nvp_mem_find(mem_name);
+	int numa = dev->opts.numa_node >= 0 ? dev->opts.numa_node : dev->bus->numa_node;
+	int err;
+
+	if (!mem)
+		return nvp_set_error(-EINVAL, "unknown memory '%s': use hugepages or libc", mem_name);
+	err = nvp_dma_pool_init(&dev->pool, dev->bus, mem, numa);
+	if (err)
+		return err;
+	err = nvp_ctrl_parse_cap(dev, nvp_reg_read64(dev->bus->bar0, NVME_REG_CAP));
+	if (err)
+		return err;
+	dev->vs = nvp_reg_read32(dev->bus->bar0, NVME_REG_VS);
+	err = nvp_ctrl_disable(dev);
+	if (err)
+		return err;
+	err = nvp_admin_init(dev);
+	if (err)
+		return err;
+	err = nvp_ctrl_enable(dev);
+	if (err)
+		return err;
+	err = identify_ctrl(dev);
+	if (err)
+		return err;
+	err = setup_io_queues(dev);
+	if (err)
+		return err;
+	return nvp_ns_scan(dev);
+}
+
+static void dev_free(struct nvp_dev *dev)
+{
+	nvp_ns_free(dev);
+	free(dev->io_qpairs);
+	nvp_admin_fini(dev);
+	if (dev->pool.mem)
+		nvp_dma_pool_fini(&dev->pool);
+	if (dev->bus)
+		dev->bus->ops->close(dev->bus);
+	pthread_mutex_destroy(&dev->admin_lock);
+	free(dev);
+}
+
+NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opts)
+{
+	const char *be_name;
+	struct nvp_uri u;
+	struct nvp_dev *dev;
+	int err;
+
+	err = nvp_uri_parse(uri, &u);
+	if (err)
+		return nvp_err_ptr(err);
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return nvp_err_ptr(nvp_set_error(-ENOMEM, "out of memory"));
+	opts_fill(&dev->opts, opts);
+	pthread_mutex_init(&dev->admin_lock, NULL);
+	be_name = dev->opts.be ? dev->opts.be : getenv("NVP_BE");
+	if (be_name && !*be_name)
+		be_name = NULL;
+
+	err = nvp_be_open(&u, be_name, &dev->opts, &dev->bus);
+	if (err)
+		goto out_free;
+	err = bring_up(dev);
+	if (err)
+		goto out_disable;
+	if (u.nsid && !nvp_ns_get(dev, u.nsid)) {
+		err = -ENOENT;
+		goto out_disable;
+	}
+	return dev;
+
+out_disable:
+	/* Stop the controller before its queue memory goes away. */
+	if (dev->cap)
+		nvp_ctrl_disable(dev);
+out_free:
+	nvp_prefix_error(err, "open %s", uri);
+	dev_free(dev);
+	return nvp_err_ptr(err);
+}
+
+NVP_API void nvp_dev_close(struct nvp_dev *dev)
+{
+	if (!dev)
+		return;
+	for (unsigned qid = 1; dev->io_qpairs && qid <= dev->nr_io_queues; qid++)
+		if (dev->io_qpairs[qid])
+			nvp_qpair_destroy(dev->io_qpairs[qid]);
+	if (nvp_ctrl_shutdown(dev))
+		nvp_log(NVP_LOG_WARN, "%s: %s", dev->bus->name, nvp_errmsg());
+	/* Disabled, the controller forgets the admin queue before its memory is unmapped. */
+	nvp_ctrl_disable(dev);
+	dev_free(dev);
+}
+
+NVP_API const struct nvme_id_ctrl *nvp_dev_id_ctrl(const struct nvp_dev *dev)
+{
+	return &dev->id_ctrl;
+}
+
+NVP_API size_t nvp_dev_max_xfer(const struct nvp_dev *dev)
+{
+	return dev->max_xfer;
+}
+
+NVP_API unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev)
+{
+	return dev->max_queue_depth;
+}
+
+NVP_API const char *nvp_dev_backend(const struct nvp_dev *dev)
+{
+	return dev->bus->ops->name;
+}
+
+NVP_API uint64_t nvp_dev_cap(const struct nvp_dev *dev)
+{
+	return dev->cap;
+}
+
+NVP_API uint32_t nvp_dev_vs(const struct nvp_dev *dev)
+{
+	return dev->vs;
+}
+
+NVP_API void *nvp_dma_alloc(struct nvp_dev *dev, size_t size)
+{
+	if (!dev)
+		return nvp_err_ptr(nvp_set_error(-EINVAL, "nvp_dma_alloc: dev is NULL"));
+	return nvp_dma_pool_alloc(&dev->pool, size);
+}
+
+NVP_API void nvp_dma_free(struct nvp_dev *dev, void *buf)
+{
+	if (dev && buf && nvp_dma_pool_free(&dev->pool, buf))
+		nvp_log(NVP_LOG_ERROR, "nvp_dma_free(%p): not a buffer from nvp_dma_alloc()", buf);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Library-private controller state, shared by the files of lib/nvme. */
+#ifndef NVP_NVME_NVME_H
+#define NVP_NVME_NVME_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "be/bus.h"
+#include "hugemem/dma.h"
+#include "nvpoll.h"
+
+#define NVP_ADMIN_QUEUE_DEPTH 32
+#define NVP_ADMIN_BOUNCE_SIZE (64 * 1024)
+#define NVP_MAX_XFER_CAP (2u << 20) /* nvpoll's own cap; one PRP list page at 4 KiB pages */
+#define NVP_DEFAULT_ADMIN_TIMEOUT_MS 5000
+#define NVP_DEFAULT_IO_QUEUES 64
+#define NVP_DEFAULT_QUEUE_DEPTH 256
+#define NVP_SHUTDOWN_TIMEOUT_MS 10000
+
+struct nvp_ns {
+	struct nvp_ns_info info;
+	unsigned lba_shift;	/* log2 of info.lba_size */
+	struct nvp_dev *dev;
+};
+
+struct nvp_dev {
+	struct nvp_bus *bus;
+	struct nvp_dma_pool pool;
+	struct nvp_opts opts;
+
+	uint64_t cap;
+	uint32_t vs;
+	unsigned page_shift;	/* controller memory page size (CC.MPS + 12) */
+	unsigned db_stride;	/* bytes between doorbells: 4 << CAP.DSTRD */
+	unsigned ready_timeout_ms; /* CAP.TO */
+	unsigned max_queue_depth;  /* CAP.MQES + 1 */
+	size_t max_xfer;
+
+	struct nvme_id_ctrl id_ctrl;
+
+	/* The admin queue is shared by every thread: admin_lock serializes it. */
+	pthread_mutex_t admin_lock;
+	struct nvp_qpair admin;
+	void *admin_bounce;
+
+	/* I/O queues: ids 1 .. nr_io_queues; io_qpairs[qid] while in use (under admin_lock). */
+	unsigned nr_io_queues;
+	struct nvp_qpair **io_qpairs;
+
+	struct nvp_ns *ns;
+	uint32_t *nsids;
+	unsigned nr_ns;
+};
+
+/* Doorbell addresses (spec 3.1.24): SQ y tail, then CQ y head, stride apart. */
+static inline volatile uint32_t *nvp_sq_doorbell(const struct nvp_dev *dev, unsigned qid)
+{
+	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + (2 * qid) * dev->db_stride);
+}
+
+static inline volatile uint32_t *nvp_cq_doorbell(const struct nvp_dev *dev, unsigned qid)
+{
+	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + (2 * qid + 1) * dev->db_stride);
+}
+
+/* ctrl.c: register-level bring-up and shutdown. */
+int nvp_ctrl_disable(struct nvp_dev *dev);
+int nvp_ctrl_enable(struct nvp_dev *dev);
+int nvp_ctrl_shutdown(struct nvp_dev *dev);
+/* Decode CAP into dev (page size, stride, timeouts); -ENODEV/-ENOTSUP on a bad CAP. */
+int nvp_ctrl_parse_cap(struct nvp_dev *dev, uint64_t cap);
+/* MDTS in bytes, capped by nvpoll; 0 MDTS means no limit of the controller's. */
+size_t nvp_ctrl_max_xfer(uint8_t mdts, uint64_t cap);
+
+/* qpair.c: queue memory and request slots, shared by admin and I/O queues. */
+int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsigned size);
+void nvp_qpair_fini(struct nvp_qpair *qp);
+
+/* admin.c */
+int nvp_admin_init(struct nvp_dev *dev);
+void nvp_admin_fini(struct nvp_dev *dev);
+int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+		   struct nvme_cqe *cqe);
+int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
+int nvp_admin_delete_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
+int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted);
+
+/* ns.c */
+int nvp_ns_scan(struct nvp_dev *dev);
+void nvp_ns_free(struct nvp_dev *dev);
+/* Fill an nvp_ns from Identify Namespace data; -EINVAL for absurd data. */
+int nvp_ns_parse(struct nvp_ns *ns, uint32_t nsid, const struct nvme_id_ns *id);
+
+/* Set errno from a negative error, return NULL: for pointer-returning API calls. */
+static inline void *nvp_err_ptr(int err)
+{
+	errno = -err;
+	return NULL;
+}
+
+#endif /* NVP_NVME_NVME_H */

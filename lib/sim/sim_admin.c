@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The admin command set: Identify, Get/Set Features, Get Log Page,
+ * Asynchronous Event Request, Keep Alive, and the dispatch table (queue
+ * management and Abort live in sim_ctrl.c, next to the queues).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sim/sim_model.h"
+
+#define SIM_VID 0x1b36		/* Red Hat, as QEMU's emulated controller */
+#define SIM_SSVID 0x1af4
+#define SIM_IDENTIFY_LEN 4096
+#define SIM_NS_LIST_MAX 1024
+
+/* ---- Identify ---------------------------------------------------------- */
+
+/* Identify strings are space padded, not NUL terminated. */
+static void sim_pad(char *dst, size_t n, const char *s)
+{
+	size_t len = strlen(s);
+
+	memset(dst, ' ', n);
+	memcpy(dst, s, len < n ? len : n);
+}
+
+static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
+{
+	id->vid = SIM_VID;
+	id->ssvid = SIM_SSVID;
+	sim_pad(id->sn, sizeof(id->sn), sim->cfg.sn);
+	sim_pad(id->mn, sizeof(id->mn), "nvpoll sim");
+	sim_pad(id->fr, sizeof(id->fr), "0.1");
+	id->rab = 6;
+	id->ieee[0] = 0x00;
+	id->ieee[1] = 0x54;
+	id->ieee[2] = 0x52;
+	id->mdts = (uint8_t)sim->cfg.mdts;
+	id->cntlid = 1;
+	id->ver = SIM_VS;
+	id->cntrltype = 1; /* I/O controller */
+	id->acl = 3;
+	id->aerl = SIM_AERL;
+	id->frmw = 0x3; /* one slot, slot 1 read-only */
+	id->elpe = SIM_ERRLOG_LEN - 1;
+	id->wctemp = 343;
+	id->cctemp = 373;
+	id->kas = 1;
+	id->sqes = NVME_SQES_LOG2 << 4 | NVME_SQES_LOG2;
+	id->cqes = NVME_CQES_LOG2 << 4 | NVME_CQES_LOG2;
+	id->nn = sim->cfg.nr_ns;
+	id->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+	/* bit 0 present, bits 2:1 = 11b: Flush takes NSID FFFFFFFFh */
+	id->vwc = sim->cfg.vwc ? 0x7 : 0;
+	/* bit 0: SGLs without alignment rules; bit 16: Bit Bucket descriptors */
+	id->sgls = sim->cfg.sgl ? 1u | 1u << 16 : 0;
+	snprintf(id->subnqn, sizeof(id->subnqn), "nqn.2024-01.dev.nvpoll:sim:%s", sim->cfg.sn);
+	id->psd[0].mp = 2500; /* 25 W, in 0.01 W */
+}
+
+/* EUI-64 / NGUID: the IEEE OUI above, then the namespace id. */
+static void sim_ns_eui(uint32_t nsid, uint8_t *out, size_t len)
+{
+	memset(out, 0, len);
+	out[0] = 0x52;
+	out[1] = 0x54;
+	out[2] = 0x00;
+	memcpy(out + len - 4, &nsid, 4);
+}
+
+static void sim_id_ns(const struct nvp_sim *sim, uint32_t nsid, struct nvme_id_ns *id)
+{
+	const struct sim_ns *ns = &sim->ns[nsid - 1];
+
+	id->nsze = id->ncap = id->nuse = ns->nsze;
+	id->nlbaf = 0;
+	id->flbas = 0;
+	id->lbaf[0].lbads = (uint8_t)ns->lbads;
+	id->dlfeat = 1; /* deallocated blocks read as zeroes */
+	sim_ns_eui(nsid, id->eui64, sizeof(id->eui64));
+	sim_ns_eui(nsid, id->nguid, sizeof(id->nguid));
+}
+
+static void sim_id_ns_list(const struct nvp_sim *sim, uint32_t after, uint32_t *list)
+{
+	uint32_t nsid;
+	unsigned n = 0;
+
+	for (nsid = after + 1; nsid <= sim->cfg.nr_ns && n < SIM_NS_LIST_MAX; nsid++)
+		list[n++] = nsid;
+}
+
+/* Namespace Identification Descriptors: EUI-64 (type 1) and NGUID (type 2). */
+static void sim_id_ns_descs(uint32_t nsid, uint8_t *buf)
+{
+	buf[0] = 1;
+	buf[1] = 8;
+	sim_ns_eui(nsid, buf + 4, 8);
+	buf[12] = 2;
+	buf[13] = 16;
+	sim_ns_eui(nsid, buf + 16, 16);
+}
+
+static bool sim_nsid_active(const struct nvp_sim *sim, uint32_t nsid)
+{
+	return nsid && nsid <= sim->cfg.nr_ns;
+}
+
+static uint16_t sim_admin_identify(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	_Alignas(8) uint8_t buf[SIM_IDENTIFY_LEN] = { 0 };
+	uint32_t nsid = cmd->sqe.nsid;
+
+	switch (cmd->sqe.cdw10 & 0xff) {
+	case NVME_ID_CNS_CTRL:
+		sim_id_ctrl(sim, (struct nvme_id_ctrl *)buf);
+		break;
+	case NVME_ID_CNS_NS:
+		if (!sim_nsid_active(sim, nsid))
+			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+		sim_id_ns(sim, nsid, (struct nvme_id_ns *)buf);
+		break;
+	case NVME_ID_CNS_NS_ACTIVE_LIST:
+		if (nsid >= 0xfffffffeu)
+			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+		sim_id_ns_list(sim, nsid, (uint32_t *)buf);
+		break;
+	case NVME_ID_CNS_NS_DESC_LIST:
+		if (!sim_nsid_active(sim, nsid))
+			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+		sim_id_ns_descs(nsid, buf);
+		break;
+	default:
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	}
+	return sim_to_host(sim, cmd, buf, sizeof(buf), sizeof(buf));
+}
+
+/* ---- Features ---------------------------------------------------------- */
+
+struct sim_feat_desc {
+	bool supported;
+	bool needs_vwc;
+	size_t off;	/* its uint32_t in struct sim_feat */
+	/* Check (and adjust) a new value; NULL: any value is stored. */
+	uint16_t (*set)(struct nvp_sim *sim, uint32_t *v);
+};
+
+/* Power state 0 only (NPSS = 0). */
+static uint16_t sim_feat_pm_set(struct nvp_sim *sim, uint32_t *v)
+{
+	(void)sim;
+	return *v & 0x1f ? SIM_ERR_GEN(NVME_SC_INVALID_FIELD) : 0;
+}
+
+static uint16_t sim_feat_vwc_set(struct nvp_sim *sim, uint32_t *v)
+{
+	(void)sim;
+	*v &= 1;
+	return 0;
+}
+
+/* Grant what was asked for, up to what the controller has; only before any I/O queue exists. */
+static uint16_t sim_feat_nq_set(struct nvp_sim *sim, uint32_t *v)
+{
+	uint32_t nsqr = *v & 0xffff, ncqr = *v >> 16, max = sim->cfg.nqueues - 1;
+
+	if (sim_io_queues_exist(sim))
+		return SIM_ERR_GEN(NVME_SC_CMD_SEQ_ERROR);
+	if (nsqr == 0xffff || ncqr == 0xffff)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	*v = (ncqr < max ? ncqr : max) << 16 | (nsqr < max ? nsqr : max);
+	return 0;
+}
+
+#define SIM_FEAT(f, ...) { .supported = true, .off = offsetof(struct sim_feat, f), __VA_ARGS__ }
+static const struct sim_feat_desc sim_feats[256] = {
+	[NVME_FEAT_ARBITRATION] = SIM_FEAT(arb),
+	[NVME_FEAT_POWER_MGMT] = SIM_FEAT(pm, .set = sim_feat_pm_set),
+	[NVME_FEAT_VOLATILE_WC] = SIM_FEAT(vwce, .set = sim_feat_vwc_set, .needs_vwc = true),
+	[NVME_FEAT_NUM_QUEUES] = SIM_FEAT(nq, .set = sim_feat_nq_set),
+	[NVME_FEAT_IRQ_COALESCE] = SIM_FEAT(irq_coalesce),
+	[NVME_FEAT_ASYNC_EVENT] = SIM_FEAT(aec),
+	[NVME_FEAT_KEEP_ALIVE] = SIM_FEAT(kato),
+};
+
+static const struct sim_feat_desc *sim_feat_find(const struct nvp_sim *sim, uint8_t fid)
+{
+	const struct sim_feat_desc *d = &sim_feats[fid];
+
+	if (!d->supported || (d->needs_vwc && !sim->cfg.vwc))
+		return NULL;
+	return d;
+}
+
+static uint32_t *sim_feat_val(struct sim_feat *f, const struct sim_feat_desc *d)
+{
+	return (uint32_t *)((char *)f + d->off);
+}
+
+enum { SIM_SEL_CURRENT, SIM_SEL_DEFAULT, SIM_SEL_SAVED, SIM_SEL_CAPS };
+
+static uint16_t sim_admin_get_features(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	const struct sim_feat_desc *d = sim_feat_find(sim, cmd->sqe.cdw10 & 0xff);
+	unsigned sel = cmd->sqe.cdw10 >> 8 & 0x7;
+	struct sim_feat dflt;
+
+	if (!d || sel > SIM_SEL_CAPS)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	if (sel == SIM_SEL_CAPS) {
+		cmd->dw0 = 1u << 2; /* changeable, neither saveable nor per namespace */
+		return 0;
+	}
+	if (sel == SIM_SEL_CURRENT) {
+		cmd->dw0 = *sim_feat_val(&sim->feat, d);
+		return 0;
+	}
+	/* Nothing is saveable, so the saved value is the default. */
+	sim_feat_defaults(sim, &dflt);
+	cmd->dw0 = *sim_feat_val(&dflt, d);
+	return 0;
+}
+
+static uint16_t sim_admin_set_features(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	const struct sim_feat_desc *d = sim_feat_find(sim, cmd->sqe.cdw10 & 0xff);
+	uint32_t v = cmd->sqe.cdw11;
+	uint16_t st;
+
+	if (!d)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	if (cmd->sqe.cdw10 & 1u << 31)
+		return SIM_ERR_CMD(NVME_SC_FEATURE_NOT_SAVEABLE);
+	st = d->set ? d->set(sim, &v) : 0;
+	if (st)
+		return st;
+	*sim_feat_val(&sim->feat, d) = v;
+	if (d == &sim_feats[NVME_FEAT_NUM_QUEUES])
+		cmd->dw0 = v;
+	return 0;
+}
+
+/* ---- Get Log Page ------------------------------------------------------ */
+
+/* 128-bit little-endian counters: the low 64 bits are enough here. */
+static void sim_put128(uint8_t *dst, uint64_t v)
+{
+	memcpy(dst, &v, sizeof(v));
+}
+
+/* Newest entry first, as the spec orders them. */
+static size_t sim_log_error(const struct nvp_sim *sim, uint8_t *buf)
+{
+	struct nvme_error_log *out = (struct nvme_error_log *)buf;
+	uint64_t n = sim->err_count < SIM_ERRLOG_LEN ? sim->err_count : SIM_ERRLOG_LEN, i;
+
+	for (i = 0; i < n; i++)
+		out[i] = sim->errlog[(sim->err_count - 1 - i) % SIM_ERRLOG_LEN];
+	return SIM_ERRLOG_LEN * sizeof(*out);
+}
+
+/* Data units are thousands of 512-byte units, rounded up. */
+static size_t sim_log_smart(const struct nvp_sim *sim, uint8_t *buf)
+{
+	struct nvme_smart_log *s = (struct nvme_smart_log *)buf;
+	uint16_t kelvin = 300;
+
+	memcpy(s->temperature, &kelvin, sizeof(kelvin));
+	s->avail_spare = 100;
+	s->spare_thresh = 10;
+	sim_put128(s->data_units_read, (sim->units_read + 999) / 1000);
+	sim_put128(s->data_units_written, (sim->units_written + 999) / 1000);
+	sim_put128(s->host_reads, sim->host_reads);
+	sim_put128(s->host_writes, sim->host_writes);
+	sim_put128(s->power_cycles, 1);
+	sim_put128(s->num_err_log_entries, sim->err_count);
+	return sizeof(*s);
+}
+
+static size_t sim_log_fw_slot(const struct nvp_sim *sim, uint8_t *buf)
+{
+	struct nvme_fw_slot_log *f = (struct nvme_fw_slot_log *)buf;
+
+	(void)sim;
+	f->afi = 1;
+	sim_pad(f->frs[0], sizeof(f->frs[0]), "0.1");
+	return sizeof(*f);
+}
+
+static uint16_t sim_admin_get_log(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	_Alignas(8) uint8_t buf[SIM_ERRLOG_LEN * sizeof(struct nvme_error_log)] = { 0 };
+	const struct nvme_sqe *c = &cmd->sqe;
+	size_t len = (((size_t)(c->cdw11 & 0xffff) << 16 | c->cdw10 >> 16) + 1) * 4, size;
+	uint64_t off = c->cdw12 | (uint64_t)c->cdw13 << 32;
+
+	switch (c->cdw10 & 0xff) {
+	case NVME_LOG_ERROR:
+		size = sim_log_error(sim, buf);
+		break;
+	case NVME_LOG_SMART:
+		/* No per-namespace SMART (LPA bit 0 = 0): the controller-wide page only. */
+		if (c->nsid && c->nsid != 0xffffffffu)
+			return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+		size = sim_log_smart(sim, buf);
+		break;
+	case NVME_LOG_FW_SLOT:
+		size = sim_log_fw_slot(sim, buf);
+		break;
+	default:
+		return SIM_ERR_CMD(NVME_SC_INVALID_LOG_PAGE);
+	}
+	if (off & 3 || off >= size || (sim->max_xfer && len > sim->max_xfer))
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	return sim_to_host(sim, cmd, buf + off, size - off, len);
+}
+
+/* ---- AER, Keep Alive ------------------------------------------------------ */
+
+/* Answered at once when an event is waiting, else held until one is raised. */
+static uint16_t sim_admin_aer(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	if (sim->nr_aer > SIM_AERL)
+		return SIM_ERR_CMD(NVME_SC_ASYNC_LIMIT);
+	if (sim->nr_events) {
+		cmd->dw0 = sim->events[0];
+		memmove(sim->events, sim->events + 1, sizeof(sim->events[0]) * --sim->nr_events);
+		return 0;
+	}
+	sim_hold(sim, cmd, SIM_CPL_AER, 0, false, 0);
+	return SIM_HOLD;
+}
+
+/* The model has no keep-alive timer to restart. */
+static uint16_t sim_admin_keep_alive(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	(void)sim;
+	(void)cmd;
+	return 0;
+}
+
+const struct sim_cmd_desc sim_admin_cmds[256] = {
+	[NVME_ADMIN_DELETE_SQ] = { sim_queue_delete_sq },
+	[NVME_ADMIN_CREATE_SQ] = { sim_queue_create_sq },
+	[NVME_ADMIN_GET_LOG_PAGE] = { sim_admin_get_log },
+	[NVME_ADMIN_DELETE_CQ] = { sim_queue_delete_cq },
+	[NVME_ADMIN_CREATE_CQ] = { sim_queue_create_cq },
+	[NVME_ADMIN_IDENTIFY] = { sim_admin_identify },
+	[NVME_ADMIN_ABORT] = { sim_abort_cmd },
+	[NVME_ADMIN_SET_FEATURES] = { sim_admin_set_features },
+	[NVME_ADMIN_GET_FEATURES] = { sim_admin_get_features },
+	[NVME_ADMIN_ASYNC_EVENT] = { sim_admin_aer },
+	[NVME_ADMIN_KEEP_ALIVE] = { sim_admin_keep_alive },
+};

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Namespaces and the NVM command set: Read, Write, Compare, Write Zeroes,
+ * Dataset Management, Flush. Namespace data lives in anonymous mappings,
+ * so a 64 MiB namespace costs only the pages written to it, and
+ * deallocated or zeroed pages go back to the kernel and read as zeroes.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sim/sim_model.h"
+
+int sim_ns_init(struct nvp_sim *sim)
+{
+	unsigned i;
+
+	for (i = 0; i < sim->cfg.nr_ns; i++) {
+		struct sim_ns *ns = &sim->ns[i];
+		void *p;
+
+		p = mmap(NULL, sim->cfg.size[i], PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return nvp_set_error(-ENOMEM, "sim: cannot reserve %llu bytes for namespace %u (%s): "
+					     "give it a smaller size=",
+					     (unsigned long long)sim->cfg.size[i], i + 1, strerror(errno));
+		ns->data = p;
+		ns->bytes = sim->cfg.size[i];
+		ns->lbads = sim->cfg.lbads[i];
+		ns->nsze = ns->bytes >> ns->lbads;
+	}
+	return 0;
+}
+
+void sim_ns_fini(struct nvp_sim *sim)
+{
+	unsigned i;
+
+	for (i = 0; i < SIM_MAX_NS; i++)
+		if (sim->ns[i].data)
+			munmap(sim->ns[i].data, sim->ns[i].bytes);
+}
+
+/* Zero [off, off + len): whole pages are dropped rather than written. */
+static void sim_ns_zero(struct sim_ns *ns, uint64_t off, uint64_t len)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = NVP_ALIGN_UP(off, pg), end = (off + len) & ~(pg - 1);
+
+	if (end <= start || madvise(ns->data + start, end - start, MADV_DONTNEED)) {
+		memset(ns->data + off, 0, len);
+		return;
+	}
+	memset(ns->data + off, 0, start - off);
+	memset(ns->data + end, 0, off + len - end);
+}
+
+static struct sim_ns *sim_ns_of(struct nvp_sim *sim, uint32_t nsid)
+{
+	return nsid && nsid <= sim->cfg.nr_ns ? &sim->ns[nsid - 1] : NULL;
+}
+
+static bool sim_lba_ok(const struct sim_ns *ns, uint64_t slba, uint64_t nlb)
+{
+	return slba < ns->nsze && nlb <= ns->nsze - slba;
+}
+
+/* A Read, Write, Compare or Write Zeroes, decoded and checked. */
+struct sim_rw {
+	struct sim_ns *ns;
+	uint64_t slba;
+	uint32_t nlb;
+	size_t len;	/* bytes */
+	uint8_t *data;	/* in the namespace */
+};
+
+/* Checks in the order QEMU makes them: namespace, MDTS, LBA range. */
+static uint16_t sim_rw_check(struct nvp_sim *sim, struct sim_cmd *cmd, struct sim_rw *rw, bool xfer)
+{
+	rw->ns = sim_ns_of(sim, cmd->sqe.nsid);
+	if (!rw->ns)
+		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+	rw->slba = cmd->sqe.cdw10 | (uint64_t)cmd->sqe.cdw11 << 32;
+	rw->nlb = (cmd->sqe.cdw12 & 0xffff) + 1;
+	rw->len = (size_t)rw->nlb << rw->ns->lbads;
+	cmd->lba = rw->slba;
+	if (xfer && sim->max_xfer && rw->len > sim->max_xfer)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	if (!sim_lba_ok(rw->ns, rw->slba, rw->nlb))
+		return SIM_ERR_GEN(NVME_SC_LBA_RANGE);
+	rw->data = rw->ns->data + (rw->slba << rw->ns->lbads);
+	return 0;
+}
+
+static uint16_t sim_io_read(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	struct sim_rw rw;
+	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
+
+	if (!st)
+		st = sim_to_host(sim, cmd, rw.data, rw.len, rw.len);
+	if (!st) {
+		sim->units_read += rw.len >> 9;
+		sim->host_reads++;
+	}
+	return st;
+}
+
+static uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	struct sim_rw rw;
+	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
+
+	if (!st)
+		st = sim_from_host(sim, cmd, rw.data, rw.len);
+	if (!st) {
+		sim->units_written += rw.len >> 9;
+		sim->host_writes++;
+	}
+	return st;
+}
+
+static uint16_t sim_io_compare(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	struct sim_rw rw;
+	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
+
+	if (!st)
+		st = sim_dptr(sim, cmd, rw.len, false);
+	if (st)
+		return st;
+	sim->units_read += rw.len >> 9;
+	sim->host_reads++;
+	return sim_iov_equal(sim, rw.data) ? 0 : NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_COMPARE_FAILED);
+}
+
+static uint16_t sim_io_write_zeroes(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	struct sim_rw rw;
+	uint16_t st = sim_rw_check(sim, cmd, &rw, false);
+
+	if (!st)
+		sim_ns_zero(rw.ns, (uint64_t)(rw.data - rw.ns->data), rw.len);
+	return st;
+}
+
+/* Data lives in RAM: nothing to flush. NSID FFFFFFFFh means all (VWC bits 2:1). */
+static uint16_t sim_io_flush(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	if (cmd->sqe.nsid != 0xffffffffu && !sim_ns_of(sim, cmd->sqe.nsid))
+		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+	return 0;
+}
+
+/* Deallocate: the blocks read back as zeroes (DLFEAT = 1). Other attributes are hints. */
+static uint16_t sim_io_dsm(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	struct nvme_dsm_range r[NVME_DSM_MAX_RANGES];
+	struct sim_ns *ns = sim_ns_of(sim, cmd->sqe.nsid);
+	unsigned nr = (cmd->sqe.cdw10 & 0xff) + 1, i;
+	uint16_t st;
+
+	if (!ns)
+		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+	st = sim_from_host(sim, cmd, r, nr * sizeof(r[0]));
+	if (st || !(cmd->sqe.cdw11 & NVME_DSM_ATTR_DEALLOCATE))
+		return st;
+	/* All or nothing: check every range before any is dropped. */
+	for (i = 0; i < nr; i++) {
+		if (r[i].nlb && !sim_lba_ok(ns, r[i].slba, r[i].nlb)) {
+			cmd->lba = r[i].slba;
+			return SIM_ERR_GEN(NVME_SC_LBA_RANGE);
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (r[i].nlb)
+			sim_ns_zero(ns, r[i].slba << ns->lbads, (uint64_t)r[i].nlb << ns->lbads);
+	return 0;
+}
+
+const struct sim_cmd_desc sim_io_cmds[256] = {
+	[NVME_CMD_FLUSH] = { sim_io_flush },
+	[NVME_CMD_WRITE] = { sim_io_write },
+	[NVME_CMD_READ] = { sim_io_read },
+	[NVME_CMD_COMPARE] = { sim_io_compare },
+	[NVME_CMD_WRITE_ZEROES] = { sim_io_write_zeroes },
+	[NVME_CMD_DSM] = { sim_io_dsm },
+};

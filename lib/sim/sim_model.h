@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to lib/sim: the controller model's state and the functions its
+ * files share.
+ *
+ * Threads. One model thread per sim runs every command; it alone touches
+ * queues, namespaces, logs and held completions, so none of those has a
+ * lock. Other threads reach the model in three ways:
+ *  - BAR0: the driver's plain stores; the model reads registers and
+ *    doorbells with acquire loads and writes CSTS with release stores.
+ *  - map_lock: dma_map()/dma_unmap() change the IOVA table; the model holds
+ *    the lock for each whole pass that touches host memory, so after
+ *    dma_unmap() returns the model never touches that memory again.
+ *  - fault_lock: nvp_sim_inject() arms faults; the model looks at them only
+ *    when an atomic count says some are armed.
+ * Counters in stats are written by the model alone, with relaxed atomic
+ * stores, so nvp_sim_stats() reads them from any thread without a lock.
+ */
+#ifndef NVP_SIM_MODEL_H
+#define NVP_SIM_MODEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nvpoll/sim.h>
+#include <nvpoll/spec.h>
+
+#include "be/bus.h"
+
+#define SIM_MAX_NS 32
+#define SIM_OPTS_MAX 256	/* as the URI parser allows */
+#define SIM_MAX_FAULTS 16
+#define SIM_MAX_EVENTS 16	/* raised and not yet sent to an AER */
+#define SIM_MAX_ABORTS 16	/* aborts of commands not yet fetched */
+#define SIM_ERRLOG_LEN 64	/* Error Information log entries (ELPE + 1) */
+#define SIM_AERL 3		/* AERs outstanding at most: AERL + 1 */
+#define SIM_MPSMAX 4		/* CAP.MPSMAX: pages up to 64 KiB */
+#define SIM_BAD_CID 0xffff	/* the cid of BAD_CID completions */
+#define SIM_VS 0x00010400u	/* NVMe 1.4 */
+
+/* Status helpers: the 15-bit status field. Errors the host caused carry DNR. */
+#define SIM_SC(sc) NVME_STATUS_CODE(NVME_SCT_GENERIC, sc)
+#define SIM_ERR(sct, sc) ((uint16_t)(NVME_STATUS_CODE(sct, sc) | NVME_STATUS_DNR))
+#define SIM_ERR_GEN(sc) SIM_ERR(NVME_SCT_GENERIC, sc)
+#define SIM_ERR_CMD(sc) SIM_ERR(NVME_SCT_CMD_SPECIFIC, sc)
+#define SIM_HOLD 0xffffu	/* handler return: the command completes later */
+
+/* What the options string sets (sim_opts.c). */
+struct sim_cfg {
+	unsigned nr_ns;
+	unsigned lbads[SIM_MAX_NS];	/* log2 of the LBA data size */
+	uint64_t size[SIM_MAX_NS];	/* bytes */
+	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
+	unsigned sgl, vwc;
+	char sn[21];
+};
+int sim_cfg_parse(const char *opts, struct sim_cfg *cfg);
+
+struct sim_ns {
+	uint8_t *data;		/* anonymous mapping: pages appear on first write */
+	size_t bytes;
+	uint64_t nsze;		/* logical blocks */
+	unsigned lbads;
+};
+
+/* A completion not in its CQ yet: held back by the model, or waiting for room. */
+enum sim_cpl_kind { SIM_CPL_WAIT, SIM_CPL_DELAY, SIM_CPL_DROP, SIM_CPL_AER };
+struct sim_cpl {
+	struct sim_cpl *next;
+	struct nvme_cqe cqe;	/* status without the phase bit */
+	uint64_t due_ns;	/* SIM_CPL_DELAY */
+	uint16_t cqid;
+	uint8_t kind;
+	bool bad_phase;
+};
+
+struct sim_sq {
+	struct nvme_sqe *ring;	/* host memory, resolved at creation */
+	uint32_t *db;		/* tail doorbell in BAR0 */
+	uint32_t size, head, tail, db_seen;
+	uint16_t cqid;
+	bool live;
+};
+
+struct sim_cq {
+	struct nvme_cqe *ring;
+	uint32_t *db;		/* head doorbell */
+	uint32_t size, head, tail, db_seen;
+	unsigned nr_sqs;	/* SQs completing here: no delete while > 0 */
+	struct sim_cpl *wait;	/* completions waiting for room, oldest first */
+	struct sim_cpl **wait_tail;
+	uint8_t phase;
+	bool live;
+};
+
+/* One piece of host memory a command's data pointer resolved to. */
+struct sim_iov {
+	uint8_t *p;		/* NULL: SGL bit bucket, nothing is stored */
+	size_t len;
+};
+
+struct sim_fault {
+	struct nvp_sim_fault f;
+	unsigned skip;		/* matching commands to let through first */
+	unsigned left;		/* hits to go; NVP_SIM_ALWAYS: forever */
+};
+
+/* The faults that hit one command. */
+struct sim_hit {
+	bool fatal, drop, bad_phase, bad_cid, has_status;
+	uint16_t status;
+	unsigned delay_ms;
+};
+
+/* Feature values as Get Features returns them in dword 0. */
+struct sim_feat {
+	uint32_t arb, pm, vwce, irq_coalesce, aec, kato;
+	uint32_t nq;		/* queues granted: NCQA << 16 | NSQA, zero-based */
+};
+
+struct nvp_sim {
+	struct nvp_bus bus;	/* first: nvp_sim_from_bus() */
+	struct sim_cfg cfg;
+	uint8_t *bar;		/* BAR0, the model's view of bus.bar0 */
+	size_t bar_len;
+	pthread_t thread;
+	bool thread_started;
+	int stop;		/* atomic: close() asks the thread to end */
+
+	/* ---- model thread only ---- */
+	uint32_t cc;		/* CC as last acted on */
+	uint32_t csts;		/* what CSTS holds */
+	bool enabled, ready, halted, shut;
+	uint64_t ready_at;
+	unsigned page_shift;	/* CC.MPS + 12 */
+	uint64_t max_xfer;	/* bytes, 0: no limit */
+	struct sim_sq *sqs;	/* [nqueues + 1], index = qid */
+	struct sim_cq *cqs;
+	unsigned max_qid;	/* highest live queue id, bounds the polling loop */
+	struct sim_feat feat;
+	struct sim_cpl *held;	/* DELAY, DROP and AER completions */
+	unsigned nr_delayed;
+	unsigned nr_aer;
+	struct sim_cpl *free_cpl;
+	struct { uint16_t sqid, cid; } aborts[SIM_MAX_ABORTS];
+	unsigned nr_aborts;
+	uint32_t events[SIM_MAX_EVENTS]; /* AER dword 0 values, oldest first */
+	unsigned nr_events;
+	struct sim_ns ns[SIM_MAX_NS];
+	struct sim_iov *iov;	/* the current command's data, see sim_dptr() */
+	size_t nr_iov, cap_iov;
+	struct nvme_error_log errlog[SIM_ERRLOG_LEN];
+	uint64_t err_count;
+	uint64_t units_read, units_written;	/* 512-byte units */
+	uint64_t host_reads, host_writes;
+	uint64_t idle_since;
+
+	/* ---- map_lock ---- */
+	pthread_mutex_t map_lock;
+	int map_waiters;	/* atomic: mappers waiting, the model lets them in */
+	uint8_t **units;	/* IOVA slot -> host address of its 2 MiB unit */
+	size_t nr_units, cap_units;
+
+	/* ---- fault_lock ---- */
+	pthread_mutex_t fault_lock;
+	struct sim_fault faults[SIM_MAX_FAULTS];
+	unsigned nr_faults;	/* also read atomically without the lock */
+	uint32_t raised[SIM_MAX_EVENTS];
+	unsigned nr_raised;	/* also read atomically without the lock */
+	int never_ready;	/* atomic */
+	int remove_req;		/* atomic: nvp_sim_inject(REMOVE) waits for removed */
+	int removed;		/* atomic */
+
+	struct nvp_sim_stats stats;
+};
+
+/* A fetched command on its way through the model. */
+struct sim_cmd {
+	struct nvme_sqe sqe;
+	struct sim_sq *sq;
+	uint16_t sqid;
+	uint32_t dw0;		/* completion dword 0 */
+	uint64_t lba;		/* for the error log */
+};
+
+typedef uint16_t (*sim_cmd_fn)(struct nvp_sim *sim, struct sim_cmd *cmd);
+struct sim_cmd_desc {
+	sim_cmd_fn fn;
+};
+extern const struct sim_cmd_desc sim_admin_cmds[256];
+extern const struct sim_cmd_desc sim_io_cmds[256];
+
+/* Counters: one writer (the model), readers anywhere. */
+#define SIM_STAT_ADD(sim, field, n) \
+	__atomic_store_n(&(sim)->stats.field, (sim)->stats.field + (n), __ATOMIC_RELAXED)
+
+static inline uint32_t sim_load32(const void *p)
+{
+	return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
+}
+
+/* I/O queues granted by Number of Queues, one-based. */
+static inline unsigned sim_nsq(const struct nvp_sim *sim)
+{
+	return (sim->feat.nq & 0xffff) + 1;
+}
+
+static inline unsigned sim_ncq(const struct nvp_sim *sim)
+{
+	return (sim->feat.nq >> 16) + 1;
+}
+
+static inline size_t sim_page_size(const struct nvp_sim *sim)
+{
+	return (size_t)1 << sim->page_shift;
+}
+
+/* sim_ctrl.c */
+int sim_ctrl_start(struct nvp_sim *sim);
+void sim_ctrl_stop(struct nvp_sim *sim);
+void sim_feat_defaults(const struct nvp_sim *sim, struct sim_feat *f);
+void sim_halt(struct nvp_sim *sim, const char *why);
+void sim_hold(struct nvp_sim *sim, const struct sim_cmd *cmd, enum sim_cpl_kind kind,
+	      uint64_t due_ns, bool bad_phase, uint16_t status);
+void sim_post_event(struct nvp_sim *sim, uint32_t dw0);
+uint16_t sim_queue_create_cq(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_queue_create_sq(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_queue_delete_cq(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_queue_delete_sq(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_abort_cmd(struct nvp_sim *sim, struct sim_cmd *cmd);
+bool sim_io_queues_exist(const struct nvp_sim *sim);
+
+/* sim_dma.c */
+int sim_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iova);
+int sim_dma_unmap(struct nvp_bus *bus, void *vaddr, size_t len, const uint64_t *unit_iova);
+void sim_map_lock(struct nvp_sim *sim);
+void sim_map_unlock(struct nvp_sim *sim);
+void *sim_dma_ptr(struct nvp_sim *sim, uint64_t iova, size_t len);
+uint16_t sim_dptr(struct nvp_sim *sim, const struct sim_cmd *cmd, size_t len, bool to_host);
+void sim_iov_to_host(struct nvp_sim *sim, const uint8_t *src, size_t src_len);
+void sim_iov_from_host(struct nvp_sim *sim, uint8_t *dst);
+bool sim_iov_equal(struct nvp_sim *sim, const uint8_t *buf);
+uint16_t sim_to_host(struct nvp_sim *sim, const struct sim_cmd *cmd, const void *src,
+		     size_t src_len, size_t len);
+uint16_t sim_from_host(struct nvp_sim *sim, const struct sim_cmd *cmd, void *dst, size_t len);
+
+/* sim_io.c */
+int sim_ns_init(struct nvp_sim *sim);
+void sim_ns_fini(struct nvp_sim *sim);
+
+/* sim_fault.c */
+void sim_fault_match(struct nvp_sim *sim, const struct sim_cmd *cmd, struct sim_hit *hit);
+void sim_fault_take_events(struct nvp_sim *sim);
+
+#endif /* NVP_SIM_MODEL_H */

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvpoll: the command line. Identify a controller, read its logs, read and
+ * write logical blocks -- through the same library applications link.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nvpoll.h>
+
+static const char usage_text[] =
+	"usage: nvpoll COMMAND DEVICE [options]\n"
+	"\n"
+	"DEVICE is a PCI address (0000:00:05.0) bound by scripts/setup.sh, or sim[:options].\n"
+	"\n"
+	"commands:\n"
+	"  identify DEVICE [--nsid N] [--json]        controller and namespace identity\n"
+	"  read DEVICE --nsid N --slba S --nlb C --data FILE\n"
+	"                                            read C logical blocks from S into FILE\n"
+	"  write DEVICE --nsid N --slba S --nlb C --data FILE\n"
+	"                                            write C logical blocks at S from FILE\n"
+	"  log DEVICE --log smart|error|fw [--json]   read a log page\n"
+	"\n"
+	"options for every command:\n"
+	"  --be NAME     backend config: vfio-pci, sim (default: by device)\n"
+	"  --mem KIND    DMA memory: hugepages or libc (default: the config's)\n"
+	"  -h, --help    this text\n";
+
+struct args {
+	const char *cmd, *dev, *data, *be, *mem, *log;
+	uint32_t nsid;
+	uint64_t slba;
+	uint32_t nlb;
+	int json, have_nsid, have_slba, have_nlb;
+};
+
+static int die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "nvpoll: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "nsid", required_argument, NULL, 'n' }, { "slba", required_argument, NULL, 's' },
+		{ "nlb", required_argument, NULL, 'c' },  { "data", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },	  { "be", required_argument, NULL, 'b' },
+		{ "mem", required_argument, NULL, 'm' },  { "log", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (parse_u64(optarg, 0xfffffffe, &v) || v == 0)
+				return die("--nsid '%s': expected a namespace id 1..4294967294", optarg);
+			a->nsid = (uint32_t)v;
+			a->have_nsid = 1;
+			break;
+		case 's':
+			if (parse_u64(optarg, UINT64_MAX, &a->slba))
+				return die("--slba '%s': expected a logical block address", optarg);
+			a->have_slba = 1;
+			break;
+		case 'c':
+			if (parse_u64(optarg, UINT32_MAX, &v) || v == 0)
+				return die("--nlb '%s': expected a count of logical blocks, at least 1", optarg);
+			a->nlb = (uint32_t)v;
+			a->have_nlb = 1;
+			break;
+		case 'd': a->data = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'b': a->be = optarg; break;
+		case 'm': a->mem = optarg; break;
+		case 'l': a->log = optarg; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: return 2;
+		}
+	}
+	if (optind + 2 != argc) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	a->cmd = argv[optind];
+	a->dev = argv[optind + 1];
+	return 0;
+}
+
+/* Identify strings are space padded, not terminated. */
+static void fixed_str(char *out, const char *in, size_t len)
+{
+	while (len && (in[len - 1] == ' ' || in[len - 1] == '\0'))
+		len--;
+	memcpy(out, in, len);
+	out[len] = '\0';
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static int cmd_identify(struct nvp_dev *dev, const struct args *a)
+{
+	const struct nvme_id_ctrl *id = nvp_dev_id_ctrl(dev);
+	uint32_t vs = nvp_dev_vs(dev);
+	const uint32_t *nsids;
+	unsigned n = nvp_ns_list(dev, &nsids);
+	char sn[21], mn[41], fr[9], ver[32];
+
+	if (a->have_nsid && !nvp_ns_get(dev, a->nsid))
+		return die("%s", nvp_errmsg());
+	fixed_str(sn, id->sn, sizeof(id->sn));
+	fixed_str(mn, id->mn, sizeof(id->mn));
+	fixed_str(fr, id->fr, sizeof(id->fr));
+	snprintf(ver, sizeof(ver), "%u.%u.%u", (unsigned)NVME_GET(vs, VS_MJR), (unsigned)NVME_GET(vs, VS_MNR),
+		 (unsigned)NVME_GET(vs, VS_TER));
+	if (a->json) {
+		printf("{\"device\":");
+		json_str(a->dev);
+		printf(",\"backend\":\"%s\",\"vid\":%u,\"ssvid\":%u,\"sn\":", nvp_dev_backend(dev), id->vid, id->ssvid);
+		json_str(sn);
+		printf(",\"mn\":");
+		json_str(mn);
+		printf(",\"fr\":");
+		json_str(fr);
+		printf(",\"version\":\"%s\",\"mdts\":%u,\"max_xfer\":%zu,\"nn\":%u,\"oncs\":%u,\"vwc\":%u,"
+		       "\"max_queue_depth\":%u,\"namespaces\":[",
+		       ver, id->mdts, nvp_dev_max_xfer(dev), id->nn, id->oncs, id->vwc, nvp_dev_max_queue_depth(dev));
+	} else {
+		printf("vid      : %#06x\nssvid    : %#06x\nsn       : %s\nmn       : %s\nfr       : %s\n"
+		       "version  : %s\nmdts     : %u (%zu bytes per command)\nnn       : %u\n",
+		       id->vid, id->ssvid, sn, mn, fr, ver, id->mdts, nvp_dev_max_xfer(dev), id->nn);
+	}
+	for (unsigned i = 0, shown = 0; i < n; i++) {
+		const struct nvp_ns_info *ns = nvp_ns_info(nvp_ns_get(dev, nsids[i]));
+
+		if (a->have_nsid && ns->nsid != a->nsid)
+			continue;
+		if (a->json)
+			printf("%s{\"nsid\":%u,\"nsze\":%" PRIu64 ",\"ncap\":%" PRIu64 ",\"nuse\":%" PRIu64
+			       ",\"lba_size\":%u,\"ms\":%u,\"lbaf\":%u}",
+			       shown ? "," : "", ns->nsid, ns->nsze, ns->ncap, ns->nuse, ns->lba_size, ns->ms, ns->lbaf);
+		else
+			printf("namespace %u: nsze %" PRIu64 ", ncap %" PRIu64 ", nuse %" PRIu64
+			       ", lba size %u, metadata %u\n",
+			       ns->nsid, ns->nsze, ns->ncap, ns->nuse, ns->lba_size, ns->ms);
+		shown++;
+	}
+	if (a->json)
+		printf("]}\n");
+	return 0;
+}
+
+struct sync_io {
+	int done, err;
+	uint16_t status;
+};
+
+static void sync_done(void *arg, int err, const struct nvme_cqe *cqe)
+{
+	struct sync_io *s = arg;
+
+	s->done = 1;
+	s->err = err;
+	s->status = nvp_cqe_status(cqe);
+}
+
+/* One read or write command, waited for. */
+static int rw_chunk(struct nvp_qpair *qp, const struct nvp_ns *ns, int write, uint64_t slba, uint32_t nlb,
+		    void *buf)
+{
+	struct sync_io s = { 0 };
+	char status[96];
+	int err;
+
+	err = write ? nvp_write(qp, ns, slba, nlb, buf, sync_done, &s) : nvp_read(qp, ns, slba, nlb, buf, sync_done, &s);
+	if (err)
+		return die("%s", nvp_errmsg());
+	while (!s.done)
+		nvp_qpair_poll(qp, 0);
+	if (s.err) {
+		fprintf(stderr, "nvpoll: %s of LBA %" PRIu64 "+%u failed: %s\n", write ? "write" : "read", slba, nlb,
+			nvp_status_format(s.status, status, sizeof(status)));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_rw(struct nvp_dev *dev, const struct args *a, int write)
+{
+	const struct nvp_ns *ns;
+	const struct nvp_ns_info *info;
+	struct nvp_qpair *qp;
+	size_t total, chunk_blocks, done_blocks = 0;
+	FILE *f;
+	void *buf;
+	int rc = 1;
+
+	if (!a->have_nsid || !a->have_slba || !a->have_nlb || !a->data)
+		return die("%s needs --nsid, --slba, --nlb and --data", write ? "write" : "read");
+	ns = nvp_ns_get(dev, a->nsid);
+	if (!ns)
+		return die("%s", nvp_errmsg());
+	info = nvp_ns_info(ns);
+	if (a->slba >= info->nsze || a->nlb > info->nsze - a->slba) {
+		fprintf(stderr, "nvpoll: LBAs %" PRIu64 "..+%u are past the end of namespace %u (%" PRIu64 " blocks)\n",
+			a->slba, a->nlb, a->nsid, info->nsze);
+		return 1;
+	}
+	total = (size_t)a->nlb * info->lba_size;
+	chunk_blocks = nvp_dev_max_xfer(dev) / info->lba_size;
+	f = fopen(a->data, write ? "rb" : "wb");
+	if (!f) {
+		fprintf(stderr, "nvpoll: cannot open %s: %s\n", a->data, strerror(errno));
+		return 1;
+	}
+	qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = 2 });
+	buf = qp ? nvp_dma_alloc(dev, chunk_blocks * info->lba_size) : NULL;
+	if (!buf) {
+		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
+		goto out;
+	}
+	while (done_blocks < a->nlb) {
+		uint32_t n = (uint32_t)(a->nlb - done_blocks < chunk_blocks ? a->nlb - done_blocks : chunk_blocks);
+		size_t bytes = (size_t)n * info->lba_size;
+
+		if (write && fread(buf, 1, bytes, f) != bytes) {
+			fprintf(stderr, "nvpoll: %s holds less than the %zu bytes --nlb %u asks for\n", a->data, total,
+				a->nlb);
+			goto out;
+		}
+		if (rw_chunk(qp, ns, write, a->slba + done_blocks, n, buf))
+			goto out;
+		if (!write && fwrite(buf, 1, bytes, f) != bytes) {
+			fprintf(stderr, "nvpoll: writing %s: %s\n", a->data, strerror(errno));
+			goto out;
+		}
+		done_blocks += n;
+	}
+	rc = 0;
+out:
+	if (buf)
+		nvp_dma_free(dev, buf);
+	nvp_qpair_destroy(qp);
+	if (fclose(f) && !write) {
+		fprintf(stderr, "nvpoll: closing %s: %s\n", a->data, strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
+/* 128-bit little-endian SMART counter; saturates at UINT64_MAX for printing. */
+static uint64_t le128(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 15; i >= 8; i--)
+		if (b[i])
+			return UINT64_MAX;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static int cmd_log(struct nvp_dev *dev, const struct args *a)
+{
+	union {
+		struct nvme_smart_log smart;
+		struct nvme_error_log err[8];
+		struct nvme_fw_slot_log fw;
+	} u;
+	int err;
+
+	if (!a->log)
+		return die("%s", "log needs --log smart|error|fw");
+	if (strcmp(a->log, "smart") == 0) {
+		err = nvp_get_log_page(dev, 0xffffffff, NVME_LOG_SMART, &u.smart, sizeof(u.smart));
+		if (err)
+			return die("%s", nvp_errmsg());
+		const struct nvme_smart_log *s = &u.smart;
+		unsigned temp = (unsigned)(s->temperature[0] | s->temperature[1] << 8);
+
+		printf(a->json ? "{\"critical_warning\":%u,\"temperature_k\":%u,\"avail_spare\":%u,\"percent_used\":%u,"
+				 "\"data_units_read\":%" PRIu64 ",\"data_units_written\":%" PRIu64
+				 ",\"host_reads\":%" PRIu64 ",\"host_writes\":%" PRIu64 ",\"power_cycles\":%" PRIu64
+				 ",\"unsafe_shutdowns\":%" PRIu64 ",\"media_errors\":%" PRIu64 "}\n"
+			       : "critical_warning   : %#x\ntemperature        : %u K\navail_spare        : %u%%\n"
+				 "percent_used       : %u%%\ndata_units_read    : %" PRIu64 "\ndata_units_written : %" PRIu64
+				 "\nhost_reads         : %" PRIu64 "\nhost_writes        : %" PRIu64
+				 "\npower_cycles       : %" PRIu64 "\nunsafe_shutdowns   : %" PRIu64
+				 "\nmedia_errors       : %" PRIu64 "\n",
+		       s->critical_warning, temp, s->avail_spare, s->percent_used, le128(s->data_units_read),
+		       le128(s->data_units_written), le128(s->host_reads), le128(s->host_writes),
+		       le128(s->power_cycles), le128(s->unsafe_shutdowns), le128(s->media_errors));
+	} else if (strcmp(a->log, "error") == 0) {
+		err = nvp_get_log_page(dev, 0, NVME_LOG_ERROR, u.err, sizeof(u.err));
+		if (err)
+			return die("%s", nvp_errmsg());
+		printf(a->json ? "[" : "");
+		for (unsigned i = 0, shown = 0; i < 8; i++) {
+			const struct nvme_error_log *e = &u.err[i];
+			char status[96];
+
+			if (!e->error_count)
+				continue;
+			if (a->json)
+				printf("%s{\"error_count\":%" PRIu64 ",\"sqid\":%u,\"cid\":%u,\"status\":%u,\"lba\":%" PRIu64
+				       ",\"nsid\":%u}", shown ? "," : "", e->error_count, e->sqid, e->cid, e->status >> 1,
+				       e->lba, e->nsid);
+			else
+				printf("#%" PRIu64 ": sqid %u cid %u nsid %u lba %" PRIu64 ": %s\n", e->error_count, e->sqid,
+				       e->cid, e->nsid, e->lba, nvp_status_format((uint16_t)(e->status >> 1), status, sizeof(status)));
+			shown++;
+		}
+		printf(a->json ? "]\n" : "");
+	} else if (strcmp(a->log, "fw") == 0) {
+		err = nvp_get_log_page(dev, 0, NVME_LOG_FW_SLOT, &u.fw, sizeof(u.fw));
+		if (err)
+			return die("%s", nvp_errmsg());
+		printf(a->json ? "{\"active_slot\":%u,\"slots\":[" : "active slot: %u\n", u.fw.afi & 7);
+		for (int i = 0; i < 7; i++) {
+			char fr[9];
+
+			fixed_str(fr, u.fw.frs[i], 8);
+			if (a->json) {
+				printf(i ? "," : "");
+				json_str(fr);
+			} else if (fr[0]) {
+				printf("slot %d: %s\n", i + 1, fr);
+			}
+		}
+		printf(a->json ? "]}\n" : "");
+	} else {
+		return die("--log '%s': expected smart, error or fw", a->log);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const cmds[] = { "identify", "read", "write", "log" };
+	struct nvp_opts opts;
+	struct nvp_dev *dev;
+	struct args a;
+	int rc = parse_args(argc, argv, &a);
+	size_t i;
+
+	if (rc)
+		return rc;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmds[i], a.cmd); i++)
+		;
+	if (i == sizeof(cmds) / sizeof(cmds[0]))
+		return die("unknown command '%s' (nvpoll --help lists them)", a.cmd);
+
+	nvp_opts_init(&opts);
+	opts.be = a.be;
+	opts.mem = a.mem;
+	dev = nvp_dev_open(a.dev, &opts);
+	if (!dev) {
+		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
+		return 1;
+	}
+	switch (i) {
+	case 0: rc = cmd_identify(dev, &a); break;
+	case 1: rc = cmd_rw(dev, &a, 0); break;
+	case 2: rc = cmd_rw(dev, &a, 1); break;
+	default: rc = cmd_log(dev, &a); break;
+	}
+	nvp_dev_close(dev);
+	return rc;
+}
