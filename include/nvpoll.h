@@ -79,6 +79,60 @@ const char *nvp_dev_backend(const struct nvp_dev *dev);
 uint64_t nvp_dev_cap(const struct nvp_dev *dev);
 uint32_t nvp_dev_vs(const struct nvp_dev *dev);
 
+/* ---- Backend configs and device discovery ------------------------------- */
+
+/*
+ * Choosing a config: opts.be, else $NVP_BE, else by the URI: "sim[:...]"
+ * opens with sim, a PCI address with the config whose kernel driver the
+ * device is bound to (vfio-pci -> "vfio-pci", uio_pci_generic ->
+ * "uio-generic"; nvme or nothing: an error naming scripts/setup.sh).
+ * Memory: opts.mem, else $NVP_MEM, else the config's default.
+ */
+
+/* One built-in config, as nvp_backends() finds it. */
+struct nvp_backend_info {
+	const char *name;	/* "vfio-pci", "uio-generic", "sim": the value for opts.be / $NVP_BE */
+	const char *driver;	/* kernel driver a device must be bound to; NULL for sim */
+	const char *default_mem; /* used when opts.mem is NULL: "hugepages" or "libc" */
+	const char *mems;	/* memory kinds it accepts, comma separated: "hugepages,libc" */
+	int usable;		/* 1 when this machine can use it right now */
+	char reason[256];	/* what was found; when not usable, what to do */
+};
+
+/*
+ * The configs built in, in the order automatic selection considers them:
+ * fills up to @max entries of @out (NULL with @max 0 just counts) and
+ * returns how many there are. Reads sysfs and /dev; any thread.
+ */
+unsigned nvp_backends(struct nvp_backend_info *out, unsigned max);
+
+#define NVP_MAX_BACKENDS 8
+
+/* One NVMe controller (PCI class 01:08:02) found by nvp_enumerate(). */
+struct nvp_pci_info {
+	char bdf[24];		/* "0000:00:05.0": the URI that opens it */
+	uint16_t vendor_id, device_id;
+	uint16_t subsys_vendor_id, subsys_device_id;
+	char vendor[128];	/* names from pci.ids through libpci; "" when unknown */
+	char device[128];
+	int numa_node;		/* -1: unknown, or not a NUMA machine */
+	char driver[64];	/* kernel driver bound now; "" when none */
+	int iommu_group;	/* -1: none (no IOMMU in front of the device) */
+	char iommu_type[16];	/* the group's domain: "DMA", "DMA-FQ", "identity", ...; "" unknown */
+	const char *backend;	/* the config automatic selection picks; NULL when none fits */
+	unsigned nr_usable;	/* configs that can open it now ... */
+	const char *usable[NVP_MAX_BACKENDS]; /* ... by name, in selection order */
+	char reason[256];	/* when none can: why, and what to do */
+};
+
+/*
+ * Every NVMe controller on the PCI bus, found with libpci, sorted by
+ * address. *@list gets an array to release with free() (NULL when there are
+ * none). Returns the count, or -errno with nvp_errmsg(). Opens nothing;
+ * any thread.
+ */
+int nvp_enumerate(struct nvp_pci_info **list);
+
 /* ---- Namespaces -------------------------------------------------------- */
 
 struct nvp_ns_info {
@@ -156,7 +210,11 @@ struct nvp_qpair_opts {
  * Returns NULL with errno (EBUSY when the controller has no queue left).
  */
 struct nvp_qpair *nvp_qpair_create(struct nvp_dev *dev, const struct nvp_qpair_opts *opts);
-/* Delete the queues. Commands still in flight are waited for (bounded). */
+/*
+ * Delete the queues. Commands still in flight are waited for (up to the
+ * admin timeout); any that never complete get their callback with
+ * -ECANCELED, here, on the calling thread.
+ */
 void nvp_qpair_destroy(struct nvp_qpair *qp);
 
 /*

@@ -57,13 +57,16 @@ struct nvp_qpair {
 
 	struct nvp_qpair_stats stats;
 
-	/* Cold: set up and torn down by lib/nvme, never read per I/O. */
+	/* Private to lib/nvme: PRP building reads these, nothing else does per I/O. */
 	const struct nvp_dma_region *last_region; /* last data buffer's region (lookup cache) */
+	const struct nvp_dma_region *prp_region;  /* the region prp_mem lies in */
+	unsigned prp_entries;	/* PRP list entries per slot */
+
+	/* Cold: set up and torn down by lib/nvme, never read per I/O. */
 	struct nvp_dev *dev;
 	void *sq_mem;
 	void *cq_mem;
 	void *prp_mem;
-	unsigned prp_entries;	/* PRP list entries per slot */
 };
 
 /* Out of line: an entry whose cid is unknown or idle (logged once, counted). */

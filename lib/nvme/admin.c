@@ -109,9 +109,8 @@ int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, s
 	if (len) {
 		memcpy(dev->admin_bounce, buf, len);
 		r = nvp_dma_pool_find(&dev->pool, dev->admin_bounce, len);
-		err = nvp_prp_build(r, dev->admin_bounce, len, dev->page_shift,
-				    nvp_dma_pool_find(&dev->pool, req->prp_list, 8), req->prp_list,
-				    aq->prp_entries, &sqe.prp1, &sqe.prp2);
+		err = nvp_prp_build(r, dev->admin_bounce, len, dev->page_shift, aq->prp_region,
+				    req->prp_list, aq->prp_entries, &sqe.prp1, &sqe.prp2);
 		if (err) {
 			nvp__req_put(aq, cid);
 			err = nvp_set_error(err, "admin data pointer could not be built");

@@ -86,12 +86,13 @@ int nvp_ctrl_disable(struct nvp_dev *dev)
 		return nvp_set_error(-ENODEV, "controller registers read all ones (device removed?)");
 	/*
 	 * Changing EN while RDY still follows the previous value is undefined
-	 * (spec 3.1.6): let an enable in progress finish first. A controller in
-	 * fatal state may never get there; disable it anyway.
+	 * (spec 3.1.6): let an enable in progress finish first. A controller
+	 * that is failed or never gets ready is disabled anyway: that is the
+	 * only way back.
 	 */
 	if (NVME_GET(cc, CC_EN) && !NVME_GET(csts, CSTS_RDY) && !NVME_GET(csts, CSTS_CFS)) {
 		err = wait_ready(dev, 1, "waiting for a previous enable");
-		if (err && err != -EIO)
+		if (err == -ENODEV)
 			return err;
 	}
 	if (NVME_GET(cc, CC_EN))

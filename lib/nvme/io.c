@@ -47,8 +47,8 @@ static inline int map_data(struct nvp_qpair *qp, struct nvp_req *req, const void
 		if (NVP_UNLIKELY(!r))
 			return buf_error(qp, buf, len, -EFAULT);
 	}
-	err = nvp_prp_build(r, buf, len, qp->page_shift, nvp_dma_pool_find(&qp->dev->pool, req->prp_list, 8),
-			    req->prp_list, qp->prp_entries, &sqe->prp1, &sqe->prp2);
+	err = nvp_prp_build(r, buf, len, qp->page_shift, qp->prp_region, req->prp_list, qp->prp_entries,
+			    &sqe->prp1, &sqe->prp2);
 	if (NVP_UNLIKELY(err))
 		return buf_error(qp, buf, len, err);
 	return 0;

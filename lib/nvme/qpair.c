@@ -57,6 +57,8 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	}
 	qp->sq = qp->sq_mem;
 	qp->cq = qp->cq_mem;
+	if (qp->prp_mem)
+		qp->prp_region = nvp_dma_pool_find(&dev->pool, qp->prp_mem, slots * slot_bytes);
 
 	for (unsigned i = 0; i < slots; i++) {
 		struct nvp_req *req = &qp->reqs[i];
@@ -177,8 +179,22 @@ static void drain(struct nvp_qpair *qp)
 			sched_yield();
 	}
 	if (qp->outstanding)
-		nvp_log(NVP_LOG_WARN, "%s qid %u: %u commands still in flight at destroy, abandoned",
+		nvp_log(NVP_LOG_WARN, "%s qid %u: %u commands still in flight at destroy",
 			qp->dev->bus->name, qp->qid, qp->outstanding);
+}
+
+/* Once the queues are deleted, commands that never completed end with -ECANCELED. */
+static void cancel_outstanding(struct nvp_qpair *qp)
+{
+	for (uint16_t cid = 0; qp->outstanding && cid < qp->size - 1; cid++) {
+		struct nvp_req *req = &qp->reqs[cid];
+		struct nvme_cqe cqe = { .cid = cid, .sq_id = qp->qid };
+
+		if (!req->busy)
+			continue;
+		nvp__req_put(qp, cid);
+		req->cb(req->arg, -ECANCELED, &cqe);
+	}
 }
 
 NVP_API void nvp_qpair_destroy(struct nvp_qpair *qp)
@@ -190,6 +206,7 @@ NVP_API void nvp_qpair_destroy(struct nvp_qpair *qp)
 	dev = qp->dev;
 	drain(qp);
 	nvp_admin_delete_io_queues(dev, qp);
+	cancel_outstanding(qp);
 	pthread_mutex_lock(&dev->admin_lock);
 	dev->io_qpairs[qp->qid] = NULL;
 	nvp_qpair_fini(qp);

@@ -15,6 +15,7 @@
 #define SIM_SSVID 0x1af4
 #define SIM_IDENTIFY_LEN 4096
 #define SIM_NS_LIST_MAX 1024
+#define SIM_LOG_MAX (1u << 20)	/* log transfer cap when MDTS sets none */
 
 /* ---- Identify ---------------------------------------------------------- */
 
@@ -314,7 +315,7 @@ static uint16_t sim_admin_get_log(struct nvp_sim *sim, struct sim_cmd *cmd)
 	default:
 		return SIM_ERR_CMD(NVME_SC_INVALID_LOG_PAGE);
 	}
-	if (off & 3 || off >= size || (sim->max_xfer && len > sim->max_xfer))
+	if (off & 3 || off >= size || len > (sim->max_xfer ? sim->max_xfer : SIM_LOG_MAX))
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	return sim_to_host(sim, cmd, buf + off, size - off, len);
 }

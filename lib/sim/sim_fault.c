@@ -245,6 +245,10 @@ NVP_API void nvp_sim_stats(struct nvp_sim *sim, struct nvp_sim_stats *out)
 	size_t i;
 
 	_Static_assert(sizeof(*out) % sizeof(uint64_t) == 0, "stats are 64-bit counters only");
+	if (!sim) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
 	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }

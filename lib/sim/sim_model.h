@@ -201,6 +201,25 @@ static inline uint32_t sim_load32(const void *p)
 	return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
 }
 
+static inline uint32_t *sim_reg(struct nvp_sim *sim, unsigned off)
+{
+	return (uint32_t *)(sim->bar + off);
+}
+
+static inline uint32_t *sim_doorbell(struct nvp_sim *sim, unsigned qid, unsigned is_cq)
+{
+	return sim_reg(sim, NVME_REG_DBS + (2 * qid + is_cq) * (4u << sim->cfg.dstrd));
+}
+
+/*
+ * CC as the host wrote it before the doorbell the model just read: fresher
+ * than sim->cc, which the model updates once per pass.
+ */
+static inline uint32_t sim_cc(struct nvp_sim *sim)
+{
+	return sim_load32(sim_reg(sim, NVME_REG_CC));
+}
+
 /* I/O queues granted by Number of Queues, one-based. */
 static inline unsigned sim_nsq(const struct nvp_sim *sim)
 {
@@ -222,6 +241,14 @@ int sim_ctrl_start(struct nvp_sim *sim);
 void sim_ctrl_stop(struct nvp_sim *sim);
 void sim_feat_defaults(const struct nvp_sim *sim, struct sim_feat *f);
 void sim_halt(struct nvp_sim *sim, const char *why);
+
+/* sim_queue.c */
+void sim_sq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size, uint16_t cqid);
+void sim_cq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size);
+void sim_doorbells_zero(struct nvp_sim *sim, uint16_t qid);
+void sim_queues_drop(struct nvp_sim *sim);
+void sim_cpl_free_list(struct sim_cpl *c);
+bool sim_poll_queues(struct nvp_sim *sim);
 void sim_hold(struct nvp_sim *sim, const struct sim_cmd *cmd, enum sim_cpl_kind kind,
 	      uint64_t due_ns, bool bad_phase, uint16_t status);
 void sim_post_event(struct nvp_sim *sim, uint32_t dw0);
