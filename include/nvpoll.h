@@ -44,7 +44,23 @@ struct nvp_opts {
 	int numa_node;		/* node for DMA memory; -1: the device's node */
 	unsigned admin_timeout_ms; /* per admin command; 0: 5000 */
 	unsigned nr_io_queues;	/* I/O queue pairs to ask the controller for; 0: 64 */
+	unsigned io_timeout_ms;	/* default deadline of I/O commands; 0: 30000; see nvp_qpair_set_timeout() */
+	unsigned reset_policy;	/* what a controller reset does to I/O in flight: NVP_RESET_* */
 };
+
+/*
+ * After a controller reset (nvp_ctrl_reset(), or automatic: CSTS.CFS, or a
+ * timed-out command that Abort did not clear), each qpair re-creates its
+ * queues on its owner thread's next nvp_qpair_poll(); its handle stays
+ * valid. Commands that were in flight then are
+ *  - NVP_RESET_RESUBMIT (default): submitted again as they were, when they
+ *    are NVM commands that may safely run twice (Read, Write, Flush, Write
+ *    Zeroes, Dataset Management, Compare); any other completes with -EIO;
+ *  - NVP_RESET_FAIL: all completed with -EIO.
+ * A command whose deadline had passed completes with -ETIMEDOUT either way.
+ */
+#define NVP_RESET_RESUBMIT 0
+#define NVP_RESET_FAIL 1
 
 /* Fill @opts with the defaults above. */
 void nvp_opts_init(struct nvp_opts *opts);
@@ -264,12 +280,42 @@ struct nvp_qpair_stats {
 	uint64_t cq_doorbells;	/* CQ head doorbell writes */
 	uint64_t polls;		/* nvp_qpair_poll() calls */
 	uint64_t polls_empty;	/* ... that found nothing */
-	uint64_t bad_cqes;	/* CQEs with an unknown or idle cid, skipped */
+	uint64_t bad_cqes;	/* CQEs with an unknown or idle cid or a wild SQ head, skipped */
+	uint64_t timeouts;	/* commands past their deadline */
+	uint64_t aborts;	/* Abort commands sent for them */
+	uint64_t resubmitted;	/* commands submitted again after a controller reset */
+	uint64_t recoveries;	/* queue re-creations after a controller reset */
 };
 void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out);
 void nvp_qpair_stats_reset(struct nvp_qpair *qp);
 /* Commands posted and not yet completed. */
 unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp);
+
+/*
+ * Deadline of commands submitted from now on, in ms (0: none). A command
+ * past its deadline is aborted (Abort admin command, from the polling
+ * thread); if that does not clear it, the controller is reset. Its callback
+ * runs exactly once, with -ETIMEDOUT. Deadlines are checked every 128
+ * polls, so they are only as precise as the polling.
+ */
+void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms);
+
+/* ---- Recovery -------------------------------------------------------------- */
+
+/*
+ * Reset the controller: disable, re-enable, re-create the admin queue.
+ * Each qpair then recovers on its owner's next poll (see NVP_RESET_*).
+ * Any thread. Returns 0, or -errno when the controller does not come back
+ * (-ENODEV when it is gone).
+ */
+int nvp_ctrl_reset(struct nvp_dev *dev);
+
+/* Called after every controller reset, on the thread that did it. */
+typedef void (*nvp_reset_cb)(struct nvp_dev *dev, int err, void *arg);
+void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *arg);
+
+/* 1 once the device was found removed (BAR reads all ones). */
+int nvp_dev_removed(const struct nvp_dev *dev);
 
 #ifdef __cplusplus
 }

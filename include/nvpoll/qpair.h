@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <nvpoll/barrier.h>
 #include <nvpoll/spec.h>
@@ -23,16 +24,23 @@ extern "C" {
 
 struct nvp_dma_region;
 
+/* Per-slot flags. */
+#define NVP_REQ_TIMED_OUT 0x1	/* deadline passed: completes with -ETIMEDOUT */
+#define NVP_REQ_ABORTED 0x2	/* an Abort was sent for it */
+
 /* One command slot; its index is the command id (cid). */
 struct nvp_req {
 	nvp_cb cb;
 	void *arg;
+	uint64_t deadline;	 /* in nvp__ticks(); UINT64_MAX: none */
+	uint16_t next_free;	 /* free list link while idle */
+	uint8_t busy;		 /* 1 from submission to completion */
+	uint8_t flags;		 /* NVP_REQ_* */
+	uint32_t rsvd;
 	uint64_t *prp_list;	 /* this slot's PRP list memory */
 	uint64_t prp_list_iova;
-	uint16_t next_free;	 /* free list link while idle */
-	uint16_t busy;		 /* 1 from submission to completion */
-	uint32_t rsvd;
-};
+	struct nvme_sqe sqe;	 /* as submitted: a controller reset resubmits it */
+} __attribute__((aligned(64)));
 
 struct nvp_qpair {
 	/* Submission side: every submit touches these. */
@@ -42,10 +50,11 @@ struct nvp_qpair {
 	uint16_t sq_tail;
 	uint16_t sq_tail_rung;	/* tail value at the last doorbell write */
 	uint16_t size;		/* entries in the SQ and in the CQ */
-	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy */
+	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy (or dead) */
 	uint16_t outstanding;
 	uint16_t page_shift;	/* controller memory page size, log2 */
 	uint32_t max_xfer;	/* bytes per command */
+	uint64_t timeout_ticks;	/* per-command deadline; UINT64_MAX: none */
 
 	/* Completion side: every poll touches these. */
 	volatile struct nvme_cqe *cq;
@@ -54,6 +63,9 @@ struct nvp_qpair {
 	uint16_t phase;		/* phase value of new entries */
 	uint16_t sq_head;	/* as last reported by the controller */
 	uint16_t qid;
+	const unsigned *dev_gen; /* the controller's reset generation ... */
+	unsigned gen;		 /* ... and the one this qpair's queues exist in */
+	int dead;		 /* device removed: every command ends with -ENODEV */
 
 	struct nvp_qpair_stats stats;
 
@@ -67,10 +79,31 @@ struct nvp_qpair {
 	void *sq_mem;
 	void *cq_mem;
 	void *prp_mem;
+	uint64_t next_check;	/* nvp__ticks() of the next timeout/health check */
 };
 
-/* Out of line: an entry whose cid is unknown or idle (logged once, counted). */
+/*
+ * A cheap, monotonic time stamp for deadlines: the TSC on x86 (one
+ * instruction), CLOCK_MONOTONIC nanoseconds elsewhere. Converted from
+ * milliseconds by the library, never compared with wall time.
+ */
+static inline uint64_t nvp__ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+/* Out of line: an entry whose cid is unknown or idle, or sq_head out of range (logged once, counted). */
 void nvp__qpair_bad_cqe(struct nvp_qpair *qp, const struct nvme_cqe *cqe);
+/* Out of line, every 128 polls: deadlines, device health, and recovery after a controller reset. */
+void nvp__qpair_check(struct nvp_qpair *qp);
+void nvp__qpair_recover(struct nvp_qpair *qp);
 
 /* Take an idle slot; NULL when the qpair is full. */
 static inline struct nvp_req *nvp__req_get(struct nvp_qpair *qp, uint16_t *cid)
@@ -94,6 +127,7 @@ static inline void nvp__req_put(struct nvp_qpair *qp, uint16_t cid)
 	struct nvp_req *req = &qp->reqs[cid];
 
 	req->busy = 0;
+	req->flags = 0;
 	req->next_free = qp->free_head;
 	qp->free_head = cid;
 	qp->outstanding--;
@@ -129,36 +163,47 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 	struct nvp_req *req;
 	nvp_cb cb;
 	void *arg;
+	int err;
 
-	/* Slots number size - 1; a cid outside them or idle is never trusted. */
-	if (__builtin_expect(cid >= qp->size - 1 || !qp->reqs[cid].busy, 0)) {
+	/* Slots number size - 1; a cid outside them or idle is never trusted, nor a wild SQ head. */
+	if (__builtin_expect(cid >= qp->size - 1 || !qp->reqs[cid].busy || cqe->sq_head >= qp->size, 0)) {
 		nvp__qpair_bad_cqe(qp, cqe);
 		return;
 	}
+	qp->sq_head = cqe->sq_head;
 	req = &qp->reqs[cid];
 	cb = req->cb;
 	arg = req->arg;
+	/* Any SCT/SC bit set is an error; CRD, More and DNR alone are not. */
+	err = (cqe->status & 0x7fe) ? -EIO : 0;
+	if (__builtin_expect(req->flags, 0))
+		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : err;
 	/* Free the slot before the callback, so the callback can resubmit. */
 	req->busy = 0;
+	req->flags = 0;
 	req->next_free = qp->free_head;
 	qp->free_head = cid;
 	qp->outstanding--;
 	qp->stats.completed++;
-	/* Any SCT/SC bit set is an error; CRD, More and DNR alone are not. */
-	cb(arg, (cqe->status & 0x7fe) ? -EIO : 0, cqe);
+	cb(arg, err, cqe);
 }
 
 /*
  * Ring the SQ doorbell if needed, then reap up to @max completions (0: up
  * to a ring's worth), running their callbacks. Writes the CQ head doorbell
- * once for the whole batch. Returns the number of CQ entries consumed.
+ * once for the whole batch. Every 128 calls it also checks deadlines and
+ * the controller's health (out of line), and after a controller reset it
+ * re-creates this qpair's queues first. Returns the CQ entries consumed.
  */
 static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 {
 	unsigned n = 0;
 
+	if (__builtin_expect(qp->gen != __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE), 0))
+		nvp__qpair_recover(qp);
 	nvp_qpair_ring(qp);
-	qp->stats.polls++;
+	if (__builtin_expect((++qp->stats.polls & 127) == 0, 0))
+		nvp__qpair_check(qp);
 	/* Cap the batch so the head doorbell never lags a whole ring. */
 	if (max == 0 || max > (unsigned)qp->size - 1)
 		max = qp->size - 1;
@@ -179,7 +224,6 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 			qp->cq_head = 0;
 			qp->phase ^= 1;
 		}
-		qp->sq_head = cqe.sq_head;
 		nvp__qpair_complete(qp, &cqe);
 		n++;
 	}

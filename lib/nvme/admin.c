@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -58,7 +59,8 @@ void nvp_admin_fini(struct nvp_dev *dev)
 		nvp_qpair_fini(&dev->admin);
 }
 
-static int admin_wait(struct nvp_dev *dev, struct admin_wait *w, struct nvp_req *req, uint8_t opc)
+/* 0, or -errno; *cfs set when the controller reported a fatal status. */
+static int admin_wait(struct nvp_dev *dev, struct admin_wait *w, struct nvp_req *req, uint8_t opc, int *cfs)
 {
 	uint64_t deadline = nvp_now_ns() + (uint64_t)dev->opts.admin_timeout_ms * 1000000;
 	unsigned spins = 0;
@@ -73,10 +75,14 @@ static int admin_wait(struct nvp_dev *dev, struct admin_wait *w, struct nvp_req 
 
 		if (csts == UINT32_MAX || NVME_GET(csts, CSTS_CFS) || nvp_now_ns() > deadline) {
 			req->cb = admin_abandoned;
-			if (csts == UINT32_MAX)
+			if (csts == UINT32_MAX) {
+				nvp_dev_mark_removed(dev);
 				return nvp_set_error(-ENODEV, "admin opcode %#x: controller registers read all ones (device removed?)", opc);
-			if (NVME_GET(csts, CSTS_CFS))
-				return nvp_set_error(-EIO, "admin opcode %#x: controller fatal status (CSTS.CFS); the controller needs a reset", opc);
+			}
+			if (NVME_GET(csts, CSTS_CFS)) {
+				*cfs = 1;
+				return nvp_set_error(-EIO, "admin opcode %#x: controller fatal status (CSTS.CFS); resetting the controller", opc);
+			}
 			return nvp_set_error(-ETIMEDOUT, "admin opcode %#x: no completion within %u ms", opc,
 					     dev->opts.admin_timeout_ms);
 		}
@@ -85,8 +91,8 @@ static int admin_wait(struct nvp_dev *dev, struct admin_wait *w, struct nvp_req 
 	return 0;
 }
 
-int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
-		   struct nvme_cqe *cqe)
+static int admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+		      struct nvme_cqe *cqe, int *cfs)
 {
 	struct nvp_qpair *aq = &dev->admin;
 	struct admin_wait w = { 0 };
@@ -99,12 +105,11 @@ int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, s
 	if (len > NVP_ADMIN_BOUNCE_SIZE || (len && !buf))
 		return nvp_set_error(-EINVAL, "admin data of %zu bytes: at most %u bytes, and a buffer", len,
 				     NVP_ADMIN_BOUNCE_SIZE);
-	pthread_mutex_lock(&dev->admin_lock);
+	if (dev->removed)
+		return nvp_set_error(-ENODEV, "the controller was removed");
 	req = nvp__req_get(aq, &cid);
-	if (!req) {
-		err = nvp_set_error(-EAGAIN, "admin queue full: earlier commands timed out and never completed");
-		goto out_unlock;
-	}
+	if (!req)
+		return nvp_set_error(-EAGAIN, "admin queue full: earlier commands timed out and never completed");
 	/* Without data, PRP1 may carry the command's own pointer (Create I/O CQ/SQ). */
 	if (len) {
 		memcpy(dev->admin_bounce, buf, len);
@@ -113,32 +118,67 @@ int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, s
 				    req->prp_list, aq->prp_entries, &sqe.prp1, &sqe.prp2);
 		if (err) {
 			nvp__req_put(aq, cid);
-			err = nvp_set_error(err, "admin data pointer could not be built");
-			goto out_unlock;
+			return nvp_set_error(err, "admin data pointer could not be built");
 		}
 		sqe.flags &= ~0xc0; /* PSDT = 0: PRPs */
 	}
 	sqe.cid = cid;
 	req->cb = admin_done;
 	req->arg = &w;
+	req->deadline = UINT64_MAX; /* admin_wait keeps the admin deadline */
 	nvp__sq_post(aq, &sqe);
 	nvp_qpair_ring(aq);
-	err = admin_wait(dev, &w, req, sqe.opc);
+	err = admin_wait(dev, &w, req, sqe.opc, cfs);
 	if (err)
-		goto out_unlock;
+		return err;
 	if (len)
 		memcpy(buf, dev->admin_bounce, len);
 	if (cqe)
 		*cqe = w.cqe;
-	err = w.err;
-	if (err) {
+	if (w.err) {
 		char status[96];
 
-		nvp_set_error(err, "admin opcode %#x failed: %s", sqe.opc,
-			      nvp_status_format(nvp_cqe_status(&w.cqe), status, sizeof(status)));
+		return nvp_set_error(w.err, "admin opcode %#x failed: %s", sqe.opc,
+				     nvp_status_format(nvp_cqe_status(&w.cqe), status, sizeof(status)));
 	}
-out_unlock:
+	return 0;
+}
+
+int nvp_admin_sync_locked(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+			  struct nvme_cqe *cqe)
+{
+	int cfs = 0;
+
+	return admin_sync(dev, cmd, buf, len, cqe, &cfs);
+}
+
+int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+		   struct nvme_cqe *cqe)
+{
+	int cfs = 0, err;
+
+	pthread_mutex_lock(&dev->admin_lock);
+	err = admin_sync(dev, cmd, buf, len, cqe, &cfs);
 	pthread_mutex_unlock(&dev->admin_lock);
+	/* A fatal controller is reset at once; this command still reports its failure. */
+	if (cfs) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", nvp_errmsg());
+		nvp_ctrl_reset(dev);
+		nvp_set_error(err, "%s", msg);
+	}
+	return err;
+}
+
+int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *aborted)
+{
+	struct nvme_sqe cmd = { .opc = NVME_ADMIN_ABORT, .cdw10 = sqid | (uint32_t)cid << 16 };
+	struct nvme_cqe cqe;
+	int err = nvp_admin_sync(dev, &cmd, NULL, 0, &cqe);
+
+	/* Dword 0 bit 0 set: the command was not aborted. */
+	*aborted = !err && !(cqe.dw0 & 1);
 	return err;
 }
 

@@ -20,6 +20,7 @@ NVP_API void nvp_opts_init(struct nvp_opts *opts)
 	opts->numa_node = -1;
 	opts->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
 	opts->nr_io_queues = NVP_DEFAULT_IO_QUEUES;
+	opts->io_timeout_ms = NVP_DEFAULT_IO_TIMEOUT_MS;
 }
 
 static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
@@ -32,6 +33,8 @@ static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
 		dst->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
 	if (!dst->nr_io_queues)
 		dst->nr_io_queues = NVP_DEFAULT_IO_QUEUES;
+	if (!dst->io_timeout_ms)
+		dst->io_timeout_ms = NVP_DEFAULT_IO_TIMEOUT_MS;
 }
 
 static int identify_ctrl(struct nvp_dev *dev)

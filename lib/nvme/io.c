@@ -71,8 +71,10 @@ static inline int check_range(const struct nvp_ns *ns, uint64_t slba, uint32_t n
 	return 0;
 }
 
-static NVP_COLD int qpair_full(void)
+static NVP_COLD int qpair_full(const struct nvp_qpair *qp)
 {
+	if (qp->dead)
+		return nvp_set_error(-ENODEV, "the controller was removed: close the device");
 	return nvp_set_error(-EAGAIN, "qpair full: poll for completions, then retry");
 }
 
@@ -90,7 +92,7 @@ static int submit(struct nvp_qpair *qp, struct nvme_sqe *sqe, const void *buf, s
 
 	req = nvp__req_get(qp, &cid);
 	if (NVP_UNLIKELY(!req))
-		return qpair_full();
+		return qpair_full(qp);
 	err = map_data(qp, req, buf, len, sqe);
 	if (NVP_UNLIKELY(err)) {
 		nvp__req_put(qp, cid);
@@ -98,8 +100,11 @@ static int submit(struct nvp_qpair *qp, struct nvme_sqe *sqe, const void *buf, s
 	}
 	req->cb = cb;
 	req->arg = arg;
+	req->deadline = qp->timeout_ticks == UINT64_MAX ? UINT64_MAX : nvp__ticks() + qp->timeout_ticks;
 	sqe->cid = cid;
-	nvp__sq_post(qp, sqe);
+	/* Kept in the slot: a controller reset resubmits it from there. */
+	req->sqe = *sqe;
+	nvp__sq_post(qp, &req->sqe);
 	return 0;
 }
 

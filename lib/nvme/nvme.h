@@ -18,6 +18,7 @@
 #define NVP_DEFAULT_IO_QUEUES 64
 #define NVP_DEFAULT_QUEUE_DEPTH 256
 #define NVP_SHUTDOWN_TIMEOUT_MS 10000
+#define NVP_DEFAULT_IO_TIMEOUT_MS 30000
 
 struct nvp_ns {
 	struct nvp_ns_info info;
@@ -52,6 +53,12 @@ struct nvp_dev {
 	struct nvp_ns *ns;
 	uint32_t *nsids;
 	unsigned nr_ns;
+
+	/* Recovery: bumped at every controller reset; qpairs compare theirs at each poll. */
+	unsigned reset_gen;
+	int removed;		/* BAR read all ones: the device is gone */
+	nvp_reset_cb reset_cb;
+	void *reset_arg;
 };
 
 /* Doorbell addresses (spec 3.1.24): SQ y tail, then CQ y head, stride apart. */
@@ -77,12 +84,27 @@ size_t nvp_ctrl_max_xfer(uint8_t mdts, uint64_t cap);
 /* qpair.c: queue memory and request slots, shared by admin and I/O queues. */
 int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsigned size);
 void nvp_qpair_fini(struct nvp_qpair *qp);
+/* Empty rings and a full free list, as after init: for re-creating queues. */
+void nvp_qpair_reset_rings(struct nvp_qpair *qp);
+/* nvp__ticks() per millisecond, measured once per process. */
+uint64_t nvp_ticks_per_ms(void);
+uint64_t nvp_ms_to_ticks(unsigned ms);
+
+/* ctrl.c */
+int nvp_ctrl_reset_locked(struct nvp_dev *dev);
+/* Note the device is gone (once, logged). */
+void nvp_dev_mark_removed(struct nvp_dev *dev);
 
 /* admin.c */
 int nvp_admin_init(struct nvp_dev *dev);
 void nvp_admin_fini(struct nvp_dev *dev);
 int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
 		   struct nvme_cqe *cqe);
+/* The same with admin_lock already held (the reset path). */
+int nvp_admin_sync_locked(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+			  struct nvme_cqe *cqe);
+/* Abort command @cid of SQ @sqid; *aborted says whether the controller did. */
+int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *aborted);
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_delete_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted);

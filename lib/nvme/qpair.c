@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "nvme/nvme.h"
@@ -44,11 +45,16 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	qp->prp_entries = (unsigned)entries;
 	qp->sq_db = nvp_sq_doorbell(dev, qid);
 	qp->cq_db = nvp_cq_doorbell(dev, qid);
+	qp->dev_gen = &dev->reset_gen;
+	qp->gen = __atomic_load_n(&dev->reset_gen, __ATOMIC_ACQUIRE);
+	qp->timeout_ticks = qid ? nvp_ms_to_ticks(dev->opts.io_timeout_ms) : UINT64_MAX;
 
 	qp->sq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_sqe));
 	qp->cq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_cqe));
 	qp->prp_mem = slot_bytes ? nvp_dma_pool_alloc(&dev->pool, slots * slot_bytes) : NULL;
-	qp->reqs = calloc(slots, sizeof(*qp->reqs));
+	qp->reqs = aligned_alloc(64, slots * sizeof(*qp->reqs));
+	if (qp->reqs)
+		memset(qp->reqs, 0, slots * sizeof(*qp->reqs));
 	if (!qp->sq_mem || !qp->cq_mem || (slot_bytes && !qp->prp_mem) || !qp->reqs) {
 		if (qp->sq_mem && qp->cq_mem && !qp->reqs)
 			nvp_set_error(-ENOMEM, "out of memory for %u request slots", slots);
@@ -63,14 +69,217 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	for (unsigned i = 0; i < slots; i++) {
 		struct nvp_req *req = &qp->reqs[i];
 
-		req->next_free = (uint16_t)(i + 1 < slots ? i + 1 : NVP_NO_CID);
 		if (slot_bytes) {
 			req->prp_list = (uint64_t *)((uint8_t *)qp->prp_mem + i * slot_bytes);
 			req->prp_list_iova = nvp_dma_pool_iova(&dev->pool, req->prp_list);
 		}
 	}
-	qp->free_head = 0;
+	nvp_qpair_reset_rings(qp);
 	return 0;
+}
+
+void nvp_qpair_reset_rings(struct nvp_qpair *qp)
+{
+	unsigned slots = qp->size - 1u;
+
+	qp->sq_tail = qp->sq_tail_rung = qp->sq_head = 0;
+	qp->cq_head = 0;
+	qp->phase = 1;
+	qp->outstanding = 0;
+	memset(qp->cq_mem, 0, (size_t)qp->size * sizeof(struct nvme_cqe));
+	for (unsigned i = 0; i < slots; i++) {
+		qp->reqs[i].busy = 0;
+		qp->reqs[i].flags = 0;
+		qp->reqs[i].next_free = (uint16_t)(i + 1 < slots ? i + 1 : NVP_NO_CID);
+	}
+	qp->free_head = 0;
+}
+
+static uint64_t ticks_per_ms;
+static pthread_once_t ticks_once = PTHREAD_ONCE_INIT;
+
+/* Measure the tick rate against CLOCK_MONOTONIC over ~5 ms, once per process. */
+static void ticks_calibrate(void)
+{
+	struct timespec pause = { 0, 5000000 };
+	uint64_t ns0 = nvp_now_ns(), t0 = nvp__ticks(), ns1, t1;
+
+	nanosleep(&pause, NULL);
+	ns1 = nvp_now_ns();
+	t1 = nvp__ticks();
+	ticks_per_ms = ns1 > ns0 && t1 > t0 ? (t1 - t0) * 1000000 / (ns1 - ns0) : 1000000;
+	if (ticks_per_ms == 0)
+		ticks_per_ms = 1;
+}
+
+uint64_t nvp_ticks_per_ms(void)
+{
+	pthread_once(&ticks_once, ticks_calibrate);
+	return ticks_per_ms;
+}
+
+uint64_t nvp_ms_to_ticks(unsigned ms)
+{
+	return ms ? ms * nvp_ticks_per_ms() : UINT64_MAX;
+}
+
+NVP_API void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms)
+{
+	qp->timeout_ticks = nvp_ms_to_ticks(ms);
+}
+
+/* A synthesized completion for a command the controller will never complete. */
+static void finish(struct nvp_qpair *qp, uint16_t cid, int err)
+{
+	struct nvp_req *req = &qp->reqs[cid];
+	struct nvme_cqe cqe = {
+		.cid = cid,
+		.sq_id = qp->qid,
+		.status = NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_QUEUE) << 1,
+	};
+	nvp_cb cb = req->cb;
+	void *arg = req->arg;
+
+	if (req->flags & NVP_REQ_TIMED_OUT)
+		err = -ETIMEDOUT;
+	nvp__req_put(qp, cid);
+	cb(arg, err, &cqe);
+}
+
+/* The device is gone: every command ends with -ENODEV, no slot is handed out again. */
+static void qpair_kill(struct nvp_qpair *qp)
+{
+	if (qp->dead)
+		return;
+	qp->dead = 1;
+	for (uint16_t cid = 0; cid < qp->size - 1; cid++) {
+		struct nvp_req *req = &qp->reqs[cid];
+		struct nvme_cqe cqe = { .cid = cid, .sq_id = qp->qid, .status = 0xffff };
+
+		if (!req->busy)
+			continue;
+		req->busy = 0;
+		qp->outstanding--;
+		req->cb(req->arg, -ENODEV, &cqe);
+	}
+	qp->free_head = NVP_NO_CID; /* submissions now fail with -ENODEV */
+}
+
+/* Commands that may run twice with the same outcome. */
+static int resubmittable(const struct nvme_sqe *sqe)
+{
+	switch (sqe->opc) {
+	case NVME_CMD_READ: case NVME_CMD_WRITE: case NVME_CMD_FLUSH:
+	case NVME_CMD_WRITE_ZEROES: case NVME_CMD_DSM: case NVME_CMD_COMPARE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
+{
+	struct nvp_dev *dev = qp->dev;
+	unsigned gen = __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE);
+	uint16_t *fail;
+	unsigned nfail = 0;
+	int err;
+
+	qp->gen = gen;
+	if (qp->qid == 0)
+		return; /* the reset itself re-creates the admin queue */
+	if (dev->removed) {
+		qpair_kill(qp);
+		return;
+	}
+	/* Fresh rings; the slots of commands in flight stay taken. */
+	qp->sq_tail = qp->sq_tail_rung = qp->sq_head = 0;
+	qp->cq_head = 0;
+	qp->phase = 1;
+	memset(qp->cq_mem, 0, (size_t)qp->size * sizeof(struct nvme_cqe));
+	err = nvp_admin_create_io_queues(dev, qp);
+	qp->stats.recoveries++;
+	if (err) {
+		nvp_log(NVP_LOG_ERROR, "%s qid %u: re-creating queues after reset: %s", dev->bus->name, qp->qid,
+			nvp_errmsg());
+		qpair_kill(qp);
+		return;
+	}
+	fail = malloc(qp->size * sizeof(*fail));
+	/* Post first, complete later: a callback may submit into slots freed here. */
+	for (uint16_t cid = 0; cid < qp->size - 1; cid++) {
+		struct nvp_req *req = &qp->reqs[cid];
+
+		if (!req->busy)
+			continue;
+		if (!(req->flags & NVP_REQ_TIMED_OUT) && dev->opts.reset_policy == NVP_RESET_RESUBMIT &&
+		    resubmittable(&req->sqe)) {
+			req->flags = 0;
+			req->deadline = qp->timeout_ticks == UINT64_MAX ? UINT64_MAX : nvp__ticks() + qp->timeout_ticks;
+			nvp__sq_post(qp, &req->sqe);
+			qp->stats.resubmitted++;
+		} else if (fail) {
+			fail[nfail++] = cid;
+		}
+	}
+	nvp_qpair_ring(qp);
+	for (unsigned i = 0; i < nfail; i++)
+		finish(qp, fail[i], -EIO);
+	free(fail);
+}
+
+/* Give each command past its deadline an Abort; 1 when only a reset will do. */
+static int expire(struct nvp_qpair *qp, uint64_t now)
+{
+	struct nvp_dev *dev = qp->dev;
+	int need_reset = 0;
+
+	for (uint16_t cid = 0; cid < qp->size - 1; cid++) {
+		struct nvp_req *req = &qp->reqs[cid];
+		int aborted = 0;
+
+		if (!req->busy || req->deadline > now)
+			continue;
+		if (req->flags & NVP_REQ_ABORTED) {
+			need_reset = 1; /* the abort's grace period passed too */
+			continue;
+		}
+		req->flags |= NVP_REQ_TIMED_OUT | NVP_REQ_ABORTED;
+		qp->stats.timeouts++;
+		qp->stats.aborts++;
+		nvp_log(NVP_LOG_WARN, "%s qid %u: cid %u (opcode %#x) timed out, aborting", dev->bus->name,
+			qp->qid, cid, req->sqe.opc);
+		nvp_admin_abort(dev, qp->qid, cid, &aborted);
+		if (!aborted)
+			need_reset = 1;
+		/* Aborted: its completion (Abort Requested) must come within the admin timeout. */
+		req->deadline = now + nvp_ms_to_ticks(dev->opts.admin_timeout_ms);
+	}
+	return need_reset;
+}
+
+NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
+{
+	struct nvp_dev *dev = qp->dev;
+	uint64_t now = nvp__ticks();
+	uint32_t csts;
+
+	if (qp->qid == 0 || qp->dead || now < qp->next_check)
+		return;
+	qp->next_check = now + nvp_ticks_per_ms();
+	csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
+	if (csts == UINT32_MAX || dev->removed) {
+		nvp_dev_mark_removed(dev);
+		qpair_kill(qp);
+		return;
+	}
+	if (NVME_GET(csts, CSTS_CFS)) {
+		nvp_log(NVP_LOG_ERROR, "%s: controller fatal status (CSTS.CFS)", dev->bus->name);
+	} else if (!qp->outstanding || !expire(qp, now)) {
+		return;
+	}
+	nvp_ctrl_reset(dev);
+	nvp__qpair_recover(qp);
 }
 
 void nvp_qpair_fini(struct nvp_qpair *qp)
@@ -93,7 +302,8 @@ NVP_API void nvp__qpair_bad_cqe(struct nvp_qpair *qp, const struct nvme_cqe *cqe
 	/* Log the first one only: a broken device would flood stderr. */
 	if (qp->stats.bad_cqes++ == 0)
 		nvp_log(NVP_LOG_ERROR, "%s qid %u: completion for %s cid %u (sq_head %u, status %#x) ignored",
-			qp->dev->bus->name, qp->qid, cqe->cid < qp->size - 1 ? "idle" : "unknown",
+			qp->dev->bus->name, qp->qid,
+			cqe->sq_head >= qp->size ? "out-of-range SQ head," : cqe->cid < qp->size - 1 ? "idle" : "unknown",
 			cqe->cid, cqe->sq_head, cqe->status >> 1);
 }
 
@@ -187,13 +397,8 @@ static void drain(struct nvp_qpair *qp)
 static void cancel_outstanding(struct nvp_qpair *qp)
 {
 	for (uint16_t cid = 0; qp->outstanding && cid < qp->size - 1; cid++) {
-		struct nvp_req *req = &qp->reqs[cid];
-		struct nvme_cqe cqe = { .cid = cid, .sq_id = qp->qid };
-
-		if (!req->busy)
-			continue;
-		nvp__req_put(qp, cid);
-		req->cb(req->arg, -ECANCELED, &cqe);
+		if (qp->reqs[cid].busy)
+			finish(qp, cid, -ECANCELED);
 	}
 }
 

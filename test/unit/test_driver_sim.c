@@ -373,7 +373,9 @@ static void test_fault_fatal(void **state)
 	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
 	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), -EIO);
 	assert_non_null(strstr(nvp_errmsg(), "CSTS.CFS"));
-	nvp_dev_close(dev); /* shutdown on a failed controller: bounded, no leak */
+	/* The controller was reset automatically: admin works again. */
+	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), 0);
+	nvp_dev_close(dev);
 }
 
 static void test_fault_admin_drop_times_out(void **state)
@@ -537,19 +539,217 @@ static void test_fault_surprise_removal(void **state)
 	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
 	uint8_t *buf = nvp_dma_alloc(dev, 4096);
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_REMOVE };
+	struct done d = { 0 }, d2 = { 0 };
+	uint32_t dw0;
+	(void)state;
+
+	struct nvp_sim_fault hold = { .type = NVP_SIM_FAULT_DROP, .match = { .filter = NVP_SIM_MATCH_IO } };
+
+	/* A command the controller holds, in flight when the device disappears. */
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &hold), 0);
+	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
+	assert_false(wait_done(qp, &d, 50));
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
+	/* The poll path notices within its health check: the command ends with -ENODEV. */
+	assert_true(wait_done(qp, &d, 2000));
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.err, -ENODEV);
+	assert_true(nvp_dev_removed(dev));
+	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d2), -ENODEV);
+	assert_non_null(strstr(nvp_errmsg(), "removed"));
+	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), -ENODEV);
+	assert_int_equal(nvp_ctrl_reset(dev), -ENODEV);
+	nvp_qpair_destroy(qp);
+	assert_int_equal(d.n, 1); /* exactly once */
+	assert_int_equal(d2.n, 0);
+	nvp_dma_free(dev, buf);
+	nvp_dev_close(dev); /* still releases everything */
+}
+
+/* ---- Timeouts, abort, reset ------------------------------------------------ */
+
+static void test_timeout_abort(void **state)
+{
+	struct nvp_dev *dev = open_sim("sim", 1000);
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
+	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_DROP, .match = { .filter = NVP_SIM_MATCH_IO } };
+	struct nvp_qpair_stats st;
+	struct done d = { 0 };
+	uint64_t t0 = now_ms();
+	(void)state;
+
+	nvp_qpair_set_timeout(qp, 100);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
+	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
+	/* The dropped command is aborted after 100 ms; the sim completes it with Abort Requested. */
+	assert_true(wait_done(qp, &d, 3000));
+	assert_true(now_ms() - t0 >= 100);
+	assert_int_equal(d.err, -ETIMEDOUT);
+	assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
+	nvp_qpair_stats(qp, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.aborts, 1);
+	assert_int_equal(st.recoveries, 0); /* the abort sufficed */
+	/* Exactly once, and the qpair goes on working. */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
+	assert_true(wait_done(qp, &d, 3000));
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.err, 0);
+	nvp_dma_free(dev, buf);
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
+}
+
+struct reset_seen {
+	int n, err;
+};
+
+static void on_reset(struct nvp_dev *dev, int err, void *arg)
+{
+	struct reset_seen *r = arg;
+	(void)dev;
+
+	r->n++;
+	r->err = err;
+}
+
+/*
+ * A completion the host can never see (stale phase): Abort finds nothing to
+ * abort, so the controller is reset; the timed-out command ends with
+ * -ETIMEDOUT and the others in flight are resubmitted and complete with
+ * their data intact.
+ */
+static void test_timeout_reset_resubmit(void **state)
+{
+	struct nvp_dev *dev = open_sim("sim", 1000);
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
+	uint8_t *w = nvp_dma_alloc(dev, 8 * 4096), *r = nvp_dma_alloc(dev, 8 * 4096);
+	struct nvp_sim_fault phase = { .type = NVP_SIM_FAULT_BAD_PHASE,
+				       .match = { .filter = NVP_SIM_MATCH_IO, .nth = 1 } };
+	struct nvp_sim_fault slow = { .type = NVP_SIM_FAULT_DELAY, .delay_ms = 400,
+				      .match = { .filter = NVP_SIM_MATCH_IO, .count = 7 } };
+	struct reset_seen rs = { 0 };
+	struct nvp_qpair_stats st;
+	struct done d[8];
+	(void)state;
+
+	nvp_dev_set_reset_cb(dev, on_reset, &rs);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &phase), 0);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &slow), 0);
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 8; i++) {
+		/* The first command's deadline is short; the slow ones' are long: they are in flight at the reset. */
+		nvp_qpair_set_timeout(qp, i == 0 ? 150 : 5000);
+		fill(w + i * 4096, 4096, 100 + (unsigned)i);
+		assert_int_equal(nvp_write(qp, ns, (uint64_t)i * 8, 8, w + i * 4096, on_done, &d[i]), 0);
+	}
+	for (int i = 0; i < 8; i++)
+		assert_true(wait_done(qp, &d[i], 5000));
+	assert_int_equal(d[0].err, -ETIMEDOUT);
+	assert_int_equal(rs.n, 1);
+	assert_int_equal(rs.err, 0);
+	nvp_qpair_stats(qp, &st);
+	assert_int_equal(st.recoveries, 1);
+	assert_true(st.resubmitted >= 1);
+	for (int i = 1; i < 8; i++) {
+		struct done rd = { 0 };
+
+		assert_int_equal(d[i].n, 1);
+		assert_int_equal(d[i].err, 0);
+		assert_int_equal(nvp_read(qp, ns, (uint64_t)i * 8, 8, r, on_done, &rd), 0);
+		assert_true(wait_done(qp, &rd, 3000));
+		assert_int_equal(rd.err, 0);
+		assert_memory_equal(r, w + i * 4096, 4096);
+	}
+	nvp_dma_free(dev, w);
+	nvp_dma_free(dev, r);
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
+}
+
+/* An explicit reset with I/O in flight, both policies. */
+static void reset_with_io(unsigned policy)
+{
+	struct nvp_opts opts;
+	struct nvp_dev *dev;
+	struct nvp_qpair *qp;
+	const struct nvp_ns *ns;
+	uint8_t *w, *r;
+	struct nvp_sim_fault slow = { .type = NVP_SIM_FAULT_DELAY, .delay_ms = 300,
+				      .match = { .filter = NVP_SIM_MATCH_IO, .count = NVP_SIM_ALWAYS } };
+	struct done d[16];
+
+	nvp_opts_init(&opts);
+	opts.reset_policy = policy;
+	dev = nvp_dev_open("sim", &opts);
+	assert_non_null(dev);
+	ns = nvp_ns_get(dev, 1);
+	qp = nvp_qpair_create(dev, NULL);
+	w = nvp_dma_alloc(dev, 16 * 512);
+	r = nvp_dma_alloc(dev, 16 * 512);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &slow), 0);
+	memset(d, 0, sizeof(d));
+	fill(w, 16 * 512, 77);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(nvp_write(qp, ns, (uint64_t)i, 1, w + i * 512, on_done, &d[i]), 0);
+	nvp_qpair_ring(qp);
+	assert_int_equal(nvp_ctrl_reset(dev), 0);
+	nvp_sim_clear(nvp_dev_sim(dev));
+	for (int i = 0; i < 16; i++) {
+		assert_true(wait_done(qp, &d[i], 5000));
+		assert_int_equal(d[i].n, 1);
+		assert_int_equal(d[i].err, policy == NVP_RESET_RESUBMIT ? 0 : -EIO);
+	}
+	if (policy == NVP_RESET_RESUBMIT) {
+		struct done rd = { 0 };
+
+		assert_int_equal(nvp_read(qp, ns, 0, 16, r, on_done, &rd), 0);
+		assert_true(wait_done(qp, &rd, 3000));
+		assert_memory_equal(r, w, 16 * 512);
+	}
+	nvp_dma_free(dev, w);
+	nvp_dma_free(dev, r);
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
+}
+
+static void test_reset_resubmits(void **state)
+{
+	(void)state;
+	reset_with_io(NVP_RESET_RESUBMIT);
+}
+
+static void test_reset_fails_in_flight(void **state)
+{
+	(void)state;
+	reset_with_io(NVP_RESET_FAIL);
+}
+
+/* CSTS.CFS seen by the poll path: automatic reset, I/O goes on. */
+static void test_fatal_in_io_path_recovers(void **state)
+{
+	struct nvp_dev *dev = open_sim("sim", 1000);
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
+	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_FATAL, .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct done d = { 0 };
 	uint32_t dw0;
 	(void)state;
 
+	fill(buf, 512, 5);
 	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
-	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), -ENODEV);
-	assert_non_null(strstr(nvp_errmsg(), "all ones"));
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_false(wait_done(qp, &d, 100));
-	nvp_qpair_destroy(qp);
-	assert_int_equal(d.err, -ECANCELED);
+	assert_int_equal(nvp_write(qp, ns, 9, 1, buf, on_done, &d), 0);
+	assert_true(wait_done(qp, &d, 5000));
+	assert_int_equal(d.err, 0); /* resubmitted after the reset */
+	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), 0);
 	nvp_dma_free(dev, buf);
-	nvp_dev_close(dev); /* still releases everything */
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
 }
 
 int main(void)
@@ -570,6 +770,11 @@ int main(void)
 		cmocka_unit_test(test_fault_bad_cid),
 		cmocka_unit_test(test_fault_bad_phase),
 		cmocka_unit_test(test_fault_surprise_removal),
+		cmocka_unit_test(test_timeout_abort),
+		cmocka_unit_test(test_timeout_reset_resubmit),
+		cmocka_unit_test(test_reset_resubmits),
+		cmocka_unit_test(test_reset_fails_in_flight),
+		cmocka_unit_test(test_fatal_in_io_path_recovers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

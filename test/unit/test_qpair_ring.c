@@ -22,6 +22,7 @@ struct fake {
 	struct nvme_sqe sq[64];
 	struct nvme_cqe cq[64];
 	uint32_t sq_db, cq_db;
+	unsigned gen;
 	uint16_t dev_cq_tail; /* the "controller" side */
 	uint16_t dev_phase;
 	int calls, last_err;
@@ -41,8 +42,10 @@ static struct fake *fake_new(unsigned size)
 	f->qp.sq_db = &f->sq_db;
 	f->qp.cq_db = &f->cq_db;
 	f->qp.phase = 1;
+	f->qp.dev_gen = &f->gen;
 	f->dev_phase = 1;
-	f->qp.reqs = calloc(size - 1, sizeof(*f->qp.reqs));
+	f->qp.reqs = aligned_alloc(64, (size - 1) * sizeof(*f->qp.reqs));
+	memset(f->qp.reqs, 0, (size - 1) * sizeof(*f->qp.reqs));
 	for (unsigned i = 0; i < size - 1; i++)
 		f->qp.reqs[i].next_free = (uint16_t)(i + 1 < size - 1 ? i + 1 : NVP_NO_CID);
 	return f;
