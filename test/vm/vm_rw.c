@@ -297,8 +297,10 @@ struct mix {
 	uint8_t busy[MIX_LBAS];
 	struct mix_io io[MIX_QD];
 	uint64_t submitted, completed, reads_checked, errors;
-	int stop;
+	int stop, reset_done;
 };
+
+static int mix_reset; /* reset the controller in the middle of the run */
 
 static void stamp(uint8_t *buf, uint32_t lbs, uint64_t lba, uint32_t gen)
 {
@@ -386,8 +388,14 @@ static void test_qd32_mixed(void **state)
 	}
 	assert_int_equal(nvp_qpair_outstanding(e->qp), MIX_QD);
 	end = time(NULL) + 3;
-	while (time(NULL) < end)
+	while (time(NULL) < end) {
 		nvp_qpair_poll(e->qp, 0);
+		/* Halfway, reset the controller under QD 32: nothing may be lost or wrong. */
+		if (mix_reset && !m->reset_done && time(NULL) >= end - 2) {
+			assert_int_equal(nvp_ctrl_reset(e->dev), 0);
+			m->reset_done = 1;
+		}
+	}
 	m->stop = 1;
 	end = time(NULL) + 30;
 	while (nvp_qpair_outstanding(e->qp) && time(NULL) < end)
@@ -404,6 +412,19 @@ static void test_qd32_mixed(void **state)
 
 	nvp_qpair_stats(e->qp, &st);
 	assert_int_equal(st.bad_cqes, 0);
+	if (mix_reset) {
+		printf("# reset under load: %llu commands resubmitted\n", (unsigned long long)st.resubmitted);
+		assert_int_equal(st.recoveries, 1);
+	}
+	/* Every LBA holds the last generation acknowledged. */
+	for (uint64_t l = 0; l < MIX_LBAS; l++) {
+		uint8_t expect[4096];
+
+		sync_rw(e, 0, l, 1, e->rbuf);
+		stamp(expect, lbs, l, m->gen[l]);
+		if (memcmp(expect, e->rbuf, lbs))
+			fail_msg("LBA %llu lost generation %u", (unsigned long long)l, m->gen[l]);
+	}
 
 	/* Close and reopen: a clean shutdown keeps every acknowledged write. */
 	if (strncmp(uri, "sim", 3) == 0) {
@@ -432,6 +453,13 @@ static void test_qd32_mixed(void **state)
 	}
 	free(gen);
 	free(m);
+}
+
+static void test_qd32_reset_midway(void **state)
+{
+	mix_reset = 1;
+	test_qd32_mixed(state);
+	mix_reset = 0;
 }
 
 static void test_many_qpairs(void **state)
@@ -482,6 +510,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_bad_input, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_other_commands, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_qd32_mixed, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_qd32_reset_midway, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_many_qpairs, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_queue_full, env_setup, env_teardown),
 	};
