@@ -317,6 +317,34 @@ void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *arg);
 /* 1 once the device was found removed (BAR reads all ones). */
 int nvp_dev_removed(const struct nvp_dev *dev);
 
+/* ---- Asynchronous events ------------------------------------------------------ */
+
+/*
+ * nvpoll keeps Asynchronous Event Requests outstanding on the admin queue.
+ * When one completes, nvp_admin_poll() reads the log page the event names
+ * (which the spec requires to re-arm that event), refreshes the namespace
+ * list on a Namespace Attribute Changed notice, re-arms, and calls the
+ * event callback. Namespace handles stay valid across the refresh; a
+ * namespace that went away reports nsze 0 and its I/O fails with -ERANGE.
+ */
+struct nvp_event {
+	uint8_t type;	/* enum nvme_aer_type: error, SMART/health, notice, ... */
+	uint8_t info;	/* asynchronous event information */
+	uint8_t lid;	/* log page that was read for it */
+	uint32_t dw0;	/* the raw completion dword 0 */
+};
+typedef void (*nvp_event_cb)(struct nvp_dev *dev, const struct nvp_event *ev, void *arg);
+void nvp_dev_set_event_cb(struct nvp_dev *dev, nvp_event_cb cb, void *arg);
+
+/*
+ * Reap admin completions and handle asynchronous events; call it now and
+ * then from any one thread (a management thread, or a timer). Event
+ * callbacks run inside it. Returns the number of events handled, or
+ * -errno. Cheap when nothing happened; returns 0 at once when another
+ * thread holds the admin queue.
+ */
+int nvp_admin_poll(struct nvp_dev *dev);
+
 #ifdef __cplusplus
 }
 #endif

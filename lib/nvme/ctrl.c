@@ -182,12 +182,14 @@ int nvp_ctrl_reset_locked(struct nvp_dev *dev)
 		return nvp_prefix_error(err, "reset");
 	nvp_qpair_reset_rings(&dev->admin);
 	dev->admin.gen = gen;
+	dev->aer_outstanding = 0; /* the disable dropped them */
 	err = nvp_ctrl_enable(dev);
 	if (err)
 		return nvp_prefix_error(err, "reset");
 	/* The controller forgot how many queues it granted; ask for the same again. */
 	if (dev->nr_io_queues && nvp_admin_sync_locked(dev, &nq, NULL, 0, NULL))
 		nvp_log(NVP_LOG_WARN, "%s: reset: %s", dev->bus->name, nvp_errmsg());
+	nvp_aer_arm_locked(dev);
 	return 0;
 }
 

@@ -95,7 +95,13 @@ static int bring_up(struct nvp_dev *dev)
 	err = setup_io_queues(dev);
 	if (err)
 		return err;
-	return nvp_ns_scan(dev);
+	err = nvp_ns_scan(dev);
+	if (err)
+		return err;
+	pthread_mutex_lock(&dev->admin_lock);
+	nvp_aer_arm_locked(dev);
+	pthread_mutex_unlock(&dev->admin_lock);
+	return 0;
 }
 
 static void dev_free(struct nvp_dev *dev)

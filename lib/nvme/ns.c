@@ -83,10 +83,26 @@ out:
 	return 0;
 }
 
+/* The namespace object for @nsid, active or not; NULL if never seen. */
+static struct nvp_ns *ns_find(const struct nvp_dev *dev, uint32_t nsid)
+{
+	for (unsigned i = 0; i < dev->nr_ns_all; i++)
+		if (dev->ns_all[i]->info.nsid == nsid)
+			return dev->ns_all[i];
+	return NULL;
+}
+
+/*
+ * Read the active namespace list and each namespace's identity. Objects
+ * are kept for the life of the device, so a namespace handle an
+ * application holds stays valid across a rescan: its info is updated in
+ * place, and a namespace that went away keeps a size of 0 (its I/O fails
+ * with -ERANGE) and leaves the active list.
+ */
 int nvp_ns_scan(struct nvp_dev *dev)
 {
 	struct nvme_id_ns *id = malloc(sizeof(*id));
-	uint32_t *ids = NULL;
+	uint32_t *ids = NULL, *active = NULL;
 	unsigned n = 0, kept = 0;
 	int err;
 
@@ -95,25 +111,56 @@ int nvp_ns_scan(struct nvp_dev *dev)
 	err = read_active_list(dev, &ids, &n);
 	if (err)
 		goto out;
-	dev->ns = calloc(n ? n : 1, sizeof(*dev->ns));
-	dev->nsids = calloc(n ? n : 1, sizeof(*dev->nsids));
-	if (!dev->ns || !dev->nsids) {
+	active = calloc(n ? n : 1, sizeof(*active));
+	if (!active) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (unsigned i = 0; i < n; i++) {
+		struct nvp_ns parsed, *ns;
+
 		err = nvp_identify(dev, NVME_ID_CNS_NS, ids[i], id);
 		if (err)
 			goto out;
-		if (nvp_ns_parse(&dev->ns[kept], ids[i], id)) {
+		if (nvp_ns_parse(&parsed, ids[i], id)) {
 			nvp_log(NVP_LOG_WARN, "%s: %s; namespace skipped", dev->bus->name, nvp_errmsg());
 			continue;
 		}
-		dev->ns[kept].dev = dev;
-		dev->nsids[kept++] = ids[i];
+		ns = ns_find(dev, ids[i]);
+		if (!ns) {
+			struct nvp_ns **grown = realloc(dev->ns_all, (dev->nr_ns_all + 1) * sizeof(*grown));
+
+			ns = malloc(sizeof(*ns));
+			if (!grown || !ns) {
+				free(ns);
+				if (grown)
+					dev->ns_all = grown;
+				err = -ENOMEM;
+				goto out;
+			}
+			dev->ns_all = grown;
+			dev->ns_all[dev->nr_ns_all++] = ns;
+		}
+		parsed.dev = dev;
+		*ns = parsed;
+		active[kept++] = ids[i];
 	}
+	/* Namespaces no longer active keep their object, with no blocks left. */
+	for (unsigned i = 0; i < dev->nr_ns_all; i++) {
+		struct nvp_ns *ns = dev->ns_all[i];
+		unsigned k = 0;
+
+		while (k < kept && active[k] != ns->info.nsid)
+			k++;
+		if (k == kept)
+			ns->info.nsze = ns->info.ncap = ns->info.nuse = 0;
+	}
+	free(dev->nsids);
+	dev->nsids = active;
 	dev->nr_ns = kept;
+	active = NULL;
 out:
+	free(active);
 	free(ids);
 	free(id);
 	return err;
@@ -121,11 +168,13 @@ out:
 
 void nvp_ns_free(struct nvp_dev *dev)
 {
-	free(dev->ns);
+	for (unsigned i = 0; i < dev->nr_ns_all; i++)
+		free(dev->ns_all[i]);
+	free(dev->ns_all);
 	free(dev->nsids);
-	dev->ns = NULL;
+	dev->ns_all = NULL;
 	dev->nsids = NULL;
-	dev->nr_ns = 0;
+	dev->nr_ns = dev->nr_ns_all = 0;
 }
 
 NVP_API unsigned nvp_ns_list(const struct nvp_dev *dev, const uint32_t **nsids)
@@ -137,10 +186,10 @@ NVP_API unsigned nvp_ns_list(const struct nvp_dev *dev, const uint32_t **nsids)
 
 NVP_API const struct nvp_ns *nvp_ns_get(const struct nvp_dev *dev, uint32_t nsid)
 {
-	if (dev)
-		for (unsigned i = 0; i < dev->nr_ns; i++)
-			if (dev->ns[i].info.nsid == nsid)
-				return &dev->ns[i];
+	const struct nvp_ns *ns = dev ? ns_find(dev, nsid) : NULL;
+
+	if (ns && ns->info.nsze)
+		return ns;
 	nvp_set_error(-ENOENT, "namespace %u is not active on this controller (nvpoll identify lists them)", nsid);
 	errno = ENOENT;
 	return NULL;

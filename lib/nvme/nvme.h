@@ -50,9 +50,18 @@ struct nvp_dev {
 	unsigned nr_io_queues;
 	struct nvp_qpair **io_qpairs;
 
-	struct nvp_ns *ns;
-	uint32_t *nsids;
+	struct nvp_ns **ns_all;	/* every namespace ever seen: handles stay valid until close */
+	unsigned nr_ns_all;
+	uint32_t *nsids;	/* the active ones, ascending */
 	unsigned nr_ns;
+
+	/* Asynchronous events (aer.c), under admin_lock. */
+	unsigned aer_limit;	/* AERs to keep outstanding: min(AERL + 1, 4) */
+	unsigned aer_outstanding;
+	uint32_t aer_pending[16]; /* completion dword 0 of events not yet handled */
+	unsigned nr_aer_pending;
+	nvp_event_cb event_cb;
+	void *event_arg;
 
 	/* Recovery: bumped at every controller reset; qpairs compare theirs at each poll. */
 	unsigned reset_gen;
@@ -108,6 +117,9 @@ int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *abort
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_delete_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted);
+
+/* aer.c: keep AERs outstanding (admin_lock held). */
+void nvp_aer_arm_locked(struct nvp_dev *dev);
 
 /* ns.c */
 int nvp_ns_scan(struct nvp_dev *dev);

@@ -130,8 +130,10 @@ static void sim_disable(struct nvp_sim *sim)
 	unsigned q;
 
 	sim_queues_drop(sim);
-	for (q = 0; q <= sim->cfg.nqueues; q++)
-		sim_doorbells_zero(sim, (uint16_t)q);
+	for (q = 0; q <= sim->cfg.nqueues; q++) {
+		sim_doorbell_zero(sim, (uint16_t)q, 0);
+		sim_doorbell_zero(sim, (uint16_t)q, 1);
+	}
 	sim->enabled = sim->ready = sim->halted = false;
 	sim_csts_set(sim, sim->csts & ~(SIM_CSTS_RDY | SIM_CSTS_CFS));
 	SIM_STAT_ADD(sim, resets, 1);
@@ -163,6 +165,19 @@ static bool sim_poll_cc(struct nvp_sim *sim)
 	if (NVME_GET(cc, CC_SHN) != NVME_GET(old, CC_SHN))
 		sim_shutdown(sim, NVME_GET(cc, CC_SHN));
 	return true;
+}
+
+/*
+ * Act now on CC writes the host made before calling into the sim from its
+ * own thread (dma_unmap): a disable it wrote just before unmapping the
+ * admin queue has happened, as it would have on a real controller by then.
+ * Under map_lock, which every change of model state holds. Not after
+ * removal: the registers read all ones.
+ */
+void sim_ctrl_catch_up(struct nvp_sim *sim)
+{
+	if (!__atomic_load_n(&sim->remove_req, __ATOMIC_ACQUIRE))
+		sim_poll_cc(sim);
 }
 
 static bool sim_poll_ready(struct nvp_sim *sim)

@@ -123,7 +123,10 @@ static void sim_unmap_check_queues(struct nvp_sim *sim, const uint8_t *va, size_
 {
 	unsigned q;
 
-	if (!sim->sqs || !sim->enabled)
+	if (!sim->sqs)
+		return;
+	sim_ctrl_catch_up(sim);
+	if (!sim->enabled)
 		return;
 	for (q = 0; q <= sim->max_qid; q++) {
 		if ((sim->sqs[q].live && sim_in_range(sim->sqs[q].ring, va, len)) ||

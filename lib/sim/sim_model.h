@@ -241,11 +241,12 @@ int sim_ctrl_start(struct nvp_sim *sim);
 void sim_ctrl_stop(struct nvp_sim *sim);
 void sim_feat_defaults(const struct nvp_sim *sim, struct sim_feat *f);
 void sim_halt(struct nvp_sim *sim, const char *why);
+void sim_ctrl_catch_up(struct nvp_sim *sim);
 
 /* sim_queue.c */
 void sim_sq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size, uint16_t cqid);
 void sim_cq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size);
-void sim_doorbells_zero(struct nvp_sim *sim, uint16_t qid);
+void sim_doorbell_zero(struct nvp_sim *sim, uint16_t qid, unsigned is_cq);
 void sim_queues_drop(struct nvp_sim *sim);
 void sim_cpl_free_list(struct sim_cpl *c);
 bool sim_poll_queues(struct nvp_sim *sim);

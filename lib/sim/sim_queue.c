@@ -284,12 +284,12 @@ void sim_cq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size)
 
 /*
  * A new queue starts at 0; so must its doorbell, or a value the host wrote
- * for the queue's previous life would look like a new write.
+ * for the queue's previous life would look like a new write. Only its own:
+ * the other queue of the same id may be live.
  */
-void sim_doorbells_zero(struct nvp_sim *sim, uint16_t qid)
+void sim_doorbell_zero(struct nvp_sim *sim, uint16_t qid, unsigned is_cq)
 {
-	__atomic_store_n(sim_doorbell(sim, qid, 0), 0, __ATOMIC_RELAXED);
-	__atomic_store_n(sim_doorbell(sim, qid, 1), 0, __ATOMIC_RELAXED);
+	__atomic_store_n(sim_doorbell(sim, qid, is_cq), 0, __ATOMIC_RELAXED);
 }
 
 static void sim_cq_forget(struct nvp_sim *sim, struct sim_cq *cq)
@@ -368,7 +368,7 @@ uint16_t sim_queue_create_cq(struct nvp_sim *sim, struct sim_cmd *cmd)
 	st = sim_queue_mem(sim, cmd, (size_t)size * sizeof(struct nvme_cqe), &ring);
 	if (st)
 		return st;
-	sim_doorbells_zero(sim, qid);
+	sim_doorbell_zero(sim, qid, 1);
 	sim_cq_init(sim, qid, ring, size);
 	return 0;
 }
@@ -391,7 +391,7 @@ uint16_t sim_queue_create_sq(struct nvp_sim *sim, struct sim_cmd *cmd)
 	st = sim_queue_mem(sim, cmd, (size_t)size * sizeof(struct nvme_sqe), &ring);
 	if (st)
 		return st;
-	sim_doorbells_zero(sim, qid);
+	sim_doorbell_zero(sim, qid, 0);
 	sim_sq_init(sim, qid, ring, size, cqid);
 	return 0;
 }
