@@ -126,6 +126,8 @@ NVP_API int nvp_admin_poll(struct nvp_dev *dev)
 
 NVP_API void nvp_dev_set_event_cb(struct nvp_dev *dev, nvp_event_cb cb, void *arg)
 {
+	if (!dev)
+		return;
 	pthread_mutex_lock(&dev->admin_lock);
 	dev->event_cb = cb;
 	dev->event_arg = arg;

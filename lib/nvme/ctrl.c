@@ -209,6 +209,8 @@ NVP_API int nvp_ctrl_reset(struct nvp_dev *dev)
 
 NVP_API void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *arg)
 {
+	if (!dev)
+		return;
 	pthread_mutex_lock(&dev->admin_lock);
 	dev->reset_cb = cb;
 	dev->reset_arg = arg;
@@ -217,5 +219,5 @@ NVP_API void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *ar
 
 NVP_API int nvp_dev_removed(const struct nvp_dev *dev)
 {
-	return __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE);
+	return dev ? __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE) : 0;
 }

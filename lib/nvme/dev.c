@@ -16,6 +16,8 @@
 
 NVP_API void nvp_opts_init(struct nvp_opts *opts)
 {
+	if (!opts)
+		return;
 	memset(opts, 0, sizeof(*opts));
 	opts->numa_node = -1;
 	opts->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
@@ -174,32 +176,32 @@ NVP_API void nvp_dev_close(struct nvp_dev *dev)
 
 NVP_API const struct nvme_id_ctrl *nvp_dev_id_ctrl(const struct nvp_dev *dev)
 {
-	return &dev->id_ctrl;
+	return dev ? &dev->id_ctrl : NULL;
 }
 
 NVP_API size_t nvp_dev_max_xfer(const struct nvp_dev *dev)
 {
-	return dev->max_xfer;
+	return dev ? dev->max_xfer : 0;
 }
 
 NVP_API unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev)
 {
-	return dev->max_queue_depth;
+	return dev ? dev->max_queue_depth : 0;
 }
 
 NVP_API const char *nvp_dev_backend(const struct nvp_dev *dev)
 {
-	return dev->bus->ops->name;
+	return dev ? dev->bus->ops->name : NULL;
 }
 
 NVP_API uint64_t nvp_dev_cap(const struct nvp_dev *dev)
 {
-	return dev->cap;
+	return dev ? dev->cap : 0;
 }
 
 NVP_API uint32_t nvp_dev_vs(const struct nvp_dev *dev)
 {
-	return dev->vs;
+	return dev ? dev->vs : 0;
 }
 
 NVP_API void *nvp_dma_alloc(struct nvp_dev *dev, size_t size)

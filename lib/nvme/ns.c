@@ -179,6 +179,8 @@ void nvp_ns_free(struct nvp_dev *dev)
 
 NVP_API unsigned nvp_ns_list(const struct nvp_dev *dev, const uint32_t **nsids)
 {
+	if (!dev)
+		return 0;
 	if (nsids)
 		*nsids = dev->nsids;
 	return dev->nr_ns;
@@ -197,5 +199,5 @@ NVP_API const struct nvp_ns *nvp_ns_get(const struct nvp_dev *dev, uint32_t nsid
 
 NVP_API const struct nvp_ns_info *nvp_ns_info(const struct nvp_ns *ns)
 {
-	return &ns->info;
+	return ns ? &ns->info : NULL;
 }

@@ -125,7 +125,8 @@ uint64_t nvp_ms_to_ticks(unsigned ms)
 
 NVP_API void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms)
 {
-	qp->timeout_ticks = nvp_ms_to_ticks(ms);
+	if (qp)
+		qp->timeout_ticks = nvp_ms_to_ticks(ms);
 }
 
 /* A synthesized completion for a command the controller will never complete. */
@@ -421,15 +422,17 @@ NVP_API void nvp_qpair_destroy(struct nvp_qpair *qp)
 
 NVP_API void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out)
 {
-	*out = qp->stats;
+	if (qp && out)
+		*out = qp->stats;
 }
 
 NVP_API void nvp_qpair_stats_reset(struct nvp_qpair *qp)
 {
-	memset(&qp->stats, 0, sizeof(qp->stats));
+	if (qp)
+		memset(&qp->stats, 0, sizeof(qp->stats));
 }
 
 NVP_API unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp)
 {
-	return qp->outstanding;
+	return qp ? qp->outstanding : 0;
 }

@@ -81,6 +81,8 @@ NVP_API const char *nvp_status_str(uint16_t status)
 
 NVP_API char *nvp_status_format(uint16_t status, char *buf, size_t len)
 {
+	if (!buf || !len)
+		return buf;
 	snprintf(buf, len, "%s (SCT %xh / SC %xh%s%s)", nvp_status_str(status),
 		 (unsigned)NVME_GET(status, STATUS_SCT), (unsigned)NVME_GET(status, STATUS_SC),
 		 NVME_GET(status, STATUS_MORE) ? ", More" : "",

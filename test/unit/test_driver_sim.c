@@ -754,6 +754,59 @@ static void test_fatal_in_io_path_recovers(void **state)
 	nvp_dev_close(dev);
 }
 
+/* Every public entry point takes NULL without crashing and says so. */
+static void test_null_inputs(void **state)
+{
+	struct nvp_dev *dev = open_sim("sim", 0);
+	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct nvme_sqe cmd = { .opc = NVME_CMD_FLUSH, .nsid = 1 };
+	struct nvp_qpair_stats st;
+	uint32_t dw0;
+	(void)state;
+
+	assert_null(nvp_dev_open(NULL, NULL));
+	assert_null(nvp_dev_id_ctrl(NULL));
+	assert_int_equal(nvp_dev_max_xfer(NULL), 0);
+	assert_int_equal(nvp_ns_list(NULL, NULL), 0);
+	assert_null(nvp_ns_get(NULL, 1));
+	assert_null(nvp_ns_info(NULL));
+	assert_null(nvp_dma_alloc(NULL, 4096));
+	assert_null(nvp_dma_alloc(dev, 0));
+	assert_null(nvp_qpair_create(NULL, NULL));
+	assert_int_equal(nvp_read(NULL, ns, 0, 1, buf, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_read(qp, NULL, 0, 1, buf, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, NULL, NULL), -EINVAL);
+	assert_int_equal(nvp_read(qp, ns, 0, 1, NULL, on_done, NULL), -EFAULT);
+	assert_int_equal(nvp_write(qp, ns, 0, 1, buf + 1, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_flush(qp, NULL, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_write_zeroes(NULL, ns, 0, 1, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_dsm(qp, ns, NULL, 1, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_dsm(qp, ns, (void *)buf, 0, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_dsm(qp, ns, (void *)buf, 257, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_io_cmd(qp, NULL, NULL, 0, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_io_cmd(qp, &cmd, buf, 1u << 30, on_done, NULL), -E2BIG);
+	assert_int_equal(nvp_admin_cmd(NULL, &cmd, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(nvp_get_features(NULL, 1, 0, &dw0), -EINVAL);
+	assert_int_equal(nvp_get_log_page(dev, 0, NVME_LOG_SMART, NULL, 512), -EINVAL);
+	assert_int_equal(nvp_ctrl_reset(NULL), -EINVAL);
+	assert_int_equal(nvp_admin_poll(NULL), -EINVAL);
+	assert_int_equal(nvp_dev_removed(NULL), 0);
+	assert_int_equal(nvp_qpair_outstanding(NULL), 0);
+	nvp_qpair_stats(NULL, &st);
+	nvp_qpair_set_timeout(NULL, 5);
+	nvp_opts_init(NULL);
+	nvp_dma_free(dev, NULL);
+	nvp_dma_free(dev, buf + 4); /* not an allocation: logged, ignored */
+	nvp_qpair_destroy(NULL);
+	nvp_dev_close(NULL);
+	assert_int_equal(nvp_qpair_outstanding(qp), 0); /* nothing got posted */
+	nvp_dma_free(dev, buf);
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
+}
+
 /* ---- Asynchronous events ---------------------------------------------------- */
 
 struct events_seen {
@@ -862,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_reset_fails_in_flight),
 		cmocka_unit_test(test_fatal_in_io_path_recovers),
 		cmocka_unit_test(test_async_events),
+		cmocka_unit_test(test_null_inputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
