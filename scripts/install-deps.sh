@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev
-      qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck)
+      qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3)
 
 missing=()
 for p in "${pkgs[@]}"; do

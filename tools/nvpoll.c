@@ -14,11 +14,16 @@
 #include <nvpoll.h>
 
 static const char usage_text[] =
-	"usage: nvpoll COMMAND DEVICE [options]\n"
+	"usage: nvpoll COMMAND [DEVICE] [options]\n"
 	"\n"
-	"DEVICE is a PCI address (0000:00:05.0) bound by scripts/setup.sh, or sim[:options].\n"
+	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound by scripts/setup.sh,\n"
+	"or sim[:options].\n"
 	"\n"
 	"commands:\n"
+	"  list [--json]                              NVMe controllers: driver, NUMA node, IOMMU\n"
+	"                                            group, and which configs can open each now\n"
+	"  list-backends [--json]                     the configs built in, and whether each is\n"
+	"                                            usable on this machine now\n"
 	"  identify DEVICE [--nsid N] [--json]        controller and namespace identity\n"
 	"  read DEVICE --nsid N --slba S --nlb C --data FILE\n"
 	"                                            read C logical blocks from S into FILE\n"
@@ -27,8 +32,9 @@ static const char usage_text[] =
 	"  log DEVICE --log smart|error|fw [--json]   read a log page\n"
 	"\n"
 	"options for every command:\n"
-	"  --be NAME     backend config: vfio-pci, sim (default: by device)\n"
-	"  --mem KIND    DMA memory: hugepages or libc (default: the config's)\n"
+	"  --be NAME     backend config: vfio-pci, uio-generic, sim (default: $NVP_BE, else\n"
+	"                by the driver the device is bound to)\n"
+	"  --mem KIND    DMA memory: hugepages or libc (default: $NVP_MEM, else the config's)\n"
 	"  -h, --help    this text\n";
 
 struct args {
@@ -103,12 +109,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		default: return 2;
 		}
 	}
-	if (optind + 2 != argc) {
+	if (optind >= argc || optind + 2 < argc) {
 		fputs(usage_text, stderr);
 		return 2;
 	}
 	a->cmd = argv[optind];
-	a->dev = argv[optind + 1];
+	a->dev = optind + 1 < argc ? argv[optind + 1] : NULL;
 	return 0;
 }
 
@@ -374,9 +380,132 @@ static int cmd_log(struct nvp_dev *dev, const struct args *a)
 	return 0;
 }
 
+static void json_str_or_null(const char *s)
+{
+	if (s && *s)
+		json_str(s);
+	else
+		printf("null");
+}
+
+static int cmd_list_backends(const struct args *a)
+{
+	struct nvp_backend_info be[NVP_MAX_BACKENDS];
+	unsigned n = nvp_backends(be, NVP_MAX_BACKENDS);
+
+	if (n > NVP_MAX_BACKENDS)
+		n = NVP_MAX_BACKENDS;
+	if (a->json)
+		printf("[");
+	else
+		printf("%-12s %-6s %-16s %-15s %s\n", "CONFIG", "USABLE", "DRIVER", "MEMORY", "WHY");
+	for (unsigned i = 0; i < n; i++) {
+		if (a->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(be[i].name);
+			printf(",\"driver\":");
+			json_str_or_null(be[i].driver);
+			printf(",\"default_mem\":");
+			json_str(be[i].default_mem);
+			printf(",\"mems\":");
+			json_str(be[i].mems);
+			printf(",\"usable\":%s,\"reason\":", be[i].usable ? "true" : "false");
+			json_str(be[i].reason);
+			printf("}");
+		} else {
+			printf("%-12s %-6s %-16s %-15s %s\n", be[i].name, be[i].usable ? "yes" : "no",
+			       be[i].driver ? be[i].driver : "-", be[i].mems, be[i].reason);
+		}
+	}
+	if (a->json)
+		printf("]\n");
+	return 0;
+}
+
+static void list_json(const struct nvp_pci_info *d, unsigned idx)
+{
+	printf("%s{\"bdf\":", idx ? "," : "");
+	json_str(d->bdf);
+	printf(",\"vendor_id\":\"%04x\",\"device_id\":\"%04x\",\"subsys_vendor_id\":\"%04x\","
+	       "\"subsys_device_id\":\"%04x\",\"vendor\":", d->vendor_id, d->device_id, d->subsys_vendor_id,
+	       d->subsys_device_id);
+	json_str_or_null(d->vendor);
+	printf(",\"device\":");
+	json_str_or_null(d->device);
+	if (d->numa_node >= 0)
+		printf(",\"numa_node\":%d", d->numa_node);
+	else
+		printf(",\"numa_node\":null");
+	printf(",\"driver\":");
+	json_str_or_null(d->driver);
+	if (d->iommu_group >= 0)
+		printf(",\"iommu_group\":%d", d->iommu_group);
+	else
+		printf(",\"iommu_group\":null");
+	printf(",\"iommu_type\":");
+	json_str_or_null(d->iommu_type);
+	printf(",\"backend\":");
+	json_str_or_null(d->backend);
+	printf(",\"usable\":[");
+	for (unsigned k = 0; k < d->nr_usable; k++) {
+		printf(k ? "," : "");
+		json_str(d->usable[k]);
+	}
+	printf("],\"reason\":");
+	json_str_or_null(d->reason);
+	printf("}");
+}
+
+static void list_text(const struct nvp_pci_info *d)
+{
+	char numa[16] = "-", group[32] = "-", usable[128] = "";
+	size_t off = 0;
+
+	if (d->numa_node >= 0)
+		snprintf(numa, sizeof(numa), "%d", d->numa_node);
+	if (d->iommu_group >= 0)
+		snprintf(group, sizeof(group), "%d%s%s%s", d->iommu_group, d->iommu_type[0] ? " (" : "",
+			 d->iommu_type, d->iommu_type[0] ? ")" : "");
+	for (unsigned k = 0; k < d->nr_usable && off < sizeof(usable); k++)
+		off += (size_t)snprintf(usable + off, sizeof(usable) - off, "%s%s", k ? "," : "", d->usable[k]);
+	printf("%-13s %04x:%04x  %-4s %-16s %-14s %-12s %s%s%s\n", d->bdf, d->vendor_id, d->device_id, numa,
+	       d->driver[0] ? d->driver : "-", group, d->nr_usable ? usable : "none", d->vendor,
+	       d->vendor[0] && d->device[0] ? " " : "", d->device);
+	if (!d->nr_usable && d->reason[0])
+		printf("              %s\n", d->reason);
+}
+
+static int cmd_list(const struct args *a)
+{
+	struct nvp_pci_info *list;
+	int n = nvp_enumerate(&list);
+
+	if (n < 0) {
+		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
+		return 1;
+	}
+	if (a->json)
+		printf("{\"controllers\":[");
+	else if (n)
+		printf("%-13s %-10s %-4s %-16s %-14s %-12s %s\n", "BDF", "ID", "NUMA", "DRIVER", "IOMMU GROUP",
+		       "CAN OPEN", "NAME");
+	else
+		printf("no NVMe controllers (PCI class 01:08:02) found\n");
+	for (int i = 0; i < n; i++) {
+		if (a->json)
+			list_json(&list[i], (unsigned)i);
+		else
+			list_text(&list[i]);
+	}
+	if (a->json)
+		printf("]}\n");
+	free(list);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const char *const cmds[] = { "identify", "read", "write", "log" };
+	static const char *const cmds[] = { "identify", "read", "write", "log", "list", "list-backends" };
 	struct nvp_opts opts;
 	struct nvp_dev *dev;
 	struct args a;
@@ -389,6 +518,14 @@ int main(int argc, char **argv)
 		;
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
 		return die("unknown command '%s' (nvpoll --help lists them)", a.cmd);
+	if (i >= 4 && a.dev)
+		return die("%s takes no DEVICE", a.cmd);
+	if (i == 4)
+		return cmd_list(&a);
+	if (i == 5)
+		return cmd_list_backends(&a);
+	if (!a.dev)
+		return die("%s needs a DEVICE: a PCI address such as 0000:00:05.0 (nvpoll list), or sim", a.cmd);
 
 	nvp_opts_init(&opts);
 	opts.be = a.be;

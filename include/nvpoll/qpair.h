@@ -21,6 +21,8 @@ extern "C" {
 #endif
 
 #define NVP_NO_CID 0xffffu
+/* A timeout that never comes: far enough that adding "now" cannot wrap. */
+#define NVP_NO_TIMEOUT (UINT64_MAX >> 2)
 
 struct nvp_dma_region;
 
@@ -32,7 +34,7 @@ struct nvp_dma_region;
 struct nvp_req {
 	nvp_cb cb;
 	void *arg;
-	uint64_t deadline;	 /* in nvp__ticks(); UINT64_MAX: none */
+	uint64_t deadline;	 /* in nvp__ticks() */
 	uint16_t next_free;	 /* free list link while idle */
 	uint8_t busy;		 /* 1 from submission to completion */
 	uint8_t flags;		 /* NVP_REQ_* */
@@ -52,9 +54,10 @@ struct nvp_qpair {
 	uint16_t size;		/* entries in the SQ and in the CQ */
 	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy (or dead) */
 	uint16_t outstanding;
-	uint16_t page_shift;	/* controller memory page size, log2 */
+	uint16_t page_shift;	/* controller memory page size, log2 ... */
+	uint32_t page_size;	/* ... and in bytes */
 	uint32_t max_xfer;	/* bytes per command */
-	uint64_t timeout_ticks;	/* per-command deadline; UINT64_MAX: none */
+	uint64_t timeout_ticks;	/* per-command deadline; NVP_NO_TIMEOUT: none */
 
 	/* Completion side: every poll touches these. */
 	volatile struct nvme_cqe *cq;
@@ -197,6 +200,7 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
  */
 static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 {
+	uint16_t head, phase;
 	unsigned n = 0;
 
 	if (__builtin_expect(qp->gen != __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE), 0))
@@ -207,24 +211,28 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 	/* Cap the batch so the head doorbell never lags a whole ring. */
 	if (max == 0 || max > (unsigned)qp->size - 1)
 		max = qp->size - 1;
+	/* Callbacks may submit but never poll: the CQ head and phase stay in registers. */
+	head = qp->cq_head;
+	phase = qp->phase;
 	while (n < max) {
-		volatile struct nvme_cqe *vc = &qp->cq[qp->cq_head];
-		struct nvme_cqe cqe;
+		volatile uint64_t *vc = (volatile uint64_t *)&qp->cq[head];
+		union {
+			uint64_t q[2];
+			struct nvme_cqe cqe;
+		} u;
 
-		if ((vc->status & 1) != qp->phase)
+		if (((uint16_t)(vc[1] >> 48) & 1) != phase)
 			break;
 		nvp_rmb(); /* read the rest of the entry only after its phase bit */
-		cqe.dw0 = vc->dw0;
-		cqe.dw1 = vc->dw1;
-		cqe.sq_head = vc->sq_head;
-		cqe.sq_id = vc->sq_id;
-		cqe.cid = vc->cid;
-		cqe.status = vc->status;
-		if (++qp->cq_head == qp->size) {
-			qp->cq_head = 0;
-			qp->phase ^= 1;
+		u.q[0] = vc[0];
+		u.q[1] = vc[1];
+		if (++head == qp->size) {
+			head = 0;
+			phase ^= 1;
 		}
-		nvp__qpair_complete(qp, &cqe);
+		qp->cq_head = head;
+		qp->phase = phase;
+		nvp__qpair_complete(qp, &u.cqe);
 		n++;
 	}
 	if (n == 0) {
@@ -232,7 +240,7 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 		return 0;
 	}
 	nvp_rmb(); /* done reading the entries before the controller may reuse them */
-	*qp->cq_db = qp->cq_head;
+	*qp->cq_db = head;
 	qp->stats.cq_doorbells++;
 	return n;
 }

@@ -1,7 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configs are data: each is a const struct nvp_bus_ops, listed once in
- * `configs` below. Adding one is one file and one line here.
+ * Configs are data: each is a const struct nvp_bus_ops plus what it asks of
+ * the machine, listed once in `configs` below. Adding one is one file and
+ * one entry here.
+ *
+ * Choosing one, in this order:
+ *   1. opts->be, else $NVP_BE: that config, whatever the device is bound to
+ *      (it fails with its own message if it cannot serve the device).
+ *   2. "sim[:options]" URIs: sim.
+ *   3. A PCI address: the config whose kernel driver the device is bound to,
+ *      looked up in table order: vfio-pci -> "vfio-pci", uio_pci_generic ->
+ *      "uio-generic". Bound to nvme, to another driver or to none: an error
+ *      that says to run scripts/setup.sh config.
+ * The memory kind (opts->mem, else $NVP_MEM, else the config's default) is
+ * checked against the config before the device is touched.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -9,21 +21,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nvpoll.h>
+
 #include "be/be.h"
+#include "hugemem/dma.h"
 #include "internal.h"
+#include "vfio/probe.h"
 #include "vfio/sysfs.h"
 
-static const struct nvp_bus_ops *const configs[] = {
-	&nvp_vfio_ops,
-	&nvp_sim_ops,
+static int sim_usable(char *why, size_t len)
+{
+	snprintf(why, len, "in-process controller model: needs nothing");
+	return 1;
+}
+
+static const struct nvp_be_config configs[] = {
+	{
+		.ops = &nvp_vfio_ops,
+		.driver = "vfio-pci",
+		.mems = "hugepages,libc",
+		.usable = nvp_vfio_usable,
+		.check = nvp_vfio_check,
+	},
+	{
+		.ops = &nvp_uio_ops,
+		.driver = "uio_pci_generic",
+		.mems = "hugepages",
+		.mem_note = "without an IOMMU the device reaches memory by physical address, and only "
+			    "hugepages stay in place and are physically contiguous per 2 MiB; use "
+			    "mem=hugepages (the default) with hugepages reserved, or vfio-pci, which pins "
+			    "libc pages through the IOMMU",
+		.usable = nvp_uio_usable,
+		.check = nvp_uio_check,
+	},
+	{
+		.ops = &nvp_sim_ops,
+		.mems = "libc,hugepages",
+		.usable = sim_usable,
+	},
 };
+
+size_t nvp_be_configs(const struct nvp_be_config **out)
+{
+	*out = configs;
+	return NVP_ARRAY_SIZE(configs);
+}
+
+const struct nvp_be_config *nvp_be_config_find(const char *name)
+{
+	for (size_t i = 0; name && i < NVP_ARRAY_SIZE(configs); i++)
+		if (strcmp(configs[i].ops->name, name) == 0)
+			return &configs[i];
+	return NULL;
+}
 
 const struct nvp_bus_ops *nvp_be_find(const char *name)
 {
-	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs); i++)
-		if (strcmp(configs[i]->name, name) == 0)
-			return configs[i];
-	return NULL;
+	const struct nvp_be_config *cfg = nvp_be_config_find(name);
+
+	return cfg ? cfg->ops : NULL;
+}
+
+/* "vfio-pci, uio-generic, sim" */
+static const char *config_names(void)
+{
+	static __thread char buf[128];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs) && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? ", " : "",
+					configs[i].ops->name);
+	return buf;
 }
 
 int nvp_uri_parse(const char *uri, struct nvp_uri *out)
@@ -64,22 +133,140 @@ bad:
 			     "(optionally /ns=N), or sim[:options]", uri);
 }
 
+int nvp_be_select(const char *bdf, const struct nvp_be_config **out)
+{
+	char drv[64];
+	int ret;
+
+	ret = nvp_pci_check_exists(bdf);
+	if (ret < 0)
+		return ret;
+	ret = nvp_pci_driver(bdf, drv, sizeof(drv));
+	if (ret < 0)
+		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs); i++) {
+		if (configs[i].driver && !strcmp(configs[i].driver, drv)) {
+			*out = &configs[i];
+			return 0;
+		}
+	}
+	if (!drv[0])
+		return nvp_set_error(-ENODEV, "device %s is not bound to any driver: run scripts/setup.sh "
+				     "config to hand it to vfio-pci (or uio_pci_generic), or name a config "
+				     "with opts.be / NVP_BE", bdf);
+	if (!strcmp(drv, "nvme"))
+		return nvp_set_error(-EBUSY, "device %s is bound to nvme: run scripts/setup.sh config to "
+				     "hand it to vfio-pci (or uio_pci_generic); the kernel driver owns it "
+				     "until then", bdf);
+	return nvp_set_error(-EBUSY, "device %s is bound to %s, which no nvpoll config uses: run "
+			     "scripts/setup.sh config to hand it to vfio-pci (or uio_pci_generic)", bdf, drv);
+}
+
+const char *nvp_be_mem_name(const struct nvp_bus_ops *ops, const struct nvp_opts *opts)
+{
+	const char *env;
+
+	if (opts && opts->mem)
+		return opts->mem;
+	env = getenv("NVP_MEM");
+	return env && *env ? env : ops->default_mem;
+}
+
+/* @word is one of the comma-separated words of @list. */
+static int list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, word, n) && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+int nvp_be_check_mem(const struct nvp_be_config *cfg, const char *mem)
+{
+	if (!nvp_mem_find(mem))
+		return nvp_set_error(-EINVAL, "unknown memory '%s': use hugepages or libc", mem);
+	if (!list_has(cfg->mems, mem))
+		return nvp_set_error(-EINVAL, "%s cannot use mem=%s: %s", cfg->ops->name, mem,
+				     cfg->mem_note ? cfg->mem_note : "use one it accepts");
+	return 0;
+}
+
+/*
+ * A config named explicitly failed on a device another config serves: say
+ * so, since the cure is often to leave the choice to the binding.
+ */
+static int hint_other_config(int err, const struct nvp_be_config *cfg, const char *bdf, const char *from)
+{
+	const struct nvp_be_config *fits;
+	char msg[768];
+
+	snprintf(msg, sizeof(msg), "%s", nvp_errmsg());
+	if (nvp_be_select(bdf, &fits) < 0 || fits == cfg)
+		return nvp_set_error(err, "%s", msg);
+	return nvp_set_error(err, "%s (config %s%s; the device is bound to %s, which config %s serves: "
+			     "name that one, or none to choose by binding)", msg, cfg->ops->name, from,
+			     fits->driver, fits->ops->name);
+}
+
 int nvp_be_open(const struct nvp_uri *uri, const char *be_name, const struct nvp_opts *opts,
 		struct nvp_bus **bus)
 {
-	const struct nvp_bus_ops *ops;
+	const struct nvp_be_config *cfg;
+	const char *from = "", *mem, *env;
 	int err;
 
-	if (!be_name)
-		be_name = uri->is_sim ? "sim" : "vfio-pci";
-	ops = nvp_be_find(be_name);
-	if (!ops)
-		return nvp_set_error(-EINVAL, "unknown backend config '%s': use vfio-pci or sim", be_name);
-	if (uri->is_sim != (ops == &nvp_sim_ops))
-		return nvp_set_error(-EINVAL, "config '%s' cannot open '%s'", be_name, uri->addr);
-	err = ops->open(uri->addr, opts, bus);
+	if (!be_name && opts && opts->be)
+		be_name = opts->be;
+	env = getenv("NVP_BE");
+	if (!be_name && env && *env)
+		be_name = env;
+	if (be_name && !(opts && opts->be) && env && !strcmp(be_name, env))
+		from = " from NVP_BE";
+
+	if (be_name) {
+		cfg = nvp_be_config_find(be_name);
+		if (!cfg)
+			return nvp_set_error(-EINVAL, "unknown backend config '%s'%s: use one of %s "
+					     "(nvpoll list-backends)", be_name, from, config_names());
+		if (uri->is_sim != !cfg->driver)
+			return nvp_set_error(-EINVAL, "config '%s'%s cannot open '%s': %s", be_name, from,
+					     uri->is_sim ? "sim" : uri->addr,
+					     uri->is_sim ? "sim URIs open with config sim" :
+					     "config sim opens only sim[:options] URIs");
+	} else if (uri->is_sim) {
+		cfg = nvp_be_config_find("sim");
+	} else {
+		err = nvp_be_select(uri->addr, &cfg);
+		if (err)
+			return err;
+	}
+
+	mem = nvp_be_mem_name(cfg->ops, opts);
+	err = nvp_be_check_mem(cfg, mem);
 	if (err)
 		return err;
-	(*bus)->ops = ops;
+	err = cfg->ops->open(uri->addr, opts, bus);
+	if (err)
+		return be_name && !uri->is_sim ? hint_other_config(err, cfg, uri->addr, from) : err;
+	(*bus)->ops = cfg->ops;
 	return 0;
+}
+
+/* ---- nvp_backends() ------------------------------------------------------- */
+
+NVP_API unsigned nvp_backends(struct nvp_backend_info *out, unsigned max)
+{
+	for (unsigned i = 0; i < NVP_ARRAY_SIZE(configs) && i < max; i++) {
+		const struct nvp_be_config *c = &configs[i];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].name = c->ops->name;
+		out[i].driver = c->driver;
+		out[i].default_mem = c->ops->default_mem;
+		out[i].mems = c->mems;
+		out[i].usable = c->usable(out[i].reason, sizeof(out[i].reason));
+	}
+	return NVP_ARRAY_SIZE(configs);
 }

@@ -3,12 +3,32 @@
 #ifndef NVP_BE_BE_H
 #define NVP_BE_BE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "be/bus.h"
 
+struct nvp_opts;
+
 extern const struct nvp_bus_ops nvp_vfio_ops;
+extern const struct nvp_bus_ops nvp_uio_ops;
 extern const struct nvp_bus_ops nvp_sim_ops;
+
+/*
+ * One config: its bus ops and what it asks of the machine and the device.
+ * All of them sit in one const table in be.c, in the order automatic
+ * selection considers them.
+ */
+struct nvp_be_config {
+	const struct nvp_bus_ops *ops;
+	const char *driver;	/* kernel driver a device must be bound to; NULL: not a PCI config */
+	const char *mems;	/* memory kinds it accepts, comma separated */
+	const char *mem_note;	/* why others are refused, and what to do */
+	/* Usable on this machine now? 1 or 0, @why says what was found. */
+	int (*usable)(char *why, size_t len);
+	/* Can it open this PCI device now? 0 or -errno with nvp_set_error(). NULL: never. */
+	int (*check)(const char *bdf);
+};
 
 #define NVP_URI_ADDR_MAX 256
 
@@ -26,10 +46,28 @@ int nvp_uri_parse(const char *uri, struct nvp_uri *out);
 
 /* The config named @name, or NULL. */
 const struct nvp_bus_ops *nvp_be_find(const char *name);
+const struct nvp_be_config *nvp_be_config_find(const char *name);
+/* The table: *@configs gets it, the count comes back. */
+size_t nvp_be_configs(const struct nvp_be_config **configs);
 
 /*
- * Open the bus for @uri: with the config named by opts->be, else $NVP_BE,
- * else the one that fits the device (sim for "sim", vfio-pci for a BDF).
+ * The config automatic selection picks for PCI device @bdf: the one whose
+ * kernel driver the device is bound to. -ENODEV (no such device, or not
+ * bound) or -EBUSY (bound to nvme or another driver no config uses), with
+ * a message naming scripts/setup.sh.
+ */
+int nvp_be_select(const char *bdf, const struct nvp_be_config **out);
+
+/* The memory kind a device opened with @cfg uses: opts->mem, else $NVP_MEM, else the default. */
+const char *nvp_be_mem_name(const struct nvp_bus_ops *ops, const struct nvp_opts *opts);
+/* 0 if @cfg accepts memory kind @mem, else -EINVAL with a message. */
+int nvp_be_check_mem(const struct nvp_be_config *cfg, const char *mem);
+
+/*
+ * Open the bus for @uri with the config named @be_name; NULL: opts->be,
+ * else $NVP_BE, else by binding (sim for "sim", the bound driver's config
+ * for a BDF). The memory kind is checked against the config before the
+ * device is touched.
  */
 int nvp_be_open(const struct nvp_uri *uri, const char *be_name, const struct nvp_opts *opts,
 		struct nvp_bus **bus);

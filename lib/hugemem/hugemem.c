@@ -269,3 +269,52 @@ int nvp_hugemem_phys(const void *va, uint64_t *pa)
 	*pa = pfn * page + v % page;
 	return 0;
 }
+
+int nvp_hugemem_phys_contig(const void *va, size_t len, uint64_t *pa)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), v = (uintptr_t)va, *entries, first;
+	size_t n = len / page, i;
+	ssize_t got;
+	int fd, ret = 0;
+
+	if (!len || len % page || v % page)
+		return nvp_set_error(-EINVAL, "physical address of %p + %zu: not whole pages", va, len);
+	entries = malloc(n * sizeof(*entries));
+	if (!entries)
+		return nvp_set_error(-ENOMEM, "out of memory reading /proc/self/pagemap");
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = nvp_set_error(-errno, "cannot open /proc/self/pagemap: %s", strerror(errno));
+		goto out_free;
+	}
+	got = pread(fd, entries, n * sizeof(*entries), (off_t)(v / page * sizeof(*entries)));
+	close(fd);
+	if (got != (ssize_t)(n * sizeof(*entries))) {
+		ret = nvp_set_error(-EIO, "reading /proc/self/pagemap at %p failed", va);
+		goto out_free;
+	}
+	for (i = 0; i < n; i++) {
+		if (!(entries[i] & PAGEMAP_PRESENT)) {
+			ret = nvp_set_error(-EFAULT, "the page at %p is not resident: DMA memory must be faulted "
+					    "in before its physical address is taken", (const uint8_t *)va + i * page);
+			goto out_free;
+		}
+		if (!(entries[i] & PAGEMAP_PFN_MASK)) {
+			ret = nvp_set_error(-EPERM, "reading physical addresses needs root (CAP_SYS_ADMIN): run as "
+					    "root, or use vfio-pci, which needs none");
+			goto out_free;
+		}
+	}
+	first = entries[0] & PAGEMAP_PFN_MASK;
+	for (i = 1; i < n; i++) {
+		if ((entries[i] & PAGEMAP_PFN_MASK) != first + i) {
+			ret = nvp_set_error(-EINVAL, "the %zu KiB at %p are not physically contiguous (page %zu "
+					    "breaks the run): not one hugepage", len / 1024, va, i);
+			goto out_free;
+		}
+	}
+	*pa = first * page;
+out_free:
+	free(entries);
+	return ret;
+}

@@ -68,7 +68,7 @@ static int setup_io_queues(struct nvp_dev *dev)
 /* Everything after the bus is open: registers, admin queue, identity. */
 static int bring_up(struct nvp_dev *dev)
 {
-	const char *mem_name = dev->opts.mem ? dev->opts.mem : dev->bus->ops->default_mem;
+	const char *mem_name = nvp_be_mem_name(dev->bus->ops, &dev->opts);
 	const struct nvp_mem_ops *mem = nvp_mem_find(mem_name);
 	int numa = dev->opts.numa_node >= 0 ? dev->opts.numa_node : dev->bus->numa_node;
 	int err;

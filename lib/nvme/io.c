@@ -14,7 +14,7 @@
 #define NVP_MAX_NLB 65536u /* the NLB field is 16 bits, zero-based */
 
 /* The DMA region holding [buf, buf + len): the last one used, else a lookup. */
-static inline const struct nvp_dma_region *buf_region(struct nvp_qpair *qp, const void *buf, size_t len)
+static inline __attribute__((always_inline)) const struct nvp_dma_region *buf_region(struct nvp_qpair *qp, const void *buf, size_t len)
 {
 	const struct nvp_dma_region *r = qp->last_region;
 
@@ -35,17 +35,30 @@ static NVP_COLD int buf_error(struct nvp_qpair *qp, const void *buf, size_t len,
 	return nvp_set_error(-EFAULT, "buffer %p is not in DMA memory: allocate it with nvp_dma_alloc()", buf);
 }
 
-/* Fill the data pointer of @sqe for [buf, buf + len); 0 or -errno. */
-static inline int map_data(struct nvp_qpair *qp, struct nvp_req *req, const void *buf, size_t len,
+/*
+ * Fill PRP1/PRP2 of @sqe for [buf, buf + len); 0 or -errno. Data that ends
+ * within its second controller page (any I/O up to a page) is done here
+ * inline; longer transfers build a PRP list.
+ */
+static inline __attribute__((always_inline)) int map_data(struct nvp_qpair *qp, struct nvp_req *req, const void *buf, size_t len,
 			   struct nvme_sqe *sqe)
 {
-	const struct nvp_dma_region *r = NULL;
+	const size_t page = qp->page_size;
+	const size_t off = (uintptr_t)buf & (page - 1);
+	const struct nvp_dma_region *r;
 	int err;
 
-	if (len) {
-		r = buf_region(qp, buf, len);
-		if (NVP_UNLIKELY(!r))
-			return buf_error(qp, buf, len, -EFAULT);
+	if (!len) {
+		sqe->prp1 = sqe->prp2 = 0;
+		return 0;
+	}
+	r = buf_region(qp, buf, len);
+	if (NVP_UNLIKELY(!r))
+		return buf_error(qp, buf, len, -EFAULT);
+	if (NVP_LIKELY(!(off & 3) && off + len <= 2 * page)) {
+		sqe->prp1 = nvp_dma_region_iova(r, buf);
+		sqe->prp2 = off + len > page ? nvp_dma_region_iova(r, (const uint8_t *)buf + page - off) : 0;
+		return 0;
 	}
 	err = nvp_prp_build(r, buf, len, qp->page_shift, qp->prp_region, req->prp_list, qp->prp_entries,
 			    &sqe->prp1, &sqe->prp2);
@@ -78,59 +91,96 @@ static NVP_COLD int qpair_full(const struct nvp_qpair *qp)
 	return nvp_set_error(-EAGAIN, "qpair full: poll for completions, then retry");
 }
 
+static NVP_COLD int too_big(const struct nvp_qpair *qp, size_t len)
+{
+	return nvp_set_error(-E2BIG, "%zu bytes is above the largest transfer, %u bytes (MDTS): split the I/O",
+			     len, qp->max_xfer);
+}
+
 static NVP_COLD int bad_args(const char *fn)
 {
 	return nvp_set_error(-EINVAL, "%s: qpair, namespace and callback must not be NULL", fn);
 }
 
-static int submit(struct nvp_qpair *qp, struct nvme_sqe *sqe, const void *buf, size_t len,
-		  nvp_cb cb, void *arg)
+/*
+ * Submission in two steps around the caller filling in its command: take a
+ * slot and map the data into the slot's SQE (which a controller reset
+ * resubmits), then post that SQE. The command is built once, in the slot,
+ * and copied once, into the SQ.
+ */
+static inline __attribute__((always_inline)) struct nvp_req *
+start(struct nvp_qpair *qp, const void *buf, size_t len, uint16_t *cid, int *err)
+{
+	struct nvp_req *req = nvp__req_get(qp, cid);
+
+	if (NVP_UNLIKELY(!req)) {
+		*err = qpair_full(qp);
+		return NULL;
+	}
+	*err = map_data(qp, req, buf, len, &req->sqe);
+	if (NVP_UNLIKELY(*err)) {
+		nvp__req_put(qp, *cid);
+		return NULL;
+	}
+	return req;
+}
+
+static inline __attribute__((always_inline)) int
+post(struct nvp_qpair *qp, struct nvp_req *req, uint16_t cid, nvp_cb cb, void *arg)
+{
+	req->cb = cb;
+	req->arg = arg;
+	req->deadline = nvp__ticks() + qp->timeout_ticks;
+	req->sqe.cid = cid;
+	nvp__sq_post(qp, &req->sqe);
+	return 0;
+}
+
+/* Everything of an NVM command but its data pointer and cid. */
+static inline void nvm_cmd(struct nvme_sqe *sqe, uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11,
+			   uint32_t cdw12)
+{
+	sqe->opc = opc;
+	sqe->flags = 0;
+	sqe->nsid = nsid;
+	sqe->cdw2 = sqe->cdw3 = 0;
+	sqe->mptr = 0;
+	sqe->cdw10 = cdw10;
+	sqe->cdw11 = cdw11;
+	sqe->cdw12 = cdw12;
+	sqe->cdw13 = sqe->cdw14 = sqe->cdw15 = 0;
+}
+
+static inline __attribute__((always_inline)) int
+nvm_submit(struct nvp_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t slba, uint32_t cdw12, const void *buf,
+	   size_t len, nvp_cb cb, void *arg)
 {
 	struct nvp_req *req;
 	uint16_t cid;
 	int err;
 
-	req = nvp__req_get(qp, &cid);
+	req = start(qp, buf, len, &cid, &err);
 	if (NVP_UNLIKELY(!req))
-		return qpair_full(qp);
-	err = map_data(qp, req, buf, len, sqe);
-	if (NVP_UNLIKELY(err)) {
-		nvp__req_put(qp, cid);
 		return err;
-	}
-	req->cb = cb;
-	req->arg = arg;
-	req->deadline = qp->timeout_ticks == UINT64_MAX ? UINT64_MAX : nvp__ticks() + qp->timeout_ticks;
-	sqe->cid = cid;
-	/* Kept in the slot: a controller reset resubmits it from there. */
-	req->sqe = *sqe;
-	nvp__sq_post(qp, &req->sqe);
-	return 0;
+	nvm_cmd(&req->sqe, opc, nsid, (uint32_t)slba, (uint32_t)(slba >> 32), cdw12);
+	return post(qp, req, cid, cb, arg);
 }
 
-static inline int rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba,
-		     uint32_t nlb, const void *buf, nvp_cb cb, void *arg)
+static inline __attribute__((always_inline)) int
+rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, uint32_t nlb, const void *buf,
+   nvp_cb cb, void *arg)
 {
-	struct nvme_sqe sqe;
 	size_t len;
-	int err;
 
 	if (NVP_UNLIKELY(!qp || !ns || !cb))
 		return bad_args(opc == NVME_CMD_READ ? "nvp_read" : "nvp_write");
-	err = check_range(ns, slba, nlb);
-	if (NVP_UNLIKELY(err))
-		return err;
+	/* One compare for both nlb == 0 and a transfer above MDTS (len - 1 wraps for 0). */
 	len = (size_t)nlb << ns->lba_shift;
-	if (NVP_UNLIKELY(len > qp->max_xfer))
-		return nvp_set_error(-E2BIG, "%zu bytes is above the largest transfer, %u bytes (MDTS): split the I/O",
-				     len, qp->max_xfer);
-	memset(&sqe, 0, sizeof(sqe));
-	sqe.opc = opc;
-	sqe.nsid = ns->info.nsid;
-	sqe.cdw10 = (uint32_t)slba;
-	sqe.cdw11 = (uint32_t)(slba >> 32);
-	sqe.cdw12 = nlb - 1;
-	return submit(qp, &sqe, buf, len, cb, arg);
+	if (NVP_UNLIKELY(len - 1 >= qp->max_xfer))
+		return len ? too_big(qp, len) : range_error(ns, slba, nlb);
+	if (NVP_UNLIKELY(slba >= ns->info.nsze || nlb > ns->info.nsze - slba))
+		return range_error(ns, slba, nlb);
+	return nvm_submit(qp, opc, ns->info.nsid, slba, nlb - 1, buf, len, cb, arg);
 }
 
 NVP_API int nvp_read(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
@@ -147,18 +197,14 @@ NVP_API int nvp_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t sl
 
 NVP_API int nvp_flush(struct nvp_qpair *qp, const struct nvp_ns *ns, nvp_cb cb, void *arg)
 {
-	struct nvme_sqe sqe = { .opc = NVME_CMD_FLUSH };
-
 	if (!qp || !ns || !cb)
 		return bad_args("nvp_flush");
-	sqe.nsid = ns->info.nsid;
-	return submit(qp, &sqe, NULL, 0, cb, arg);
+	return nvm_submit(qp, NVME_CMD_FLUSH, ns->info.nsid, 0, 0, NULL, 0, cb, arg);
 }
 
 NVP_API int nvp_write_zeroes(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba,
 			     uint32_t nlb, nvp_cb cb, void *arg)
 {
-	struct nvme_sqe sqe = { .opc = NVME_CMD_WRITE_ZEROES };
 	int err;
 
 	if (!qp || !ns || !cb)
@@ -166,17 +212,14 @@ NVP_API int nvp_write_zeroes(struct nvp_qpair *qp, const struct nvp_ns *ns, uint
 	err = check_range(ns, slba, nlb);
 	if (err)
 		return err;
-	sqe.nsid = ns->info.nsid;
-	sqe.cdw10 = (uint32_t)slba;
-	sqe.cdw11 = (uint32_t)(slba >> 32);
-	sqe.cdw12 = nlb - 1;
-	return submit(qp, &sqe, NULL, 0, cb, arg);
+	return nvm_submit(qp, NVME_CMD_WRITE_ZEROES, ns->info.nsid, slba, nlb - 1, NULL, 0, cb, arg);
 }
 
 NVP_API int nvp_dsm(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct nvme_dsm_range *ranges,
 		    unsigned nr, nvp_cb cb, void *arg)
 {
-	struct nvme_sqe sqe = { .opc = NVME_CMD_DSM };
+	struct nvp_req *req;
+	uint16_t cid;
 	int err;
 
 	if (!qp || !ns || !cb || !ranges)
@@ -189,23 +232,34 @@ NVP_API int nvp_dsm(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct 
 		if (err)
 			return nvp_prefix_error(err, "nvp_dsm range %u", i);
 	}
-	sqe.nsid = ns->info.nsid;
-	sqe.cdw10 = nr - 1;
-	sqe.cdw11 = NVME_DSM_ATTR_DEALLOCATE;
-	return submit(qp, &sqe, ranges, nr * sizeof(*ranges), cb, arg);
+	req = start(qp, ranges, nr * sizeof(*ranges), &cid, &err);
+	if (!req)
+		return err;
+	/* DSM's dwords: 10 = ranges - 1, 11 = attributes; no LBA. */
+	nvm_cmd(&req->sqe, NVME_CMD_DSM, ns->info.nsid, nr - 1, NVME_DSM_ATTR_DEALLOCATE, 0);
+	return post(qp, req, cid, cb, arg);
 }
 
 NVP_API int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *buf, size_t len,
 		       nvp_cb cb, void *arg)
 {
-	struct nvme_sqe sqe;
+	struct nvp_req *req;
+	uint64_t prp1, prp2;
+	uint16_t cid;
+	int err;
 
 	if (!qp || !cmd || !cb)
 		return nvp_set_error(-EINVAL, "nvp_io_cmd: qpair, command and callback must not be NULL");
 	if (len > qp->max_xfer)
-		return nvp_set_error(-E2BIG, "%zu bytes is above the largest transfer, %u bytes (MDTS)",
-				     len, qp->max_xfer);
-	sqe = *cmd;
-	sqe.flags &= ~0xc0; /* PSDT = 0: PRPs */
-	return submit(qp, &sqe, buf, len, cb, arg);
+		return too_big(qp, len);
+	req = start(qp, buf, len, &cid, &err);
+	if (!req)
+		return err;
+	prp1 = req->sqe.prp1;
+	prp2 = req->sqe.prp2;
+	req->sqe = *cmd;
+	req->sqe.flags &= ~0xc0; /* PSDT = 0: PRPs */
+	req->sqe.prp1 = prp1;
+	req->sqe.prp2 = prp2;
+	return post(qp, req, cid, cb, arg);
 }

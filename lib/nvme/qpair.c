@@ -41,13 +41,14 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	qp->size = (uint16_t)size;
 	qp->phase = 1;
 	qp->page_shift = (uint16_t)dev->page_shift;
+	qp->page_size = 1u << dev->page_shift;
 	qp->max_xfer = (uint32_t)max_xfer;
 	qp->prp_entries = (unsigned)entries;
 	qp->sq_db = nvp_sq_doorbell(dev, qid);
 	qp->cq_db = nvp_cq_doorbell(dev, qid);
 	qp->dev_gen = &dev->reset_gen;
 	qp->gen = __atomic_load_n(&dev->reset_gen, __ATOMIC_ACQUIRE);
-	qp->timeout_ticks = qid ? nvp_ms_to_ticks(dev->opts.io_timeout_ms) : UINT64_MAX;
+	qp->timeout_ticks = qid ? nvp_ms_to_ticks(dev->opts.io_timeout_ms) : NVP_NO_TIMEOUT;
 
 	qp->sq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_sqe));
 	qp->cq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_cqe));
@@ -120,7 +121,7 @@ uint64_t nvp_ticks_per_ms(void)
 
 uint64_t nvp_ms_to_ticks(unsigned ms)
 {
-	return ms ? ms * nvp_ticks_per_ms() : UINT64_MAX;
+	return ms ? ms * nvp_ticks_per_ms() : NVP_NO_TIMEOUT;
 }
 
 NVP_API void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms)
@@ -216,7 +217,7 @@ NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 		if (!(req->flags & NVP_REQ_TIMED_OUT) && dev->opts.reset_policy == NVP_RESET_RESUBMIT &&
 		    resubmittable(&req->sqe)) {
 			req->flags = 0;
-			req->deadline = qp->timeout_ticks == UINT64_MAX ? UINT64_MAX : nvp__ticks() + qp->timeout_ticks;
+			req->deadline = nvp__ticks() + qp->timeout_ticks;
 			nvp__sq_post(qp, &req->sqe);
 			qp->stats.resubmitted++;
 		} else if (fail) {

@@ -31,6 +31,36 @@ run_case "vfio-pci, 4 KiB blocks, mdts=3" --disk-size 64M \
 	--nvme-opts "mdts=3,logical_block_size=4096,physical_block_size=4096" -- \
 	test/vm/guest-spine.sh nvpoll-vm0 16384
 
+# Backend configs (issue 8): test/vm/guest-backends.sh. Extra namespaces are
+# null-co backed with snapshot=on: writes land in a throw-away overlay, so
+# they read back, and no image file needs managing.
+nvme_drive() { printf -- '-drive if=none,id=%s,format=raw,file=null-co://,file.read-zeroes=on,file.size=%s,snapshot=on ' "$1" "$2"; }
+nvme_ns() { printf -- '-device nvme-ns,drive=%s,bus=%s,nsid=%s,logical_block_size=%s,physical_block_size=%s ' "$1" "$2" "$3" "$4" "$4"; }
+# Controller 0 gets a 4 KiB namespace 2; controller 1 has namespaces of 512 B, 512 B and 4 KiB.
+two_ctrl="$(nvme_drive nvm0b 32M)$(nvme_ns nvm0b nvme0 2 4096)-device nvme,id=nvme1,serial=nvpoll-vm1,addr=0x4
+$(nvme_drive nvm1a 16M)$(nvme_ns nvm1a nvme1 1 512)$(nvme_drive nvm1b 16M)$(nvme_ns nvm1b nvme1 2 512)
+$(nvme_drive nvm1c 32M)$(nvme_ns nvm1c nvme1 3 4096)"
+two_ctrl=${two_ctrl//$'\n'/ }
+# Two NUMA nodes; a second controller behind a pxb-pcie on node 1.
+numa_ctrl="-object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
+-numa node,nodeid=0,memdev=m0,cpus=0 -numa node,nodeid=1,memdev=m1,cpus=1
+-device pxb-pcie,id=pxb1,bus_nr=128,numa_node=1,bus=pcie.0,addr=0x8
+-device pcie-root-port,id=rp1,bus=pxb1,chassis=9,addr=0x0 $(nvme_drive nvn1 16M)
+-device nvme,id=nvme9,serial=nvpoll-numa1,drive=nvn1,bus=rp1"
+numa_ctrl=${numa_ctrl//$'\n'/ }
+for kernel in bookworm backports; do
+	# vfio-pci and uio_pci_generic side by side (iommu=pt), then the refusals.
+	run_case "backends ($kernel): vfio-pci + uio-generic, 2 controllers, 5 namespaces" \
+		--kernel-version "$kernel" --kernel-args iommu=pt --qemu-args "$two_ctrl" -- \
+		test/vm/guest-backends.sh mixed
+	run_case "backends ($kernel): uio-generic, IOMMU off" --kernel-version "$kernel" \
+		--driver uio_pci_generic --iommu off --qemu-args "$two_ctrl" -- test/vm/guest-backends.sh uio
+	run_case "backends ($kernel): vfio-pci, mem=libc, no hugepages" --kernel-version "$kernel" \
+		--hugepages 0 -- test/vm/guest-backends.sh libc
+done
+run_case "backends: NUMA node of the device" --kernel-args iommu=pt --qemu-args "$numa_ctrl" -- \
+	test/vm/guest-backends.sh numa
+
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "vmtest: failed: ${failed[*]}"
 	exit 1

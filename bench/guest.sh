@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The guest half of `make bench` (bench/run.sh boots the guest with
+# scripts/vm.sh and runs this in it): against one emulated NVMe controller,
+# run nvpoll-perf through vfio-pci, then hand the controller to the kernel
+# nvme driver and run fio with the same I/O size and queue depth.
+#
+#   bench/guest.sh OUTDIR
+#
+# Namespace 1 has 4 KiB blocks, namespace 2 has 512 B blocks (run.sh sets
+# them up). Every run writes its JSON to OUTDIR/<tool>-<case>.json and its
+# stderr to OUTDIR/<tool>-<case>.err; a failed run is noted in
+# OUTDIR/failed and the rest still run. Exit status: 0 when every run
+# produced its JSON, 1 otherwise.
+set -uo pipefail
+
+out=${1:?usage: bench/guest.sh OUTDIR}
+bdf=${NVP_BDF:?not in a scripts/vm.sh guest (NVP_BDF unset)}
+dur=${NVP_BENCH_TIME:-5}
+warm=${NVP_BENCH_WARMUP:-1}
+cpu=${NVP_BENCH_CPU:-1}	# the I/O thread's CPU, for nvpoll-perf and fio alike
+dev=/sys/bus/pci/devices/$bdf
+mkdir -p "$out"
+: >"$out/failed"
+
+# name nsid bytes workload depth
+cases=(
+	"rr4k_qd1   1 4096 randread  1"
+	"rr4k_qd32  1 4096 randread  32"
+	"rw4k_qd32  1 4096 randwrite 32"
+	"rr512_qd32 2 512  randread  32"
+)
+
+note() { printf 'bench/guest.sh: %s\n' "$*" >&2; }
+failed() { note "FAILED: $*"; printf '%s\n' "$*" >>"$out/failed"; }
+
+# Runs "$@" with stdout to $1.json (kept only if it is JSON), stderr to $1.err.
+run_json() {
+	local base=$out/$1
+	shift
+	local rc=0
+	note "$*"
+	"$@" >"$base.json.tmp" 2>"$base.err" || rc=$?
+	if ((rc == 0)) && [[ -s $base.json.tmp ]]; then
+		mv "$base.json.tmp" "$base.json"
+	else
+		failed "$(basename "$base") (exit $rc): $(tail -n 3 "$base.err" | tr '\n' ' ')"
+		rm -f "$base.json.tmp"
+	fi
+}
+
+{
+	printf '{"kernel":"%s","bdf":"%s","cpus":%s,"time_s":%s,"warmup_s":%s,' \
+		"$(uname -r)" "$bdf" "$(nproc)" "$dur" "$warm"
+	printf '"clocksource":"%s","date":"%s"}\n' \
+		"$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" "$(date -u +%FT%TZ)"
+} >"$out/env.json"
+
+# ---- nvpoll-perf on vfio-pci
+for c in "${cases[@]}"; do
+	read -r name nsid bs rw qd <<<"$c"
+	run_json "nvpoll-$name" build/nvpoll-perf "$bdf" --nsid "$nsid" -o "$bs" -w "$rw" -q "$qd" \
+		-t "$dur" --warmup "$warm" --cpus "$cpu" --json
+done
+
+# ---- hand the controller to the kernel nvme driver
+# One poll queue, so fio's --hipri (polled io_uring) has one to use; it
+# applies at the probe below. Interrupt-driven I/O keeps the default queues.
+echo 1 >/sys/module/nvme/parameters/poll_queues 2>/dev/null || note "nvme has no poll_queues parameter: hipri falls back to interrupts"
+echo nvme >"$dev/driver_override"
+[[ -e $dev/driver ]] && echo "$bdf" >"$dev/driver/unbind"
+echo "$bdf" >/sys/bus/pci/drivers_probe
+declare -A blk=()
+for _ in $(seq 300); do
+	for b in "$dev"/nvme/nvme*/nvme*n*; do
+		[[ -r $b/nsid && -b /dev/${b##*/} ]] && blk[$(cat "$b/nsid")]=/dev/${b##*/}
+	done
+	[[ -n ${blk[1]:-} && -n ${blk[2]:-} ]] && break
+	sleep 0.2
+done
+if [[ -z ${blk[1]:-} || -z ${blk[2]:-} ]]; then
+	failed "the kernel nvme driver did not bring up namespaces 1 and 2 of $bdf (driver: $(basename "$(readlink "$dev/driver" 2>/dev/null)" 2>/dev/null))"
+	exit 1
+fi
+note "kernel driver: nsid 1 = ${blk[1]}, nsid 2 = ${blk[2]}"
+
+# ---- fio on the kernel driver
+# --clocksource=cpu: the guest's clocksource is the emulated HPET, which makes
+# every clock_gettime() a trapped MMIO read; fio's own time stamps would then
+# cost the kernel path IOPS it does not owe. lat_percentiles: submission to
+# completion, as nvpoll-perf measures.
+fio_run() {
+	local name=$1 file=$2 bs=$3 rw=$4 qd=$5 engine=$6
+	shift 6
+	run_json "$name" fio --name="$name" --filename="$file" --direct=1 --rw="$rw" --bs="$bs" \
+		--ioengine="$engine" --iodepth="$qd" --time_based --runtime="$dur" --ramp_time="$warm" \
+		--cpus_allowed="$cpu" --clocksource=cpu --norandommap --randrepeat=0 \
+		--lat_percentiles=1 --percentile_list=50:90:99:99.9:99.99 --output-format=json "$@"
+}
+for c in "${cases[@]}"; do
+	read -r name nsid bs rw qd <<<"$c"
+	fio_run "uring-$name" "${blk[$nsid]}" "$bs" "$rw" "$qd" io_uring
+	fio_run "uringpoll-$name" "${blk[$nsid]}" "$bs" "$rw" "$qd" io_uring --hipri
+	if [[ $qd == 1 ]]; then
+		fio_run "psync-$name" "${blk[$nsid]}" "$bs" "$rw" 1 psync
+	fi
+done
+
+[[ ! -s $out/failed ]]

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Instructions per I/O: what the driver costs the submitting thread, per
+# command, for submission and completion (issue 5 asks for < 200 at QD32).
+#
+#   bench/ipio.sh [OUTDIR]        (default build/bench; needs no guest)
+#
+# Runs build/nvpoll-perf against the in-process sim under valgrind's
+# callgrind for a fixed number of 4 KiB random reads, collecting only inside
+# the I/O thread's worker_main (--toggle-collect): setup, teardown and the
+# sim's own thread are left out. The I/O thread's instructions are then split
+# by the source file they come from -- lib/ and include/nvpoll/ (the inline
+# hot path) are the driver, the rest is the benchmark's own work (picking
+# LBAs, time stamps, the histogram) -- and divided by the I/Os done.
+# --yield lets the sim run when a poll finds nothing (valgrind runs one
+# thread at a time), so empty polls stay rare; their cost is counted in and
+# their number is shown.
+#
+# Prints a breakdown per QD and writes OUTDIR/ipio.json; the callgrind data
+# stays in OUTDIR/ipio-qdN.callgrind for `callgrind_annotate --auto=yes`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/bench}
+count=${NVP_IPIO_COUNT:-100000}
+perf=build/nvpoll-perf
+mkdir -p "$out"
+
+die() { printf 'bench/ipio.sh: %s\n' "$*" >&2; exit 1; }
+[[ -x $perf ]] || die "$perf is missing: run make first"
+# Rebuild it if a header it inlines changed (the Makefile does not read perf.d).
+if [[ -f build/bench/perf.d ]]; then
+	make -s -f Makefile -f build/bench/perf.d "$perf" >&2 || die "cannot rebuild $perf"
+fi
+if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
+	die "valgrind is missing: run scripts/install-deps.sh (or apt-get install valgrind)"
+fi
+command -v python3 >/dev/null || die "python3 is missing: apt-get install python3"
+
+specs=()
+for qd in 32 1; do
+	n=$count
+	((qd == 1)) && n=$((count / 5))
+	cg=$out/ipio-qd$qd.callgrind
+	rm -f "$cg"
+	if ! valgrind -q --tool=callgrind --toggle-collect=worker_main --callgrind-out-file="$cg" \
+		"$perf" sim:lbads=4096 -q "$qd" -o 4096 -w randread -n "$n" --seed 1 --yield --json \
+		>"$out/ipio-qd$qd.json" 2>"$out/ipio-qd$qd.err"; then
+		cat "$out/ipio-qd$qd.err" >&2
+		die "nvpoll-perf under callgrind failed (QD$qd)"
+	fi
+	callgrind_annotate --inclusive=no --auto=no --threshold=100 "$cg" >"$out/ipio-qd$qd.txt"
+	specs+=("$qd:$out/ipio-qd$qd.txt:$out/ipio-qd$qd.json")
+done
+echo "instructions per 4 KiB read, nvpoll-perf against sim, callgrind (I/O thread only):"
+python3 bench/report.py ipio "$out/ipio.json" "${specs[@]}"

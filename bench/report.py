@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Tables for `make bench` (bench/run.sh) and bench/ipio.sh.
+
+  report.py table GUESTDIR [IPIO_JSON]
+      the nvpoll vs fio table from bench/guest.sh's files, PASS/MISS per target;
+      writes GUESTDIR/../results.json
+  report.py ipio OUT_JSON QD:ANNOTATE_TXT:PERF_JSON ...
+      instructions per I/O from `callgrind_annotate --inclusive=no --auto=no` output
+      and nvpoll-perf's --json of the same run; writes OUT_JSON
+
+Exit status 1 when a run's result is missing or unreadable, 2 for bad arguments.
+"""
+import json
+import os
+import re
+import sys
+
+CASES = [
+    # name, label, the kernel-path runs it is compared with
+    ("rr4k_qd1", "4 KiB randread QD1", ["uring", "uringpoll", "psync"]),
+    ("rr4k_qd32", "4 KiB randread QD32", ["uring", "uringpoll"]),
+    ("rw4k_qd32", "4 KiB randwrite QD32", ["uring", "uringpoll"]),
+    ("rr512_qd32", "512 B randread QD32", ["uring", "uringpoll"]),
+]
+TOOLS = {
+    "nvpoll": "nvpoll (vfio-pci)",
+    "uring": "fio io_uring",
+    "uringpoll": "fio io_uring --hipri",
+    "psync": "fio psync",
+}
+TARGET_QD32_IOPS = 6.0  # nvpoll IOPS >= 6x io_uring at QD32
+TARGET_QD1_LAT = 0.2  # nvpoll mean latency <= 0.2x psync at QD1
+TARGET_IPIO = 200  # driver instructions per I/O at QD32
+
+
+def load_json(path):
+    """A JSON document, tolerating lines of chatter before it (fio prints notes)."""
+    with open(path) as f:
+        text = f.read()
+    start = text.find("{")
+    if start < 0:
+        raise ValueError(f"{path}: no JSON object")
+    return json.loads(text[start:])
+
+
+def nvpoll_result(doc):
+    t = doc["total"]
+    return {"iops": t["iops"], "mean_us": t["lat_us"]["mean"], "p99_us": t["lat_us"]["p99"]}
+
+
+def nvpoll_counters(doc):
+    return doc["total"]["counters"]
+
+
+def fio_result(doc):
+    job = doc["jobs"][0]
+    side = job["read"] if job["read"]["io_bytes"] > 0 else job["write"]
+    lat = side["lat_ns"]
+    pct = lat.get("percentile", {})
+    p99 = next((v for k, v in pct.items() if abs(float(k) - 99.0) < 1e-6), None)
+    return {"iops": side["iops"], "mean_us": lat["mean"] / 1000.0,
+            "p99_us": p99 / 1000.0 if p99 is not None else None}
+
+
+def fmt(v, width, digits=1):
+    if v is None:
+        return "-".rjust(width)
+    return f"{v:{width}.{digits}f}"
+
+
+def table(guestdir, ipio_path=None):
+    results, missing, counters = {}, [], {}
+    for name, _, others in CASES:
+        for tool in ["nvpoll"] + others:
+            path = os.path.join(guestdir, f"{tool}-{name}.json")
+            try:
+                doc = load_json(path)
+                results[(tool, name)] = nvpoll_result(doc) if tool == "nvpoll" else fio_result(doc)
+                if tool == "nvpoll":
+                    counters[name] = nvpoll_counters(doc)
+            except (OSError, ValueError, KeyError, IndexError) as e:
+                missing.append(f"{tool}-{name}: {e}")
+    env = {}
+    try:
+        env = load_json(os.path.join(guestdir, "env.json"))
+    except (OSError, ValueError):
+        pass
+
+    cols = ["nvpoll", "uring", "uringpoll", "psync"]
+    w = 28
+    print()
+    print(f"nvpoll vs the kernel nvme driver: one QEMU guest boot (TCG, kernel {env.get('kernel', '?')}), "
+          f"QEMU's emulated NVMe, {env.get('time_s', '?')} s per run after {env.get('warmup_s', '?')} s warmup,")
+    print("one thread pinned to the same vCPU; latency is submission to completion, in microseconds.")
+    print()
+    head = f"{'case':<22}" + "".join(f"| {TOOLS[c]:<{w - 1}}" for c in cols)
+    print(head)
+    print(f"{'':<22}" + f"| {'IOPS':>8} {'mean':>8} {'p99':>8} " * len(cols))
+    print("-" * len(head))
+    for name, label, _ in CASES:
+        row = f"{label:<22}"
+        for c in cols:
+            r = results.get((c, name))
+            if r is None:
+                row += f"| {'':>8} {'':>8} {'':>8} "
+            else:
+                row += f"| {fmt(r['iops'], 8, 0)} {fmt(r['mean_us'], 8)} {fmt(r['p99_us'], 8)} "
+        print(row)
+    print()
+    print("nvpoll's ratio to each (IOPS x, mean latency x; above 1 and below 1 are better):")
+    for name, label, others in CASES:
+        nv = results.get(("nvpoll", name))
+        parts = []
+        for c in others:
+            r = results.get((c, name))
+            if nv and r and r["iops"] and r["mean_us"]:
+                parts.append(f"{TOOLS[c]}: {nv['iops'] / r['iops']:.2f}x IOPS, {nv['mean_us'] / r['mean_us']:.2f}x latency")
+            else:
+                parts.append(f"{TOOLS[c]}: -")
+        print(f"  {label:<22} " + "; ".join(parts))
+
+    print()
+    print("nvpoll's counters (nvp_qpair_stats):")
+    for name, label, _ in CASES:
+        c = counters.get(name)
+        if c:
+            print(f"  {label:<22} {c['submissions_per_sq_doorbell']:6.1f} submissions per SQ doorbell, "
+                  f"{c['completions_per_busy_poll']:6.1f} completions per poll that found work, "
+                  f"{c['empty_polls_per_io']:8.1f} empty polls per I/O")
+    print()
+    print("targets (issue 5):")
+    verdicts = []
+
+    def verdict(ok, text):
+        word = "PASS" if ok else ("MISS" if ok is not None else "N/A ")
+        verdicts.append({"target": text, "result": word.strip()})
+        print(f"  {word}  {text}")
+
+    for name, label, _ in CASES:
+        if not name.endswith("qd32"):
+            continue
+        nv, ur = results.get(("nvpoll", name)), results.get(("uring", name))
+        if nv and ur and ur["iops"]:
+            x = nv["iops"] / ur["iops"]
+            verdict(x >= TARGET_QD32_IOPS, f"{label}: nvpoll IOPS >= {TARGET_QD32_IOPS:g}x fio io_uring: {x:.2f}x "
+                    f"({nv['iops']:.0f} vs {ur['iops']:.0f})")
+        else:
+            verdict(None, f"{label}: nvpoll IOPS >= {TARGET_QD32_IOPS:g}x fio io_uring: not measured")
+    nv, ps = results.get(("nvpoll", "rr4k_qd1")), results.get(("psync", "rr4k_qd1"))
+    if nv and ps and ps["mean_us"]:
+        x = nv["mean_us"] / ps["mean_us"]
+        verdict(x <= TARGET_QD1_LAT, f"4 KiB randread QD1: nvpoll mean latency <= {TARGET_QD1_LAT:g}x fio psync: "
+                f"{x:.2f}x ({nv['mean_us']:.1f} vs {ps['mean_us']:.1f} us)")
+    else:
+        verdict(None, f"4 KiB randread QD1: nvpoll mean latency <= {TARGET_QD1_LAT:g}x fio psync: not measured")
+    ipio = None
+    if ipio_path:
+        try:
+            ipio = load_json(ipio_path)
+            qd32 = next(r for r in ipio["runs"] if r["qd"] == 32)
+            verdict(qd32["driver_per_io"] < TARGET_IPIO,
+                    f"instructions per I/O (sim, callgrind, QD32): driver {qd32['driver_per_io']:.0f} < {TARGET_IPIO}")
+        except (OSError, ValueError, KeyError, StopIteration) as e:
+            missing.append(f"ipio: {e}")
+            verdict(None, f"instructions per I/O < {TARGET_IPIO}: not measured")
+
+    summary = {
+        "env": env,
+        "results": {f"{tool}-{name}": r for (tool, name), r in results.items()},
+        "nvpoll_counters": counters,
+        "targets": verdicts,
+        "ipio": ipio,
+        "missing": missing,
+    }
+    out = os.path.join(os.path.dirname(os.path.abspath(guestdir)), "results.json")
+    with open(out, "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"\n(summary in {os.path.relpath(out)}; raw JSON of every run in {os.path.relpath(guestdir)}/)")
+    if missing:
+        print("\nruns without a result:", file=sys.stderr)
+        for m in missing:
+            print(f"  {m}", file=sys.stderr)
+        return 1
+    return 0
+
+
+LINE = re.compile(r"^\s*([0-9,]+)\s+(?:\(\s*[0-9.]+%\)\s+)?(\S+?):(\S+)(?:\s+\[.*\])?\s*$")
+
+
+def classify(path):
+    if path.startswith("lib/") or path.startswith("include/nvpoll/"):
+        return "driver"
+    return "benchmark"
+
+
+def ipio(annotate_txt, perf_json, qd):
+    """Per-I/O instructions of the I/O thread, split into driver and benchmark by source file."""
+    doc = load_json(perf_json)
+    ios = doc["total"]["ios"]
+    c = doc["total"]["counters"]
+    rows, totals = [], {"driver": 0, "benchmark": 0}
+    with open(annotate_txt) as f:
+        in_table = False
+        for line in f:
+            if "file:function" in line:
+                in_table = True
+                continue
+            if line.startswith("-- Auto-annotated"):
+                break
+            m = LINE.match(line) if in_table else None
+            if not m:
+                continue
+            n = int(m.group(1).replace(",", ""))
+            where = f"{m.group(2)}:{m.group(3)}"
+            kind = classify(m.group(2))
+            totals[kind] += n
+            rows.append((n, kind, where))
+    if not ios or not rows:
+        raise ValueError("no I/Os or no callgrind data")
+    run = {
+        "qd": qd, "ios": ios,
+        "driver_per_io": totals["driver"] / ios,
+        "benchmark_per_io": totals["benchmark"] / ios,
+        "submissions_per_sq_doorbell": c["submissions_per_sq_doorbell"],
+        "completions_per_busy_poll": c["completions_per_busy_poll"],
+        "empty_polls_per_io": c["empty_polls_per_io"],
+        "breakdown": [{"where": w, "kind": k, "per_io": n / ios} for n, k, w in sorted(rows, reverse=True)
+                      if n / ios >= 0.5],
+    }
+    return run
+
+
+def ipio_print(runs):
+    for run in runs:
+        print(f"QD{run['qd']}: {run['ios']} I/Os; I/O thread: driver {run['driver_per_io']:.1f} + benchmark "
+              f"{run['benchmark_per_io']:.1f} = {run['driver_per_io'] + run['benchmark_per_io']:.1f} instructions per I/O")
+        print(f"  ({run['submissions_per_sq_doorbell']:.1f} submissions per SQ doorbell, "
+              f"{run['completions_per_busy_poll']:.1f} completions per busy poll, "
+              f"{run['empty_polls_per_io']:.2f} empty polls per I/O, counted in)")
+        for b in run["breakdown"]:
+            print(f"  {b['per_io']:7.1f}  {b['kind']:<9}  {b['where']}")
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "table":
+        return table(argv[2], argv[3] if len(argv) > 3 else None)
+    if len(argv) >= 4 and argv[1] == "ipio":
+        # ipio OUT_JSON QD:ANNOTATE:PERF_JSON ...
+        runs = []
+        for spec in argv[3:]:
+            qd, ann, pj = spec.split(":", 2)
+            runs.append(ipio(ann, pj, int(qd)))
+        ipio_print(runs)
+        with open(argv[2], "w") as f:
+            json.dump({"method": "valgrind --tool=callgrind --toggle-collect=worker_main on nvpoll-perf against "
+                       "sim; instructions of the I/O thread, by source file (lib/, include/nvpoll/: driver)",
+                       "runs": runs}, f, indent=1)
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

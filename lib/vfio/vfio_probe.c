@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What vfio-pci needs, checked without opening anything: for nvp_backends()
+ * and nvp_enumerate(). vfio.c's open() runs the same checks on its way in
+ * and then learns the rest (API version, group viability as the kernel
+ * sees it, busy groups) from the ioctls themselves.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "vfio/probe.h"
+#include "vfio/sysfs.h"
+#include "vfio/vfio.h"
+
+static int count_iommu_groups(void)
+{
+	char path[512];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups", nvp_sysfs_root());
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+int nvp_vfio_usable(char *why, size_t len)
+{
+	int groups = count_iommu_groups();
+	char path[300], drv[512];
+
+	snprintf(path, sizeof(path), "%s/vfio", nvp_vfio_dir());
+	snprintf(drv, sizeof(drv), "%s/bus/pci/drivers/vfio-pci", nvp_sysfs_root());
+	if (access(path, F_OK) < 0) {
+		snprintf(why, len, "%s does not exist: modprobe vfio-pci (scripts/setup.sh config)", path);
+		return 0;
+	}
+	if (!groups) {
+		snprintf(why, len, "no IOMMU groups: the IOMMU is off; boot with intel_iommu=on / iommu=pt "
+			 "(AMD: amd_iommu=on)");
+		return 0;
+	}
+	if (access(drv, F_OK) < 0) {
+		snprintf(why, len, "%s present, %d IOMMU groups, but the vfio-pci driver is not loaded: "
+			 "modprobe vfio-pci", path, groups);
+		return 0;
+	}
+	if (access(path, R_OK | W_OK) < 0) {
+		snprintf(why, len, "%s present, %d IOMMU groups, but not accessible: run as root or "
+			 "scripts/setup.sh config with TARGET_USER=<you>", path, groups);
+		return 0;
+	}
+	snprintf(why, len, "%s present, %d IOMMU groups, vfio-pci loaded", path, groups);
+	return 1;
+}
+
+int nvp_vfio_check(const char *bdf)
+{
+	char path[300];
+	int group, ret;
+
+	ret = nvp_pci_check_exists(bdf);
+	if (ret < 0)
+		return ret;
+	ret = nvp_pci_check_driver(bdf, "vfio-pci");
+	if (ret < 0)
+		return ret;
+	group = nvp_pci_iommu_group(bdf);
+	if (group == -ENOENT)
+		return nvp_set_error(-ENODEV, "%s has no IOMMU group: the IOMMU is off; boot with "
+				     "intel_iommu=on / iommu=pt (AMD: amd_iommu=on), or use uio-generic", bdf);
+	if (group < 0)
+		return nvp_set_error(group, "cannot read the IOMMU group of %s: %s", bdf, strerror(-group));
+	snprintf(path, sizeof(path), "%s/%d", nvp_vfio_dir(), group);
+	if (access(path, F_OK) < 0)
+		return nvp_set_error(-ENODEV, "%s does not exist: vfio-pci is not loaded or the IOMMU is off: "
+				     "boot with intel_iommu=on / iommu=pt, then run scripts/setup.sh config", path);
+	if (access(path, R_OK | W_OK) < 0)
+		return nvp_set_error(-EACCES, "cannot open %s: permission denied: run as root, or run "
+				     "scripts/setup.sh config with TARGET_USER=<you>", path);
+	return nvp_iommu_group_check_viable(group);
+}
