@@ -60,6 +60,10 @@ for kernel in bookworm backports; do
 done
 run_case "backends: NUMA node of the device" --kernel-args iommu=pt --qemu-args "$numa_ctrl" -- \
 	test/vm/guest-backends.sh numa
+# scripts/setup.sh (issue 4): two controllers on nvme; the guest mounts ext4 on the second one.
+run_case "setup.sh: config/status/doctor/reset, one controller in use" --driver nvme --qemu-args \
+	"-drive if=none,id=nvm1,format=raw,snapshot=on,file=null-co://,file.read-zeroes=on,file.size=64M -device nvme,serial=nvpoll-vm1,drive=nvm1,addr=0x4" \
+	-- test/vm/guest-setup.sh
 
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "vmtest: failed: ${failed[*]}"
