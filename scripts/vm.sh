@@ -413,6 +413,8 @@ mount_host() {
     mount -t devpts devpts $CHROOT/dev/pts
     mount -t tmpfs -o mode=1777 tmpfs $CHROOT/dev/shm
     mount -t hugetlbfs hugetlbfs $CHROOT/dev/hugepages
+    # devtmpfs has no /dev/fd: bash's process substitution needs it.
+    ln -sf /proc/self/fd $CHROOT/dev/fd
     for d in /tmp /var/tmp /run; do
         mount -t tmpfs -o mode=1777 tmpfs $CHROOT$d || die "cannot mount tmpfs on $d"
     done
