@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev
-      qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3)
+      qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3
+      man-db groff-base xz-utils dpkg-dev clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

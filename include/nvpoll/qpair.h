@@ -10,9 +10,11 @@
 #define NVPOLL_QPAIR_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
+#include <nvpoll.h> /* nvp_cb, struct nvp_qpair_stats: it includes this file back, after them */
 #include <nvpoll/barrier.h>
 #include <nvpoll/spec.h>
 

@@ -54,10 +54,19 @@ static int identify_ctrl(struct nvp_dev *dev)
 static int setup_io_queues(struct nvp_dev *dev)
 {
 	unsigned wanted = dev->opts.nr_io_queues;
+	/* Queue pairs whose doorbells lie inside BAR0: a wild CAP.DSTRD must not send stores past it. */
+	size_t fit = (dev->bus->bar0_len - NVME_REG_DBS) / (2 * dev->db_stride);
 	int err;
 
 	if (wanted > 65535)
 		wanted = 65535;
+	if (fit < 2)
+		return nvp_set_error(-ENODEV, "BAR0 (%zu bytes) has no room for I/O queue doorbells at stride %u",
+				     dev->bus->bar0_len, dev->db_stride);
+	if (wanted > fit - 1) {
+		nvp_log(NVP_LOG_WARN, "%s: BAR0 holds doorbells for %zu I/O queues only", dev->bus->name, fit - 1);
+		wanted = (unsigned)(fit - 1);
+	}
 	err = nvp_admin_set_num_queues(dev, wanted, &dev->nr_io_queues);
 	if (err)
 		return err;
@@ -81,6 +90,9 @@ static int bring_up(struct nvp_dev *dev)
 	err = nvp_ctrl_parse_cap(dev, nvp_reg_read64(dev->bus->bar0, NVME_REG_CAP));
 	if (err)
 		return err;
+	if (dev->bus->bar0_len < NVME_REG_DBS + 2 * dev->db_stride)
+		return nvp_set_error(-ENODEV, "BAR0 (%zu bytes) is too small for the admin doorbells (stride %u)",
+				     dev->bus->bar0_len, dev->db_stride);
 	dev->vs = nvp_reg_read32(dev->bus->bar0, NVME_REG_VS);
 	err = nvp_ctrl_disable(dev);
 	if (err)

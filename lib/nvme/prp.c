@@ -55,8 +55,8 @@ int nvp_prp_build(const struct nvp_dma_region *data, const void *buf, size_t len
 size_t nvp_prp_list_entries(size_t max_xfer, unsigned page_shift)
 {
 	const size_t per_page = ((size_t)1 << page_shift) / sizeof(uint64_t);
-	/* An unaligned buffer touches one page more than its size suggests. */
-	size_t pages = (max_xfer >> page_shift) + 1;
+	/* Whole pages, and an unaligned buffer touches one page more. */
+	size_t pages = ((max_xfer + ((size_t)1 << page_shift) - 1) >> page_shift) + 1;
 	size_t entries = pages - 1; /* PRP1 covers the first page */
 
 	if (entries <= per_page)

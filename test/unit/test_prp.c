@@ -216,6 +216,8 @@ static void test_list_entries(void **state)
 	/* 4 MiB: 1024 data entries over 3 pages, 2 of them chaining. */
 	assert_int_equal(nvp_prp_list_entries(4u << 20, 12), 1026);
 	assert_int_equal(nvp_prp_list_entries(4096, 12), 1);
+	/* Not a whole number of pages: 4104 bytes at offset 4092 touch 3 pages, 2 in the list. */
+	assert_int_equal(nvp_prp_list_entries(4104, 12), 2);
 }
 
 /* Every size from 4 bytes to 64 KiB at many offsets, against the model above. */

@@ -30,6 +30,8 @@ run_case "vfio-pci, 512 B blocks" --disk-size 64M -- \
 run_case "vfio-pci, 4 KiB blocks, mdts=3" --disk-size 64M \
 	--nvme-opts "mdts=3,logical_block_size=4096,physical_block_size=4096" -- \
 	test/vm/guest-spine.sh nvpoll-vm0 16384
+# The examples and fio's nvpoll ioengine (crc32c verify, 2 jobs, trim) through vfio-pci.
+run_case "fio ioengine + examples, vfio-pci" --disk-size 64M -- test/vm/guest-fio.sh
 
 # Backend configs (issue 8): test/vm/guest-backends.sh. Extra namespaces are
 # null-co backed with snapshot=on: writes land in a throw-away overlay, so
