@@ -210,7 +210,13 @@ $(O)/fuzz-regress/%: test/fuzz/%.c $(O)/fuzz-regress/standalone.o $(O)/libnvpoll
 	$(CC) $(CFLAGS) -DFUZZ_CORPUS='"$(abspath test/fuzz/corpus/$*)"' -MMD -MP -o $@ $< \
 		$(O)/fuzz-regress/standalone.o $(O)/libnvpoll.a $(LDLIBS)
 
-fuzz: $(FUZZ_BINS)
+fuzz: fuzz-deps
+	$(MAKE) fuzz-run
+
+fuzz-deps:
+	@scripts/install-deps.sh --fuzz
+
+fuzz-run: $(FUZZ_BINS)
 	@test/fuzz/run.sh $(O)/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-regress: $(FUZZ_REGRESS)
@@ -218,6 +224,6 @@ fuzz-regress: $(FUZZ_REGRESS)
 
 unit: fuzz-regress
 
-.PHONY: fuzz fuzz-regress
+.PHONY: fuzz fuzz-deps fuzz-run fuzz-regress
 .SECONDARY: $(FUZZ_LIB_OBJS) $(O)/fuzz-regress/standalone.o
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:=.d) $(FUZZ_REGRESS:=.d) $(O)/fuzz-regress/standalone.d

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what building and testing nvpoll needs on Debian 12 (run as root).
 # Idempotent: installs only what is missing. scripts/vm.sh fetches the guest
-# kernel and busybox itself.
+# kernel and busybox itself. With --fuzz: clang and libFuzzer too (make fuzz).
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev
       qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3
-      man-db groff-base xz-utils dpkg-dev clang libclang-rt-14-dev)
+      man-db groff-base xz-utils dpkg-dev)
+
+[ "${1:-}" = --fuzz ] && pkgs+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do
