@@ -55,11 +55,31 @@ run_json() {
 		"$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" "$(date -u +%FT%TZ)"
 } >"$out/env.json"
 
-# ---- nvpoll-perf on vfio-pci
+# ---- fio, on either driver
+# --clocksource=cpu: the guest's clocksource is the emulated HPET, which makes
+# every clock_gettime() a trapped MMIO read; fio's own time stamps would then
+# cost the kernel path IOPS it does not owe. lat_percentiles: submission to
+# completion, as nvpoll-perf measures.
+fio_run() {
+	local name=$1 file=$2 bs=$3 rw=$4 qd=$5 engine=$6
+	shift 6
+	run_json "$name" fio --name="$name" --filename="$file" --direct=1 --rw="$rw" --bs="$bs" \
+		--ioengine="$engine" --iodepth="$qd" --time_based --runtime="$dur" --ramp_time="$warm" \
+		--cpus_allowed="$cpu" --clocksource=cpu --norandommap --randrepeat=0 \
+		--lat_percentiles=1 --percentile_list=50:90:99:99.9:99.99 --output-format=json "$@"
+}
+# ---- nvpoll-perf on vfio-pci, then fio with nvpoll's ioengine on the same binding
 for c in "${cases[@]}"; do
 	read -r name nsid bs rw qd <<<"$c"
 	run_json "nvpoll-$name" build/nvpoll-perf "$bdf" --nsid "$nsid" -o "$bs" -w "$rw" -q "$qd" \
 		-t "$dur" --warmup "$warm" --cpus "$cpu" --json
+done
+# fio treats ':' in --filename specially: the engine takes '.' in its place.
+# iodepth_batch: post a batch, one doorbell, as nvpoll-perf does.
+for c in "${cases[@]}"; do
+	read -r name nsid bs rw qd <<<"$c"
+	fio_run "fionvp-$name" "${bdf//:/.}/ns=$nsid" "$bs" "$rw" "$qd" "external:$PWD/build/nvpoll-fio.so" \
+		--thread=1 --iodepth_batch_submit="$qd" --iodepth_batch_complete_max="$qd"
 done
 
 # ---- hand the controller to the kernel nvme driver
@@ -84,18 +104,6 @@ fi
 note "kernel driver: nsid 1 = ${blk[1]}, nsid 2 = ${blk[2]}"
 
 # ---- fio on the kernel driver
-# --clocksource=cpu: the guest's clocksource is the emulated HPET, which makes
-# every clock_gettime() a trapped MMIO read; fio's own time stamps would then
-# cost the kernel path IOPS it does not owe. lat_percentiles: submission to
-# completion, as nvpoll-perf measures.
-fio_run() {
-	local name=$1 file=$2 bs=$3 rw=$4 qd=$5 engine=$6
-	shift 6
-	run_json "$name" fio --name="$name" --filename="$file" --direct=1 --rw="$rw" --bs="$bs" \
-		--ioengine="$engine" --iodepth="$qd" --time_based --runtime="$dur" --ramp_time="$warm" \
-		--cpus_allowed="$cpu" --clocksource=cpu --norandommap --randrepeat=0 \
-		--lat_percentiles=1 --percentile_list=50:90:99:99.9:99.99 --output-format=json "$@"
-}
 for c in "${cases[@]}"; do
 	read -r name nsid bs rw qd <<<"$c"
 	fio_run "uring-$name" "${blk[$nsid]}" "$bs" "$rw" "$qd" io_uring

@@ -17,13 +17,14 @@ import sys
 
 CASES = [
     # name, label, the kernel-path runs it is compared with
-    ("rr4k_qd1", "4 KiB randread QD1", ["uring", "uringpoll", "psync"]),
-    ("rr4k_qd32", "4 KiB randread QD32", ["uring", "uringpoll"]),
-    ("rw4k_qd32", "4 KiB randwrite QD32", ["uring", "uringpoll"]),
-    ("rr512_qd32", "512 B randread QD32", ["uring", "uringpoll"]),
+    ("rr4k_qd1", "4 KiB randread QD1", ["fionvp", "uring", "uringpoll", "psync"]),
+    ("rr4k_qd32", "4 KiB randread QD32", ["fionvp", "uring", "uringpoll"]),
+    ("rw4k_qd32", "4 KiB randwrite QD32", ["fionvp", "uring", "uringpoll"]),
+    ("rr512_qd32", "512 B randread QD32", ["fionvp", "uring", "uringpoll"]),
 ]
 TOOLS = {
     "nvpoll": "nvpoll (vfio-pci)",
+    "fionvp": "fio + nvpoll engine",
     "uring": "fio io_uring",
     "uringpoll": "fio io_uring --hipri",
     "psync": "fio psync",
@@ -86,7 +87,7 @@ def table(guestdir, ipio_path=None):
     except (OSError, ValueError):
         pass
 
-    cols = ["nvpoll", "uring", "uringpoll", "psync"]
+    cols = ["nvpoll", "fionvp", "uring", "uringpoll", "psync"]
     w = 28
     print()
     print(f"nvpoll vs the kernel nvme driver: one QEMU guest boot (TCG, kernel {env.get('kernel', '?')}), "

@@ -33,7 +33,7 @@ fi
 # The Makefile does not read build/bench/perf.d, so a changed library header
 # (include/nvpoll/qpair.h is inlined into nvpoll-perf) would not rebuild it:
 # read the dependencies here. A stale nvpoll-perf reads the qpair at old offsets.
-make -s all
+make -s all fio
 if [[ -f build/bench/perf.d ]]; then
 	make -s -f Makefile -f build/bench/perf.d build/nvpoll-perf
 fi

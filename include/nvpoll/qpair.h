@@ -170,19 +170,20 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 	void *arg;
 	int err;
 
-	/* Slots number size - 1; a cid outside them or idle is never trusted, nor a wild SQ head. */
-	if (__builtin_expect(cid >= qp->size - 1 || !qp->reqs[cid].busy || cqe->sq_head >= qp->size, 0)) {
+	/* Slots number size - 1; a cid outside them or idle is never trusted. */
+	if (__builtin_expect(cid >= qp->size - 1 || !qp->reqs[cid].busy, 0)) {
 		nvp__qpair_bad_cqe(qp, cqe);
 		return;
 	}
+	/* Never an index: checked against the ring size by the periodic check. */
 	qp->sq_head = cqe->sq_head;
 	req = &qp->reqs[cid];
 	cb = req->cb;
 	arg = req->arg;
-	/* Any SCT/SC bit set is an error; CRD, More and DNR alone are not. */
-	err = (cqe->status & 0x7fe) ? -EIO : 0;
-	if (__builtin_expect(req->flags, 0))
-		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : err;
+	err = 0;
+	/* Any SCT/SC bit set is an error (CRD, More and DNR alone are not); a timed-out command says so. */
+	if (__builtin_expect((cqe->status & 0x7fe) | req->flags, 0))
+		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
 	/* Free the slot before the callback, so the callback can resubmit. */
 	req->busy = 0;
 	req->flags = 0;

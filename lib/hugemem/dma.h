@@ -46,8 +46,10 @@ struct nvp_dma_region {
 
 static inline int nvp_dma_region_contains(const struct nvp_dma_region *r, const void *p, size_t len)
 {
-	uintptr_t a = (uintptr_t)p, base = (uintptr_t)r->va;
-	return a >= base && a - base <= r->len && len <= r->len - (a - base);
+	/* Below the region, the offset wraps to a huge value: one compare covers both ends. */
+	size_t off = (uintptr_t)p - (uintptr_t)r->va;
+
+	return off <= r->len && len <= r->len - off;
 }
 
 static inline uint64_t nvp_dma_region_iova(const struct nvp_dma_region *r, const void *p)

@@ -269,6 +269,13 @@ NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
 	if (qp->qid == 0 || qp->dead || now < qp->next_check)
 		return;
 	qp->next_check = now + nvp_ticks_per_ms();
+	if (NVP_UNLIKELY(qp->sq_head >= qp->size)) {
+		/* A corrupt CQE: its cid was checked on arrival; count and forget the head. */
+		struct nvme_cqe bad = { .sq_head = qp->sq_head, .sq_id = qp->qid, .cid = NVP_NO_CID };
+
+		nvp__qpair_bad_cqe(qp, &bad);
+		qp->sq_head = 0;
+	}
 	csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
 	if (csts == UINT32_MAX || dev->removed) {
 		nvp_dev_mark_removed(dev);

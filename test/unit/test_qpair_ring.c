@@ -209,6 +209,29 @@ static void test_bad_cid(void **state)
 	fake_free(f);
 }
 
+/* A wild SQ head is never used as an index; the periodic check counts it. */
+static void test_wild_sq_head(void **state)
+{
+	struct fake *f = fake_new(8);
+	uint32_t *bar = calloc(1, 0x2000); /* CSTS reads 0: a healthy controller */
+	int cid;
+	(void)state;
+
+	f->bus.bar0 = (volatile uint8_t *)bar;
+	f->qp.qid = 1; /* the periodic check skips the admin queue */
+	cid = post(f);
+	complete(f, (uint16_t)cid, 0);
+	f->cq[0].sq_head = 999;
+	assert_int_equal(nvp_qpair_poll(&f->qp, 0), 1);
+	assert_int_equal(f->calls, 1); /* the cid was good: delivered */
+	for (int i = 0; i < 200; i++)
+		nvp_qpair_poll(&f->qp, 0); /* the 128th poll runs the check */
+	assert_int_equal(f->qp.stats.bad_cqes, 1);
+	assert_int_equal(f->qp.sq_head, 0);
+	free(bar);
+	fake_free(f);
+}
+
 static void resubmit(void *arg, int err, const struct nvme_cqe *cqe)
 {
 	struct fake *f = arg;
@@ -251,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_doorbell_batching),
 		cmocka_unit_test(test_error_status),
 		cmocka_unit_test(test_bad_cid),
+		cmocka_unit_test(test_wild_sq_head),
 		cmocka_unit_test(test_callback_resubmits),
 	};
 
