@@ -34,6 +34,8 @@
 #include "hugemem/dma.h"
 #include "hugemem/hugemem.h"
 #include "internal.h"
+#include "nvpoll.h"
+#include "vfio/bar_guard.h"
 #include "vfio/probe.h"
 #include "vfio/sysfs.h"
 
@@ -229,6 +231,8 @@ static int bar0_map(struct uio_bus *ub)
 	ub->bar0 = p;
 	ub->bus.bar0 = p;
 	ub->bus.bar0_len = (size_t)st.st_size;
+	if (nvp_bar_guard_add(p, ub->bus.bar0_len))
+		nvp_log(NVP_LOG_WARN, "%s: %s", ub->bus.name, nvp_errmsg());
 	return 0;
 }
 
@@ -317,6 +321,7 @@ static int uio_open(const char *addr, const struct nvp_opts *opts, struct nvp_bu
 	return 0;
 
 out_unmap_bar:
+	nvp_bar_guard_remove(ub->bar0);
 	munmap(ub->bar0, ub->bus.bar0_len);
 out_free:
 	free(ub);
@@ -337,6 +342,7 @@ static void uio_close(struct nvp_bus *bus)
 	if (!(ub->cmd_orig & PCI_COMMAND_MASTER) && cmd_read(ub, &cmd) == 0)
 		cmd_write(ub, cmd & ~PCI_COMMAND_MASTER);
 	close(ub->cfg_fd);
+	nvp_bar_guard_remove(ub->bar0);
 	munmap(ub->bar0, ub->bus.bar0_len);
 	free(ub);
 }

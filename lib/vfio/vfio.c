@@ -33,6 +33,8 @@
 #include "be/bus.h"
 #include "hugemem/dma.h"
 #include "internal.h"
+#include "nvpoll.h"
+#include "vfio/bar_guard.h"
 #include "vfio/iova.h"
 #include "vfio/sysfs.h"
 #include "vfio/vfio.h"
@@ -370,6 +372,8 @@ static int bar0_map(struct vfio_bus *vb)
 	vb->bar0 = p;
 	vb->bus.bar0 = p;
 	vb->bus.bar0_len = ri.size;
+	if (nvp_bar_guard_add(p, ri.size))
+		nvp_log(NVP_LOG_WARN, "%s: %s", vb->bus.name, nvp_errmsg());
 	return 0;
 }
 
@@ -417,6 +421,7 @@ static int device_open(struct vfio_bus *vb)
 	return 0;
 
 out_unmap_bar:
+	nvp_bar_guard_remove(vb->bar0);
 	munmap(vb->bar0, vb->bus.bar0_len);
 	vb->bar0 = NULL;
 	vb->bus.bar0 = NULL;
@@ -523,6 +528,7 @@ static void vfio_close(struct nvp_bus *bus)
 		unmap_iova(vb, vb->maps[i].iova, vb->maps[i].len);
 	free(vb->maps);
 	nvp_iova_space_fini(&vb->iova);
+	nvp_bar_guard_remove(vb->bar0);
 	munmap(vb->bar0, vb->bus.bar0_len);
 	close(vb->device_fd);
 	close(vb->group_fd);
