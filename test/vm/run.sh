@@ -4,7 +4,7 @@
 # Prints each case's time; fails if any case fails. Nothing is skipped: a
 # missing prerequisite is a failure, with the harness's message.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 vm=scripts/vm.sh
 failed=()
 
@@ -15,6 +15,13 @@ run_case() { # NAME VM-OPTIONS... -- GUEST-CMD...
 	echo "=== vmtest: $name"
 	"$vm" "$@"
 	rc=$?
+	# 125: the harness or the guest kernel failed (e.g. an early-boot hang
+	# under heavy host load), not the test. One more boot, said out loud.
+	if [ "$rc" = 125 ]; then
+		echo "=== RETRY $name: the guest failed before the test could report (exit 125)"
+		"$vm" "$@"
+		rc=$?
+	fi
 	if [ "$rc" = 0 ]; then
 		echo "=== PASS $name ($(($(date +%s) - start)) s)"
 	else
