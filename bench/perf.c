@@ -34,6 +34,7 @@
 #endif
 
 #include <nvpoll.h>
+#include "../tools/json.h"
 
 #include "hist.h"
 /*
@@ -1092,22 +1093,6 @@ static void json_stats(const struct perf_run *r, const struct perf_stats *s)
 	if (r->cfg.verify)
 		printf(",\"verify\":{\"lbas_checked\":%" PRIu64 ",\"lbas_never_written\":%" PRIu64 "}",
 		       s->c.verified, s->c.unwritten);
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
 }
 
 static void hist_json(const struct perf_run *r, const struct perf_hist *h)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <nvpoll.h>
+#include "json.h"
 
 static const char usage_text[] =
 	"usage: nvpoll COMMAND [DEVICE] [options]\n"
@@ -125,22 +126,6 @@ static void fixed_str(char *out, const char *in, size_t len)
 		len--;
 	memcpy(out, in, len);
 	out[len] = '\0';
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
 }
 
 static int cmd_identify(struct nvp_dev *dev, const struct args *a)

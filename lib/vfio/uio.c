@@ -283,7 +283,7 @@ out_close:
 
 static int uio_open(const char *addr, const struct nvp_opts *opts, struct nvp_bus **out)
 {
-	char bdf[NVP_BDF_LEN], type[32];
+	char bdf[NVP_BDF_LEN];
 	struct uio_bus *ub;
 	int ret;
 
@@ -291,16 +291,8 @@ static int uio_open(const char *addr, const struct nvp_opts *opts, struct nvp_bu
 	ret = nvp_pci_bdf_parse(addr, bdf);
 	if (ret < 0)
 		return ret;
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
-	ret = nvp_pci_check_driver(bdf, UIO_DRIVER);
-	if (ret < 0)
-		return ret;
-	ret = check_root();
-	if (ret < 0)
-		return ret;
-	ret = nvp_uio_check_iommu(bdf, type, sizeof(type));
+	/* Bound to uio_pci_generic, root, no translating IOMMU, a BAR0, hugepages. */
+	ret = nvp_uio_check(bdf);
 	if (ret < 0)
 		return ret;
 
