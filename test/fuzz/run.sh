@@ -29,7 +29,7 @@ for t in "$@"; do
 	committed=$here/corpus/$t work=$bin_dir/corpus/$t art=$bin_dir/artifacts
 	log=$bin_dir/$t.log
 	mkdir -p "$committed" "$work" "$art"
-	echo "== $t: ${secs}s, corpus $(ls "$committed" | wc -l) committed inputs"
+	echo "== $t: ${secs}s, corpus $(find "$committed" -type f | wc -l) committed inputs"
 	# shellcheck disable=SC2086
 	"$bin_dir/$t" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=4096 \
 		-print_final_stats=1 -artifact_prefix="$art/$t-" ${FUZZ_ARGS:-} "$work" "$committed" >"$log" 2>&1
@@ -53,7 +53,7 @@ for t in "$@"; do
 	else
 		"$bin_dir/$t" -merge=1 -max_len="$(max_len "$t")" "$committed" "$work" >>"$log" 2>&1
 	fi
-	n=$(ls "$committed" | wc -l) kb=$(($(cat "$committed"/* | wc -c) / 1024))
+	n=$(find "$committed" -type f | wc -l) kb=$(($(cat "$committed"/* | wc -c) / 1024))
 	summary+=("$(printf '%-14s %9s execs %7s/s  cov %-26s corpus %4d inputs %4d KiB' \
 		"$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$n" "$kb")")
 done
