@@ -64,6 +64,7 @@ check: deps
 	$(MAKE) all unit
 	$(MAKE) abi
 	$(MAKE) asan
+	$(MAKE) valgrind
 	$(MAKE) vmtest
 
 # Sanitizers: a separate build tree so objects never mix.
