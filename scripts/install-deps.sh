@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev
       qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3
-      man-db groff-base xz-utils dpkg-dev)
+      man-db groff-base xz-utils dpkg-dev e2fsprogs util-linux)
 
 [ "${1:-}" = --fuzz ] && pkgs+=(clang libclang-rt-14-dev)
 
