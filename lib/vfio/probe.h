@@ -27,6 +27,11 @@ int nvp_uio_usable(char *why, size_t len);
  * 0, or -errno with nvp_set_error() saying why and what to do.
  */
 int nvp_vfio_check(const char *bdf);
+/*
+ * What sysfs alone says of a vfio device: it exists, it is bound to
+ * vfio-pci, and its IOMMU group (in *group). 0 or -errno with a message.
+ */
+int nvp_vfio_sysfs_group(const char *bdf, int *group);
 int nvp_uio_check(const char *bdf);
 
 /*

@@ -36,6 +36,7 @@
 #include "nvpoll.h"
 #include "vfio/bar_guard.h"
 #include "vfio/iova.h"
+#include "vfio/probe.h"
 #include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
@@ -441,21 +442,7 @@ static int check_sysfs(const char *addr, char bdf[NVP_BDF_LEN], int *group)
 	ret = nvp_pci_bdf_parse(addr, bdf);
 	if (ret < 0)
 		return ret;
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
-	ret = nvp_pci_check_driver(bdf, "vfio-pci");
-	if (ret < 0)
-		return ret;
-	*group = nvp_pci_iommu_group(bdf);
-	if (*group == -ENOENT)
-		return nvp_set_error(-ENODEV, "%s has no IOMMU group: the IOMMU is off; boot with "
-				     "intel_iommu=on / iommu=pt (AMD: amd_iommu=on), or use uio-generic",
-				     bdf);
-	if (*group < 0)
-		return nvp_set_error(*group, "cannot read the IOMMU group of %s: %s", bdf,
-				     strerror(-*group));
-	return 0;
+	return nvp_vfio_sysfs_group(bdf, group);
 }
 
 static int vfio_open(const char *addr, const struct nvp_opts *opts, struct nvp_bus **out)

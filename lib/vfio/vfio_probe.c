@@ -63,10 +63,9 @@ int nvp_vfio_usable(char *why, size_t len)
 	return 1;
 }
 
-int nvp_vfio_check(const char *bdf)
+int nvp_vfio_sysfs_group(const char *bdf, int *group)
 {
-	char path[300];
-	int group, ret;
+	int ret;
 
 	ret = nvp_pci_check_exists(bdf);
 	if (ret < 0)
@@ -74,12 +73,23 @@ int nvp_vfio_check(const char *bdf)
 	ret = nvp_pci_check_driver(bdf, "vfio-pci");
 	if (ret < 0)
 		return ret;
-	group = nvp_pci_iommu_group(bdf);
-	if (group == -ENOENT)
+	*group = nvp_pci_iommu_group(bdf);
+	if (*group == -ENOENT)
 		return nvp_set_error(-ENODEV, "%s has no IOMMU group: the IOMMU is off; boot with "
 				     "intel_iommu=on / iommu=pt (AMD: amd_iommu=on), or use uio-generic", bdf);
-	if (group < 0)
-		return nvp_set_error(group, "cannot read the IOMMU group of %s: %s", bdf, strerror(-group));
+	if (*group < 0)
+		return nvp_set_error(*group, "cannot read the IOMMU group of %s: %s", bdf, strerror(-*group));
+	return 0;
+}
+
+int nvp_vfio_check(const char *bdf)
+{
+	char path[300];
+	int group, ret;
+
+	ret = nvp_vfio_sysfs_group(bdf, &group);
+	if (ret < 0)
+		return ret;
 	snprintf(path, sizeof(path), "%s/%d", nvp_vfio_dir(), group);
 	if (access(path, F_OK) < 0)
 		return nvp_set_error(-ENODEV, "%s does not exist: vfio-pci is not loaded or the IOMMU is off: "
