@@ -292,11 +292,13 @@ void nvp_qpair_stats_reset(struct nvp_qpair *qp);
 unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp);
 
 /*
- * Deadline of commands submitted from now on, in ms (0: none). A command
- * past its deadline is aborted (Abort admin command, from the polling
- * thread); if that does not clear it, the controller is reset. Its callback
- * runs exactly once, with -ETIMEDOUT. Deadlines are checked every 128
- * polls, so they are only as precise as the polling.
+ * Deadline of commands submitted from now on, in ms (0: none). It is the
+ * qpair's default; set just before one submission and back after it, it
+ * is that command's own (no system call, no lock). A command past its
+ * deadline is aborted (Abort admin command, from the polling thread); if
+ * that does not clear it, the controller is reset. Its callback runs
+ * exactly once, with -ETIMEDOUT. Deadlines are checked every 128 polls, so
+ * they are only as precise as the polling.
  */
 void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms);
 
