@@ -79,6 +79,7 @@ static const char usage_text[] =
 	"device:\n"
 	"      --be NAME        backend config: vfio-pci, uio-generic, sim (default: by device)\n"
 	"      --mem KIND       DMA memory: hugepages or libc (default: the config's)\n"
+	"      --shadow-doorbells  use shadow doorbells (Doorbell Buffer Config) if the controller offers them\n"
 	"\n"
 	"output:\n"
 	"      --json           one JSON document on stdout instead of the text report\n"
@@ -109,7 +110,7 @@ struct perf_cfg {
 	uint32_t nsid;		/* 0: from the URI, else 1 */
 	int range_kind;		/* 0 none, 1 LBAs [range_a, range_b), 2 bytes range_a from LBA 0 */
 	uint64_t range_a, range_b;
-	int verify, json, hist, yield, use_tsc;
+	int verify, json, hist, yield, use_tsc, shadow_doorbells;
 	uint64_t seed;
 };
 
@@ -720,7 +721,7 @@ static int uri_ok(const char *uri)
 static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -732,6 +733,7 @@ static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "mem", required_argument, NULL, O_MEM },   { "json", no_argument, NULL, O_JSON },
 		{ "hist", no_argument, NULL, O_HIST },	     { "clock", required_argument, NULL, O_CLOCK },
 		{ "yield", no_argument, NULL, O_YIELD },     { "help", no_argument, NULL, 'h' },
+		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
@@ -839,6 +841,7 @@ static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			}
 			break;
 		case O_YIELD: cfg->yield = 1; break;
+		case O_SHADOW_DB: cfg->shadow_doorbells = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case ':': return usage_error("option %s needs a value", argv[optind - 1]);
 		default:
@@ -1338,6 +1341,7 @@ int main(int argc, char **argv)
 	nvp_opts_init(&opts);
 	opts.be = r.cfg.be;
 	opts.mem = r.cfg.mem;
+	opts.shadow_doorbells = (unsigned)r.cfg.shadow_doorbells;
 	if (r.cfg.threads > opts.nr_io_queues)
 		opts.nr_io_queues = r.cfg.threads;
 	r.dev = nvp_dev_open(r.cfg.uri, &opts);

@@ -46,6 +46,7 @@ struct nvp_opts {
 	unsigned nr_io_queues;	/* I/O queue pairs to ask the controller for; 0: 64 */
 	unsigned io_timeout_ms;	/* default deadline of I/O commands; 0: 30000; see nvp_qpair_set_timeout() */
 	unsigned reset_policy;	/* what a controller reset does to I/O in flight: NVP_RESET_* */
+	unsigned shadow_doorbells; /* 1: shadow doorbells (Doorbell Buffer Config) where offered; 0: registers */
 };
 
 /*
@@ -275,9 +276,9 @@ int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *buf, size
 /* Counters that explain performance. Reset by nvp_qpair_stats_reset(). */
 struct nvp_qpair_stats {
 	uint64_t submitted;	/* commands posted */
-	uint64_t sq_doorbells;	/* SQ tail doorbell writes */
+	uint64_t sq_doorbells;	/* SQ tail doorbell register writes (shadow doorbell stores not counted) */
 	uint64_t completed;	/* completions reaped */
-	uint64_t cq_doorbells;	/* CQ head doorbell writes */
+	uint64_t cq_doorbells;	/* CQ head doorbell register writes (ditto) */
 	uint64_t polls;		/* nvp_qpair_poll() calls */
 	uint64_t polls_empty;	/* ... that found nothing */
 	uint64_t bad_cqes;	/* CQEs with an unknown or idle cid or a wild SQ head, skipped */

@@ -51,8 +51,10 @@ struct nvp_qpair {
 	struct nvme_sqe *sq;
 	volatile uint32_t *sq_db;
 	struct nvp_req *reqs;
+	volatile uint32_t *sq_shadow;	   /* shadow doorbell, NULL without Doorbell Buffer Config ... */
+	const volatile uint32_t *sq_eventidx; /* ... and the controller's EventIdx next to it */
 	uint16_t sq_tail;
-	uint16_t sq_tail_rung;	/* tail value at the last doorbell write */
+	uint16_t sq_tail_rung;	/* tail value last handed to the controller (register or shadow) */
 	uint16_t size;		/* entries in the SQ and in the CQ */
 	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy (or dead) */
 	uint16_t outstanding;
@@ -64,6 +66,8 @@ struct nvp_qpair {
 	/* Completion side: every poll touches these. */
 	volatile struct nvme_cqe *cq;
 	volatile uint32_t *cq_db;
+	volatile uint32_t *cq_shadow;	   /* as for the SQ */
+	const volatile uint32_t *cq_eventidx;
 	uint16_t cq_head;
 	uint16_t phase;		/* phase value of new entries */
 	uint16_t sq_head;	/* as last reported by the controller */
@@ -151,15 +155,34 @@ static inline void nvp__sq_post(struct nvp_qpair *qp, const struct nvme_sqe *sqe
 	qp->stats.submitted++;
 }
 
+/*
+ * Shadow doorbells (Doorbell Buffer Config, for emulated controllers whose
+ * register writes trap): store the new value @val (it was @old) in the
+ * shadow doorbell, then say whether the register must be written too --
+ * only when the controller's EventIdx lies in [old, val), that is, when it
+ * stopped reading the shadow somewhere in the entries just published.
+ */
+static inline int nvp__shadow_db_update(volatile uint32_t *shadow, const volatile uint32_t *eventidx,
+					uint16_t val, uint16_t old)
+{
+	*shadow = val;
+	nvp_mb(); /* the controller must see the value before we read its EventIdx */
+	return (uint16_t)(val - (uint16_t)*eventidx - 1) < (uint16_t)(val - old);
+}
+
 /* Ring the SQ tail doorbell if anything was posted since the last ring. */
 static inline void nvp_qpair_ring(struct nvp_qpair *qp)
 {
-	if (qp->sq_tail == qp->sq_tail_rung)
+	uint16_t tail = qp->sq_tail;
+
+	if (tail == qp->sq_tail_rung)
 		return;
 	nvp_wmb(); /* the controller must see the entries before the new tail */
-	*qp->sq_db = qp->sq_tail;
-	qp->sq_tail_rung = qp->sq_tail;
-	qp->stats.sq_doorbells++;
+	if (!qp->sq_shadow || nvp__shadow_db_update(qp->sq_shadow, qp->sq_eventidx, tail, qp->sq_tail_rung)) {
+		*qp->sq_db = tail;
+		qp->stats.sq_doorbells++;
+	}
+	qp->sq_tail_rung = tail;
 }
 
 static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_cqe *cqe)
@@ -197,13 +220,13 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 /*
  * Ring the SQ doorbell if needed, then reap up to @max completions (0: up
  * to a ring's worth), running their callbacks. Writes the CQ head doorbell
- * once for the whole batch. Every 128 calls it also checks deadlines and
+ * (or its shadow) once for the whole batch. Every 128 calls it also checks deadlines and
  * the controller's health (out of line), and after a controller reset it
  * re-creates this qpair's queues first. Returns the CQ entries consumed.
  */
 static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 {
-	uint16_t head, phase;
+	uint16_t head, phase, old_head;
 	unsigned n = 0;
 
 	if (__builtin_expect(qp->gen != __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE), 0))
@@ -215,7 +238,7 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 	if (max == 0 || max > (unsigned)qp->size - 1)
 		max = qp->size - 1;
 	/* Callbacks may submit but never poll: the CQ head and phase stay in registers. */
-	head = qp->cq_head;
+	head = old_head = qp->cq_head;
 	phase = qp->phase;
 	while (n < max) {
 		volatile uint64_t *vc = (volatile uint64_t *)&qp->cq[head];
@@ -243,8 +266,10 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 		return 0;
 	}
 	nvp_rmb(); /* done reading the entries before the controller may reuse them */
-	*qp->cq_db = head;
-	qp->stats.cq_doorbells++;
+	if (!qp->cq_shadow || nvp__shadow_db_update(qp->cq_shadow, qp->cq_eventidx, head, old_head)) {
+		*qp->cq_db = head;
+		qp->stats.cq_doorbells++;
+	}
 	return n;
 }
 

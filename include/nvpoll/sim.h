@@ -18,6 +18,8 @@
  *   to=N          CAP.TO, in 500 ms units (20)
  *   sgl=0|1       advertise and accept SGLs (1)
  *   vwc=0|1       volatile write cache present (1)
+ *   dbbuf=0|1     offer Doorbell Buffer Config (OACS bit 8): shadow doorbells
+ *                 and EventIdx for I/O queues, until the next reset (1)
  *   sn=STRING     serial number ("NVPSIM0001")
  * lbads and size take one value for all namespaces or a colon-separated
  * list with one value per namespace.
@@ -137,6 +139,13 @@ struct nvp_sim_stats {
 	uint64_t errors;		/* completions with a non-zero status */
 	uint64_t faults_hit;		/* injected faults applied */
 	uint64_t resets;		/* CC.EN 1 -> 0 */
+	/*
+	 * With Doorbell Buffer Config: new values the model took from a shadow
+	 * doorbell that no register change announced, i.e. register writes the
+	 * host skipped. The doorbell counters above count register changes only.
+	 */
+	uint64_t sq_shadow_reads;	/* SQ tails */
+	uint64_t cq_shadow_reads;	/* CQ heads */
 };
 void nvp_sim_stats(struct nvp_sim *sim, struct nvp_sim_stats *out);
 

@@ -423,6 +423,9 @@ struct nvme_id_ctrl {
 };
 NVME_STATIC_ASSERT(sizeof(struct nvme_id_ctrl) == 4096, "Identify Controller is 4096 bytes");
 
+/* OACS bits: optional admin commands. */
+#define NVME_OACS_DBBUF (1u << 8)	/* Doorbell Buffer Config */
+
 /* ONCS bits: optional NVM commands. */
 #define NVME_ONCS_COMPARE (1u << 0)
 #define NVME_ONCS_WRITE_UNCOR (1u << 1)

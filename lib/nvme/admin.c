@@ -275,6 +275,7 @@ int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp)
 	struct nvme_sqe del = { .opc = NVME_ADMIN_DELETE_CQ, .cdw10 = qp->qid };
 	int err;
 
+	nvp_dbbuf_bind(qp);
 	err = nvp_admin_sync(dev, &cq, NULL, 0, NULL);
 	if (err)
 		return nvp_prefix_error(err, "Create I/O CQ %u (%u entries)", qp->qid, qp->size);

@@ -189,6 +189,8 @@ int nvp_ctrl_reset_locked(struct nvp_dev *dev)
 	/* The controller forgot how many queues it granted; ask for the same again. */
 	if (dev->nr_io_queues && nvp_admin_sync_locked(dev, &nq, NULL, 0, NULL))
 		nvp_log(NVP_LOG_WARN, "%s: reset: %s", dev->bus->name, nvp_errmsg());
+	/* ... and the shadow doorbells: qpairs bind to them again as they re-create their queues. */
+	nvp_dbbuf_config_locked(dev);
 	nvp_aer_arm_locked(dev);
 	return 0;
 }

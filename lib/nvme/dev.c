@@ -109,6 +109,9 @@ static int bring_up(struct nvp_dev *dev)
 	err = setup_io_queues(dev);
 	if (err)
 		return err;
+	err = nvp_dbbuf_setup(dev);
+	if (err)
+		return err;
 	err = nvp_ns_scan(dev);
 	if (err)
 		return err;
@@ -122,6 +125,8 @@ static void dev_free(struct nvp_dev *dev)
 {
 	nvp_ns_free(dev);
 	free(dev->io_qpairs);
+	if (dev->pool.mem)
+		nvp_dbbuf_free(dev);
 	nvp_admin_fini(dev);
 	if (dev->pool.mem)
 		nvp_dma_pool_fini(&dev->pool);

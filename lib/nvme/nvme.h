@@ -41,6 +41,11 @@ struct nvp_dev {
 
 	struct nvme_id_ctrl id_ctrl;
 
+	/* Shadow doorbells (dbbuf.c): one page each, NULL when not used; dbbuf_on once the controller took them. */
+	uint32_t *dbbuf_dbs;
+	uint32_t *dbbuf_eis;
+	int dbbuf_on;
+
 	/* The admin queue is shared by every thread: admin_lock serializes it. */
 	pthread_mutex_t admin_lock;
 	struct nvp_qpair admin;
@@ -117,6 +122,12 @@ int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *abort
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_delete_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted);
+
+/* dbbuf.c: shadow doorbells. */
+int nvp_dbbuf_setup(struct nvp_dev *dev);
+int nvp_dbbuf_config_locked(struct nvp_dev *dev);
+void nvp_dbbuf_free(struct nvp_dev *dev);
+void nvp_dbbuf_bind(struct nvp_qpair *qp);
 
 /* aer.c: keep AERs outstanding (admin_lock held). */
 void nvp_aer_arm_locked(struct nvp_dev *dev);

@@ -2,7 +2,8 @@
 /*
  * The admin command set: Identify, Get/Set Features, Get Log Page,
  * Asynchronous Event Request, Keep Alive, and the dispatch table (queue
- * management and Abort live in sim_ctrl.c, next to the queues).
+ * management and Abort live in sim_queue.c, next to the queues; Doorbell
+ * Buffer Config in sim_dbbuf.c).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	id->cntlid = 1;
 	id->ver = SIM_VS;
 	id->cntrltype = 1; /* I/O controller */
+	id->oacs = sim->cfg.dbbuf ? NVME_OACS_DBBUF : 0;
 	id->acl = 3;
 	id->aerl = SIM_AERL;
 	id->frmw = 0x3; /* one slot, slot 1 read-only */
@@ -356,4 +358,5 @@ const struct sim_cmd_desc sim_admin_cmds[256] = {
 	[NVME_ADMIN_GET_FEATURES] = { sim_admin_get_features },
 	[NVME_ADMIN_ASYNC_EVENT] = { sim_admin_aer },
 	[NVME_ADMIN_KEEP_ALIVE] = { sim_admin_keep_alive },
+	[NVME_ADMIN_DBBUF_CONFIG] = { sim_dbbuf_config },
 };

@@ -115,9 +115,10 @@ static bool sim_in_range(const void *p, const uint8_t *va, size_t len)
 }
 
 /*
- * Unmapping memory a live queue lives in is what an IOMMU would fault on
- * at the next access: the controller fails (CFS) and forgets its queues, so
- * the model never touches memory the driver may now free.
+ * Unmapping memory a live queue or the doorbell buffers live in is what an
+ * IOMMU would fault on at the next access: the controller fails (CFS) and
+ * forgets its queues, so the model never touches memory the driver may
+ * now free.
  */
 static void sim_unmap_check_queues(struct nvp_sim *sim, const uint8_t *va, size_t len)
 {
@@ -128,6 +129,12 @@ static void sim_unmap_check_queues(struct nvp_sim *sim, const uint8_t *va, size_
 	sim_ctrl_catch_up(sim);
 	if (!sim->enabled)
 		return;
+	if ((sim->dbbuf_dbs && sim_in_range(sim->dbbuf_dbs, va, len)) ||
+	    (sim->dbbuf_eis && sim_in_range(sim->dbbuf_eis, va, len))) {
+		nvp_log(NVP_LOG_WARN, "sim: dma_unmap of the doorbell buffers still in use");
+		sim_halt(sim, "doorbell buffer memory unmapped");
+		return;
+	}
 	for (q = 0; q <= sim->max_qid; q++) {
 		if ((sim->sqs[q].live && sim_in_range(sim->sqs[q].ring, va, len)) ||
 		    (sim->cqs[q].live && sim_in_range(sim->cqs[q].ring, va, len))) {

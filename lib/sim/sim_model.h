@@ -53,7 +53,7 @@ struct sim_cfg {
 	unsigned lbads[SIM_MAX_NS];	/* log2 of the LBA data size */
 	uint64_t size[SIM_MAX_NS];	/* bytes */
 	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
-	unsigned sgl, vwc;
+	unsigned sgl, vwc, dbbuf;
 	char sn[21];
 };
 int sim_cfg_parse(const char *opts, struct sim_cfg *cfg);
@@ -76,23 +76,37 @@ struct sim_cpl {
 	bool bad_phase;
 };
 
+/*
+ * A queue's doorbell: the register in BAR0 and, once the host gave
+ * Doorbell Buffer Config, its shadow doorbell and EventIdx in host memory
+ * (sim_dbbuf.c). The model acts on a value when it differs from the one
+ * it last saw there.
+ */
+struct sim_db {
+	uint32_t *reg;
+	uint32_t *shadow;	/* NULL: the register alone */
+	uint32_t *eventidx;
+	uint32_t reg_seen, shadow_seen;
+};
+
 struct sim_sq {
 	struct nvme_sqe *ring;	/* host memory, resolved at creation */
-	uint32_t *db;		/* tail doorbell in BAR0 */
-	uint32_t size, head, tail, db_seen;
+	struct sim_db db;	/* tail */
+	uint32_t size, head, tail;
 	uint16_t cqid;
 	bool live;
 };
 
 struct sim_cq {
 	struct nvme_cqe *ring;
-	uint32_t *db;		/* head doorbell */
-	uint32_t size, head, tail, db_seen;
+	struct sim_db db;	/* head */
+	uint32_t size, head, tail;
 	unsigned nr_sqs;	/* SQs completing here: no delete while > 0 */
 	struct sim_cpl *wait;	/* completions waiting for room, oldest first */
 	struct sim_cpl **wait_tail;
 	uint8_t phase;
 	bool live;
+	bool blocked;		/* shadow: found full, looks again only on an event */
 };
 
 /* One piece of host memory a command's data pointer resolved to. */
@@ -156,6 +170,9 @@ struct nvp_sim {
 	uint64_t units_read, units_written;	/* 512-byte units */
 	uint64_t host_reads, host_writes;
 	uint64_t idle_since;
+	uint32_t *dbbuf_dbs;	/* Doorbell Buffer Config: shadow doorbells, NULL: none */
+	uint32_t *dbbuf_eis;	/* ... and EventIdx values */
+	bool dbbuf_warned;	/* a register write without its shadow was logged */
 
 	/* ---- map_lock ---- */
 	pthread_mutex_t map_lock;
@@ -199,6 +216,12 @@ extern const struct sim_cmd_desc sim_io_cmds[256];
 static inline uint32_t sim_load32(const void *p)
 {
 	return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
+}
+
+/* Full barrier: a store (EventIdx) before a load (the shadow doorbell). */
+static inline void sim_mb(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 static inline uint32_t *sim_reg(struct nvp_sim *sim, unsigned off)
@@ -259,6 +282,22 @@ uint16_t sim_queue_delete_cq(struct nvp_sim *sim, struct sim_cmd *cmd);
 uint16_t sim_queue_delete_sq(struct nvp_sim *sim, struct sim_cmd *cmd);
 uint16_t sim_abort_cmd(struct nvp_sim *sim, struct sim_cmd *cmd);
 bool sim_io_queues_exist(const struct nvp_sim *sim);
+
+/* sim_dbbuf.c */
+#define SIM_DB_REG 1u		/* sim_db_read(): the register changed */
+#define SIM_DB_SHADOW 2u	/* ... the shadow brought a value no register write announced */
+uint16_t sim_dbbuf_config(struct nvp_sim *sim, struct sim_cmd *cmd);
+void sim_dbbuf_bind(struct nvp_sim *sim, struct sim_db *db, uint16_t qid, unsigned is_cq);
+void sim_dbbuf_forget(struct nvp_sim *sim);
+unsigned sim_db_read(struct nvp_sim *sim, struct sim_db *db, uint32_t *val);
+void sim_db_event(struct sim_db *db, uint32_t val);
+uint32_t sim_db_peek(const struct sim_db *db);
+
+/* Has the host written the register since the model last looked? */
+static inline bool sim_db_rung(const struct sim_db *db)
+{
+	return sim_load32(db->reg) != db->reg_seen;
+}
 
 /* sim_dma.c */
 int sim_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iova);

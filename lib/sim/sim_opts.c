@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, sn"
+#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, sn"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -38,6 +38,7 @@ static const struct sim_uint_opt sim_uint_opts[] = {
 	{ "to", offsetof(struct sim_cfg, to), 1, 255 },
 	{ "sgl", offsetof(struct sim_cfg, sgl), 0, 1 },
 	{ "vwc", offsetof(struct sim_cfg, vwc), 0, 1 },
+	{ "dbbuf", offsetof(struct sim_cfg, dbbuf), 0, 1 },
 };
 
 static void sim_cfg_defaults(struct sim_cfg *cfg)
@@ -53,6 +54,7 @@ static void sim_cfg_defaults(struct sim_cfg *cfg)
 	cfg->to = 20;
 	cfg->sgl = 1;
 	cfg->vwc = 1;
+	cfg->dbbuf = 1;
 	snprintf(cfg->sn, sizeof(cfg->sn), "NVPSIM0001");
 }
 

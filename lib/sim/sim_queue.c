@@ -7,7 +7,7 @@
  * Posting never overruns a CQ: an SQ is only fetched from when its CQ has
  * room, and a completion that still finds no room (a delayed one, an
  * abort) waits on the CQ's wait list until the host's head doorbell makes
- * room.
+ * room. How doorbells are read, shadow doorbells included: sim_dbbuf.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +57,20 @@ static bool sim_cq_full(const struct sim_cq *cq)
 	return (cq->tail + 1) % cq->size == cq->head;
 }
 
-/* The host consumed entries up to its head doorbell: room for as many. */
-static bool sim_cq_read_head(struct nvp_sim *sim, struct sim_cq *cq)
+/* The host consumed entries up to the head it gave: room for as many. */
+static bool sim_cq_take_head(struct nvp_sim *sim, struct sim_cq *cq)
 {
-	/* Acquire: the host has read every entry before the head it rings. */
-	uint32_t head = sim_load32(cq->db);
+	uint32_t head;
+	unsigned news = sim_db_read(sim, &cq->db, &head);
 
-	if (head == cq->db_seen)
+	if (news & SIM_DB_REG) {
+		SIM_STAT_ADD(sim, cq_doorbells, 1);
+		cq->blocked = false;
+	}
+	if (news & SIM_DB_SHADOW)
+		SIM_STAT_ADD(sim, cq_shadow_reads, 1);
+	if (!news)
 		return false;
-	cq->db_seen = head;
-	SIM_STAT_ADD(sim, cq_doorbells, 1);
 	if (head >= cq->size) {
 		nvp_log(NVP_LOG_WARN, "sim: CQ head doorbell %u is past the queue's %u entries, ignored",
 			head, cq->size);
@@ -74,6 +78,32 @@ static bool sim_cq_read_head(struct nvp_sim *sim, struct sim_cq *cq)
 	}
 	cq->head = head;
 	return true;
+}
+
+/* A head register write; the shadow alone is looked at only before posting. */
+static bool sim_cq_read_head(struct nvp_sim *sim, struct sim_cq *cq)
+{
+	return sim_db_rung(&cq->db) && sim_cq_take_head(sim, cq);
+}
+
+/*
+ * The newest head before posting. Behind a shadow doorbell: EventIdx = the
+ * head the model knows, then the shadow, every time (QEMU 7.2.1 on); a CQ
+ * still full is not looked at again until an event unblocks it (a head
+ * register write, a new completion, new work on one of its SQs).
+ */
+static void sim_cq_refresh(struct nvp_sim *sim, struct sim_cq *cq)
+{
+	if (!cq->db.shadow) {
+		if (sim_cq_full(cq))
+			sim_cq_read_head(sim, cq);
+		return;
+	}
+	if (cq->blocked)
+		return;
+	sim_db_event(&cq->db, cq->head);
+	sim_cq_take_head(sim, cq);
+	cq->blocked = sim_cq_full(cq);
 }
 
 static void sim_cq_write(struct sim_cq *cq, const struct nvme_cqe *cqe, bool bad_phase)
@@ -99,8 +129,9 @@ static void sim_cq_post(struct nvp_sim *sim, struct sim_cq *cq, const struct nvm
 {
 	struct sim_cpl *c;
 
-	if (!cq->wait && sim_cq_full(cq))
-		sim_cq_read_head(sim, cq);
+	cq->blocked = false;
+	if (!cq->wait)
+		sim_cq_refresh(sim, cq);
 	if (!cq->wait && !sim_cq_full(cq)) {
 		sim_cq_write(cq, cqe, bad_phase);
 		return;
@@ -118,7 +149,10 @@ static bool sim_cq_drain(struct nvp_sim *sim, struct sim_cq *cq)
 	struct sim_cpl *c;
 	bool moved = false;
 
-	while (cq->wait && !sim_cq_full(cq)) {
+	while (cq->wait) {
+		sim_cq_refresh(sim, cq);
+		if (sim_cq_full(cq))
+			break;
 		c = cq->wait;
 		cq->wait = c->next;
 		if (!cq->wait)
@@ -263,8 +297,9 @@ void sim_sq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size, u
 	struct sim_sq *sq = &sim->sqs[qid];
 
 	*sq = (struct sim_sq){
-		.ring = ring, .db = sim_doorbell(sim, qid, 0), .size = size, .cqid = cqid, .live = true,
+		.ring = ring, .db.reg = sim_doorbell(sim, qid, 0), .size = size, .cqid = cqid, .live = true,
 	};
+	sim_dbbuf_bind(sim, &sq->db, qid, 0);
 	sim->cqs[cqid].nr_sqs++;
 	if (qid > sim->max_qid)
 		sim->max_qid = qid;
@@ -275,8 +310,9 @@ void sim_cq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size)
 	struct sim_cq *cq = &sim->cqs[qid];
 
 	*cq = (struct sim_cq){
-		.ring = ring, .db = sim_doorbell(sim, qid, 1), .size = size, .phase = 1, .live = true,
+		.ring = ring, .db.reg = sim_doorbell(sim, qid, 1), .size = size, .phase = 1, .live = true,
 	};
+	sim_dbbuf_bind(sim, &cq->db, qid, 1);
 	cq->wait_tail = &cq->wait;
 	if (qid > sim->max_qid)
 		sim->max_qid = qid;
@@ -305,12 +341,13 @@ static void sim_cq_forget(struct nvp_sim *sim, struct sim_cq *cq)
 	cq->live = false;
 }
 
-/* Forget every queue and held completion: nothing refers to host memory after. */
+/* Forget every queue, held completion and doorbell buffer: nothing refers to host memory after. */
 void sim_queues_drop(struct nvp_sim *sim)
 {
 	struct sim_cpl *c, *next;
 	unsigned q;
 
+	sim_dbbuf_forget(sim);
 	for (q = 0; q <= sim->cfg.nqueues; q++) {
 		sim->sqs[q].live = false;
 		sim_cq_forget(sim, &sim->cqs[q]);
@@ -441,7 +478,7 @@ uint16_t sim_queue_delete_cq(struct nvp_sim *sim, struct sim_cmd *cmd)
 /* Is @cid between the SQ's head and the host's latest tail, not fetched yet? */
 static bool sim_sq_queued(struct sim_sq *sq, uint16_t cid)
 {
-	uint32_t tail = sim_load32(sq->db), i;
+	uint32_t tail = sim_db_peek(&sq->db), i;
 
 	if (tail >= sq->size)
 		return false;
@@ -556,31 +593,50 @@ static bool sim_cq_has_room(struct nvp_sim *sim, struct sim_cq *cq)
 {
 	if (cq->wait)
 		return false;
-	return !sim_cq_full(cq) || (sim_cq_read_head(sim, cq) && !sim_cq_full(cq));
+	if (sim_cq_full(cq))
+		sim_cq_refresh(sim, cq);
+	return !sim_cq_full(cq);
+}
+
+/* The host's new tail, if it gave one. Acquire: the entries up to it were written before it. */
+static unsigned sim_sq_read_tail(struct nvp_sim *sim, struct sim_sq *sq, uint16_t qid)
+{
+	uint32_t tail;
+	unsigned news = sim_db_read(sim, &sq->db, &tail);
+
+	if (news & SIM_DB_REG)
+		SIM_STAT_ADD(sim, sq_doorbells, 1);
+	if (news & SIM_DB_SHADOW)
+		SIM_STAT_ADD(sim, sq_shadow_reads, 1);
+	if (!news)
+		return 0;
+	if (tail < sq->size)
+		sq->tail = tail;
+	else
+		nvp_log(NVP_LOG_WARN, "sim: SQ %u tail doorbell %u is past the queue's %u entries, "
+			"ignored", qid, tail, sq->size);
+	return news;
 }
 
 static bool sim_sq_poll(struct nvp_sim *sim, uint16_t qid)
 {
 	struct sim_sq *sq = &sim->sqs[qid];
 	struct sim_cq *cq = &sim->cqs[sq->cqid];
-	/* Acquire: the entries up to the new tail were written before it. */
-	uint32_t tail = sim_load32(sq->db);
 	unsigned n = 0;
 
-	if (tail != sq->db_seen) {
-		sq->db_seen = tail;
-		SIM_STAT_ADD(sim, sq_doorbells, 1);
-		if (tail < sq->size)
-			sq->tail = tail;
-		else
-			nvp_log(NVP_LOG_WARN, "sim: SQ %u tail doorbell %u is past the queue's %u entries, "
-				"ignored", qid, tail, sq->size);
-	}
+	/* Behind a shadow, an SQ at rest (head == tail) wakes for a register write only. */
+	if ((!sq->db.shadow || sim_db_rung(&sq->db)) && (sim_sq_read_tail(sim, sq, qid) & SIM_DB_REG))
+		cq->blocked = false; /* new work: its completions will want room */
 	while (sq->head != sq->tail && n < SIM_BATCH && sim_cq_has_room(sim, cq)) {
 		sim_exec(sim, sq, qid);
 		n++;
 		if (sim->halted || !sq->live)
 			break;
+		if (sq->db.shadow) {
+			/* The host rings the register for entries past the tail read. */
+			sim_db_event(&sq->db, sq->tail);
+			sim_sq_read_tail(sim, sq, qid);
+		}
 	}
 	return n > 0;
 }

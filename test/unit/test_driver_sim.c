@@ -250,6 +250,139 @@ static void test_io_commands(void **state)
 	nvp_dev_close(dev);
 }
 
+/*
+ * QD32 writes then reads with every byte checked, on a fresh qpair; returns
+ * the qpair's counters. The sim only looks at a shadow doorbell after a
+ * register write woke the queue: a register write the driver skipped when
+ * EventIdx required it leaves commands unfetched, and this times out.
+ */
+static void shadow_io_round(struct nvp_dev *dev, unsigned seed, struct nvp_qpair_stats *st)
+{
+	struct nvp_qpair *qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = 64 });
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	uint8_t *w = nvp_dma_alloc(dev, 32 * 4096), *r = nvp_dma_alloc(dev, 32 * 4096);
+	struct done d[32];
+
+	assert_non_null(qp);
+	assert_non_null(w);
+	assert_non_null(r);
+	/* One command first: a stale EventIdx of this qid (not reset to 0) would say it needs no register write. */
+	memset(d, 0, sizeof(d));
+	assert_int_equal(nvp_read(qp, ns, 0, 8, r, on_done, &d[0]), 0);
+	assert_true(wait_done(qp, &d[0], 5000));
+	for (unsigned round = 0; round < 20; round++) {
+		for (int pass = 0; pass < 2; pass++) {
+			memset(d, 0, sizeof(d));
+			if (pass == 0)
+				fill(w, 32 * 4096, seed + round);
+			else
+				memset(r, 0, 32 * 4096);
+			for (unsigned i = 0; i < 32; i++) {
+				uint64_t lba = (uint64_t)((round * 32 + i) % 200) * 8;
+				int err = pass == 0 ? nvp_write(qp, ns, lba, 8, w + i * 4096, on_done, &d[i])
+						    : nvp_read(qp, ns, lba, 8, r + i * 4096, on_done, &d[i]);
+
+				assert_int_equal(err, 0);
+				if (i % 5 == 4)
+					nvp_qpair_poll(qp, 0); /* ring mid-batch: the sim may still be fetching */
+			}
+			for (unsigned i = 0; i < 32; i++) {
+				assert_true(wait_done(qp, &d[i], 5000));
+				assert_int_equal(d[i].err, 0);
+			}
+		}
+		assert_memory_equal(w, r, 32 * 4096);
+	}
+	/* One more: the queue ends mid-ring, so stale shadow values of this qid would be non-zero. */
+	memset(d, 0, sizeof(d));
+	assert_int_equal(nvp_read(qp, ns, 0, 8, r, on_done, &d[0]), 0);
+	assert_true(wait_done(qp, &d[0], 5000));
+	assert_int_equal(d[0].err, 0);
+	nvp_qpair_stats(qp, st);
+	nvp_dma_free(dev, w);
+	nvp_dma_free(dev, r);
+	nvp_qpair_destroy(qp);
+}
+
+static struct nvp_dev *open_shadow(const char *uri, unsigned shadow, unsigned policy)
+{
+	struct nvp_opts opts;
+	struct nvp_dev *dev;
+
+	nvp_opts_init(&opts);
+	opts.shadow_doorbells = shadow;
+	opts.reset_policy = policy;
+	dev = nvp_dev_open(uri, &opts);
+	if (!dev)
+		fail_msg("open %s: %s", uri, nvp_errmsg());
+	return dev;
+}
+
+/*
+ * Shadow doorbells: data intact, the sim picked values up from the shadow
+ * buffer, and the driver skipped register writes EventIdx allowed; a second
+ * qpair on the same queue id starts from zeroed shadow values and EventIdx.
+ * Without the option, or with a controller that does not offer it, the
+ * registers carry everything.
+ */
+static void test_shadow_doorbells(void **state)
+{
+	static const struct {
+		const char *uri;
+		unsigned shadow, expect_shadow;
+	} cases[] = {
+		{ "sim:size=4M", 1, 1 },
+		{ "sim:size=4M", 0, 0 },
+		{ "sim:size=4M,dbbuf=0", 1, 0 },
+	};
+	(void)state;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct nvp_dev *dev = open_shadow(cases[c].uri, cases[c].shadow, NVP_RESET_RESUBMIT);
+		struct nvp_sim_stats *ss = calloc(1, sizeof(*ss));
+		struct nvp_qpair_stats st;
+
+		assert_non_null(ss);
+		shadow_io_round(dev, 1, &st);
+		assert_int_equal(st.submitted, 1282);
+		if (cases[c].expect_shadow) {
+			/* EventIdx moves only as the sim fetches: most batches need no register write. */
+			assert_true(st.sq_doorbells < st.submitted);
+		} else {
+			assert_true(st.sq_doorbells > 0);
+			assert_int_equal(st.cq_doorbells, st.polls - st.polls_empty);
+		}
+		shadow_io_round(dev, 2, &st); /* same qid again: fresh shadow values */
+		nvp_sim_stats(nvp_dev_sim(dev), ss);
+		if (cases[c].expect_shadow)
+			assert_true(ss->sq_shadow_reads > 0);
+		else
+			assert_int_equal(ss->sq_shadow_reads, 0);
+		assert_int_equal(ss->admin_cmds[NVME_ADMIN_DBBUF_CONFIG], cases[c].shadow && cases[c].expect_shadow);
+		free(ss);
+		nvp_dev_close(dev);
+	}
+}
+
+/* A reset makes the controller forget the buffers: the driver gives them again, I/O goes on. */
+static void test_shadow_doorbells_after_reset(void **state)
+{
+	struct nvp_dev *dev = open_shadow("sim:size=4M", 1, NVP_RESET_RESUBMIT);
+	struct nvp_sim_stats *ss = calloc(1, sizeof(*ss));
+	struct nvp_qpair_stats st;
+	(void)state;
+
+	assert_non_null(ss);
+	shadow_io_round(dev, 3, &st);
+	assert_int_equal(nvp_ctrl_reset(dev), 0);
+	shadow_io_round(dev, 4, &st);
+	nvp_sim_stats(nvp_dev_sim(dev), ss);
+	assert_int_equal(ss->resets, 1); /* ours: at open the controller was disabled already */
+	assert_int_equal(ss->admin_cmds[NVME_ADMIN_DBBUF_CONFIG], 2);
+	free(ss);
+	nvp_dev_close(dev);
+}
+
 /* Queues of 2 and 3 entries: every index wraps and the phase flips again and again. */
 static void test_tiny_queues(void **state)
 {
@@ -673,8 +806,8 @@ static void test_timeout_reset_resubmit(void **state)
 	nvp_dev_close(dev);
 }
 
-/* An explicit reset with I/O in flight, both policies. */
-static void reset_with_io(unsigned policy)
+/* An explicit reset with I/O in flight, both policies (and resubmission with shadow doorbells). */
+static void reset_with_io(unsigned policy, unsigned shadow)
 {
 	struct nvp_opts opts;
 	struct nvp_dev *dev;
@@ -687,6 +820,7 @@ static void reset_with_io(unsigned policy)
 
 	nvp_opts_init(&opts);
 	opts.reset_policy = policy;
+	opts.shadow_doorbells = shadow;
 	dev = nvp_dev_open("sim", &opts);
 	assert_non_null(dev);
 	ns = nvp_ns_get(dev, 1);
@@ -722,13 +856,14 @@ static void reset_with_io(unsigned policy)
 static void test_reset_resubmits(void **state)
 {
 	(void)state;
-	reset_with_io(NVP_RESET_RESUBMIT);
+	reset_with_io(NVP_RESET_RESUBMIT, 0);
+	reset_with_io(NVP_RESET_RESUBMIT, 1);
 }
 
 static void test_reset_fails_in_flight(void **state)
 {
 	(void)state;
-	reset_with_io(NVP_RESET_FAIL);
+	reset_with_io(NVP_RESET_FAIL, 0);
 }
 
 /* CSTS.CFS seen by the poll path: automatic reset, I/O goes on. */
@@ -899,6 +1034,8 @@ int main(void)
 		cmocka_unit_test(test_admin_commands),
 		cmocka_unit_test(test_io_commands),
 		cmocka_unit_test(test_tiny_queues),
+		cmocka_unit_test(test_shadow_doorbells),
+		cmocka_unit_test(test_shadow_doorbells_after_reset),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fault_never_ready),
 		cmocka_unit_test(test_fault_fatal),
