@@ -133,9 +133,16 @@ $(O)/test-abi/%: test/abi/%.sh
 	@printf '#!/bin/sh\nexec "%s" "%s" "$$@"\n' $(abspath $<) $(abspath $(O)) >$@
 	@chmod +x $@
 
+# test/bench/NAME.sh: the host half of make bench (no guest), as $(O)/test-bench/NAME BUILD-DIR.
+$(O)/test-bench/%: test/bench/%.sh
+	@mkdir -p $(dir $@)
+	@printf '#!/bin/sh\nexec "%s" "%s" "$$@"\n' $(abspath $<) $(abspath $(O)) >$@
+	@chmod +x $@
+
 unit: unit-ecosystem
-unit-ecosystem: $(EXAMPLES) $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/nvpoll-fio.so $(O)/test-abi/fio-sim)
-	@test/run-unit.sh $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/test-abi/fio-sim)
+unit-ecosystem: $(EXAMPLES) $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/nvpoll-fio.so $(O)/test-abi/fio-sim) \
+		$(O)/nvpoll-perf $(O)/test-bench/report
+	@test/run-unit.sh $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/test-abi/fio-sim) $(O)/test-bench/report
 
 abi: all fio $(EXAMPLES) $(ABI_TESTS)
 	@test/run-unit.sh $(filter-out %/examples %/fio-sim,$(ABI_TESTS))

@@ -86,6 +86,16 @@ def table(guestdir, ipio_path=None):
         env = load_json(os.path.join(guestdir, "env.json"))
     except (OSError, ValueError):
         pass
+    outdir = os.path.dirname(os.path.abspath(guestdir))
+    try:
+        env["host"] = load_json(os.path.join(outdir, "host.json"))
+    except (OSError, ValueError):
+        pass
+    emu = {}
+    try:
+        emu = load_json(os.path.join(outdir, "emucpu.json"))
+    except (OSError, ValueError):
+        missing.append("emucpu.json: QEMU's main-loop CPU was not measured")
 
     cols = ["nvpoll", "fionvp", "uring", "uringpoll", "psync"]
     w = 28
@@ -93,6 +103,8 @@ def table(guestdir, ipio_path=None):
     print(f"nvpoll vs the kernel nvme driver: one QEMU guest boot (TCG, kernel {env.get('kernel', '?')}), "
           f"QEMU's emulated NVMe, {env.get('time_s', '?')} s per run after {env.get('warmup_s', '?')} s warmup,")
     print("one thread pinned to the same vCPU; latency is submission to completion, in microseconds.")
+    if env.get("host", {}).get("pm_qos_cpu_dma_latency_0"):
+        print("NVP_BENCH_PMQOS=1: host CPUs kept out of deep idle (PM QoS cpu_dma_latency=0) for the whole run.")
     print()
     head = f"{'case':<22}" + "".join(f"| {TOOLS[c]:<{w - 1}}" for c in cols)
     print(head)
@@ -128,6 +140,24 @@ def table(guestdir, ipio_path=None):
             print(f"  {label:<22} {c['submissions_per_sq_doorbell']:6.1f} submissions per SQ doorbell, "
                   f"{c['completions_per_busy_poll']:6.1f} completions per poll that found work, "
                   f"{c['empty_polls_per_io']:8.1f} empty polls per I/O")
+    # QEMU emulates the controller in its main thread: its CPU time per I/O is
+    # what each command costs the emulator, a floor no driver gets under at QD1.
+    emu_per_io = {}
+    for (tool, name), r in results.items():
+        e = emu.get(f"{tool}-{name}")
+        if e and e["wall_s"] > 0 and r["iops"]:
+            busy = e["cpu_s"] / e["wall_s"]
+            emu_per_io[f"{tool}-{name}"] = {"busy": round(busy, 3), "cpu_us_per_io": round(busy / r["iops"] * 1e6, 2)}
+    qd1 = [(t, emu_per_io.get(f"{t}-rr4k_qd1")) for t in ["nvpoll", "psync"]]
+    if all(e for _, e in qd1):
+        print()
+        print("QEMU's main loop (the emulated controller) during the QD1 runs: "
+              + "; ".join(f"{TOOLS[t]}: {e['busy'] * 100:.0f}% busy, {e['cpu_us_per_io']:.1f} us of host CPU per I/O"
+                          for t, e in qd1))
+        nv = results.get(("nvpoll", "rr4k_qd1"))
+        if nv:
+            print(f"  nvpoll's QD1 mean latency is {nv['mean_us']:.1f} us, "
+                  f"{nv['mean_us'] - qd1[0][1]['cpu_us_per_io']:.1f} us above what the emulator itself spends per command.")
     print()
     print("targets (issue 5):")
     verdicts = []
@@ -167,6 +197,7 @@ def table(guestdir, ipio_path=None):
 
     summary = {
         "env": env,
+        "emulator_main_loop": emu_per_io,
         "results": {f"{tool}-{name}": r for (tool, name), r in results.items()},
         "nvpoll_counters": counters,
         "targets": verdicts,

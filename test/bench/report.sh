@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The host half of `make bench` without a guest: bench/emucpu.py against a
+# stand-in "QEMU" whose CPU time is known, and bench/report.py on a real
+# nvpoll-perf JSON (sim) next to fio-shaped ones, checking the ratios, the
+# verdict and the emulator line it prints.   usage: report.sh BUILD-DIR
+set -euo pipefail
+build=$(cd "${1:?usage: report.sh BUILD-DIR}" && pwd)
+cd "$(dirname "$0")/../.." || exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# ---- emucpu.py: a process that burns CPU for 2.5 s; marks 1 s apart inside it.
+mkdir -p "$tmp/marks"
+python3 bench/emucpu.py "$tmp/pid" "$tmp/marks" "$tmp/emucpu.json" "$tmp/done" &
+emucpu=$!
+python3 -c 'import time
+t = time.time()
+while time.time() - t < 2.5:
+    pass' &
+echo $! >"$tmp/pid"
+sleep 0.5
+: >"$tmp/marks/busy.start"
+sleep 1
+: >"$tmp/marks/busy.end"
+: >"$tmp/marks/unfinished.start"
+wait "$emucpu" || fail "emucpu.py exited $?"
+cat "$tmp/emucpu.json"
+python3 - "$tmp/emucpu.json" <<'EOF' || fail "emucpu.py measured the wrong thing"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert set(runs) == {"busy"}, runs          # a run without its end mark is left out
+b = runs["busy"]
+assert 0.9 <= b["wall_s"] <= 1.3, b
+assert 0.6 <= b["cpu_s"] <= b["wall_s"] + 0.05, b  # the stand-in was on a CPU all along
+EOF
+# QEMU that never started: it gives up once run.sh says the guest is done.
+: >"$tmp/done"
+if timeout 5 python3 bench/emucpu.py "$tmp/nopid" "$tmp/marks" "$tmp/x.json" "$tmp/done" 2>/dev/null; then
+	fail "emucpu.py without a pid file succeeded"
+fi
+
+# ---- report.py: nvpoll from a real run, psync shaped like fio's JSON.
+g=$tmp/out/guest
+mkdir -p "$g"
+"$build/nvpoll-perf" sim -q 1 -n 20000 --json >"$g/nvpoll-rr4k_qd1.json"
+nv_mean=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["lat_us"]["mean"])' \
+	"$g/nvpoll-rr4k_qd1.json")
+nv_iops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["iops"])' \
+	"$g/nvpoll-rr4k_qd1.json")
+# psync: mean latency 4x nvpoll's (a MISS of the 0.2x target), IOPS a quarter.
+python3 - "$g/psync-rr4k_qd1.json" "$nv_mean" "$nv_iops" <<'EOF'
+import json, sys
+mean_us, iops = float(sys.argv[2]) * 4, float(sys.argv[3]) / 4
+side = {"io_bytes": 4096, "iops": iops, "lat_ns": {"mean": mean_us * 1000, "percentile": {"99.000000": mean_us * 3000}}}
+doc = {"jobs": [{"read": side, "write": {"io_bytes": 0}}]}
+open(sys.argv[1], "w").write("fio: a note before the JSON\n" + json.dumps(doc))
+EOF
+# The emulator: half busy during nvpoll's run, a quarter during psync's.
+cat >"$tmp/out/emucpu.json" <<'EOF'
+{"nvpoll-rr4k_qd1": {"wall_s": 6.0, "cpu_s": 3.0}, "psync-rr4k_qd1": {"wall_s": 6.0, "cpu_s": 1.5}}
+EOF
+echo '{"pm_qos_cpu_dma_latency_0":true,"cpuidle":"x"}' >"$tmp/out/host.json"
+rc=0
+python3 bench/report.py table "$g" >"$tmp/report.txt" 2>"$tmp/report.err" || rc=$?
+cat "$tmp/report.txt"
+((rc == 1)) || fail "report.py exited $rc with most runs missing (want 1)"
+grep -q "fio psync: 4.00x IOPS, 0.25x latency" "$tmp/report.txt" || fail "QD1 ratio to psync"
+grep -q "MISS  4 KiB randread QD1: nvpoll mean latency <= 0.2x fio psync: 0.25x" "$tmp/report.txt" ||
+	fail "QD1 verdict"
+grep -q "PM QoS cpu_dma_latency=0" "$tmp/report.txt" || fail "PM QoS not reported"
+want=$(python3 - "$nv_iops" <<'EOF'
+import sys
+i = float(sys.argv[1])
+# report.py keeps two decimals, then prints one
+print(f"nvpoll (vfio-pci): 50% busy, {round(0.5 / i * 1e6, 2):.1f} us of host CPU per I/O; "
+      f"fio psync: 25% busy, {round(0.25 / (i / 4) * 1e6, 2):.1f} us of host CPU per I/O")
+EOF
+)
+grep -qF "$want" "$tmp/report.txt" || fail "emulator line, want: $want"
+python3 - "$tmp/out/results.json" <<'EOF' || fail "results.json"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["emulator_main_loop"]["nvpoll-rr4k_qd1"]["busy"] == 0.5, r["emulator_main_loop"]
+assert any(t["result"] == "MISS" for t in r["targets"]), r["targets"]
+EOF
+echo "report.sh: ok"
