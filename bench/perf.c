@@ -1183,11 +1183,12 @@ static void report(const struct perf_run *r, int failed)
 	if (cfg->json) {
 		printf("{\"device\":");
 		json_str(cfg->uri);
-		printf(",\"backend\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
+		printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64
 		       ",\"warmup_s\":%.3f,\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64
 		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 "},\"interrupted\":%s,\"failed\":%s,",
-		       nvp_dev_backend(r->dev), r->nsid, r->info->lba_size, mode_names[cfg->mode], cfg->read_pct,
+		       nvp_dev_backend(r->dev), nvp_dev_shadow_doorbells(r->dev) ? "shadow" : "registers", r->nsid,
+		       r->info->lba_size, mode_names[cfg->mode], cfg->read_pct,
 		       cfg->io_size, cfg->depth, cfg->threads, cfg->count ? 0 : cfg->time_s, cfg->count, cfg->warmup_s,
 		       r->win_start, r->win_start + r->win_lbas, cfg->verify ? "true" : "false",
 		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, r->interrupted ? "true" : "false",
@@ -1259,8 +1260,9 @@ static void print_header(const struct perf_run *r)
 {
 	const struct perf_cfg *cfg = &r->cfg;
 
-	printf("nvpoll-perf: %s (%s), nsid %u, %u-byte LBAs, LBAs %" PRIu64 "..%" PRIu64 "\n", cfg->uri,
-	       nvp_dev_backend(r->dev), r->nsid, r->info->lba_size, r->win_start, r->win_start + r->win_lbas - 1);
+	printf("nvpoll-perf: %s (%s%s), nsid %u, %u-byte LBAs, LBAs %" PRIu64 "..%" PRIu64 "\n", cfg->uri,
+	       nvp_dev_backend(r->dev), nvp_dev_shadow_doorbells(r->dev) ? ", shadow doorbells" : "", r->nsid,
+	       r->info->lba_size, r->win_start, r->win_start + r->win_lbas - 1);
 	printf("%s", mode_names[cfg->mode]);
 	if (cfg->mode == MODE_RW || cfg->mode == MODE_RANDRW)
 		printf(" (%u%% reads)", cfg->read_pct);

@@ -46,7 +46,8 @@ def load_json(path):
 
 def nvpoll_result(doc):
     t = doc["total"]
-    return {"iops": t["iops"], "mean_us": t["lat_us"]["mean"], "p99_us": t["lat_us"]["p99"]}
+    return {"iops": t["iops"], "mean_us": t["lat_us"]["mean"], "p99_us": t["lat_us"]["p99"],
+            "doorbells": doc.get("doorbells", "registers")}
 
 
 def nvpoll_counters(doc):
@@ -132,6 +133,11 @@ def table(guestdir, ipio_path=None):
                 parts.append(f"{TOOLS[c]}: -")
         print(f"  {label:<22} " + "; ".join(parts))
 
+    shadow = [label for name, label, _ in CASES
+              if results.get(("nvpoll", name), {}).get("doorbells") == "shadow"]
+    if shadow:
+        print(f"nvpoll-perf used shadow doorbells (--shadow-doorbells) for: {', '.join(shadow)}; "
+              "doorbell registers for the rest.")
     print()
     print("nvpoll's counters (nvp_qpair_stats):")
     for name, label, _ in CASES:

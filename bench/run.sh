@@ -6,10 +6,13 @@
 #    carrying two namespaces -- nsid 1 with 4 KiB blocks, nsid 2 with 512 B
 #    blocks (an nvme-ns on the same controller: one controller, one boot) --
 #    both backed by null-co (reads return zeros, writes are dropped: no host
-#    I/O in the measurement). In it, bench/guest.sh runs nvpoll-perf on
-#    vfio-pci, rebinds the controller to the kernel nvme driver and runs fio
-#    (io_uring, io_uring --hipri, and psync at QD1) on the same namespaces
-#    with the same I/O size and queue depth. Results: build/bench/guest/*.json.
+#    I/O in the measurement), with ioeventfd=on: doorbell writes behind
+#    shadow doorbells reach QEMU as eventfd signals (the kernel driver uses
+#    shadow doorbells on this controller; nvpoll-perf does at QD1). In it,
+#    bench/guest.sh runs nvpoll-perf on vfio-pci, rebinds the controller to
+#    the kernel nvme driver and runs fio (io_uring, io_uring --hipri, and
+#    psync at QD1) on the same namespaces with the same I/O size and queue
+#    depth. Results: build/bench/guest/*.json.
 # 3. On the host: one table (bench/report.py), PASS/MISS per target of
 #    issue 5, summary in build/bench/results.json.
 #
@@ -79,7 +82,7 @@ ns2="-drive if=none,id=nvm1,format=raw,file=null-co://,file.read-zeroes=on,file.
 ns2+=" -device nvme-ns,drive=nvm1,bus=nvme0,nsid=2,logical_block_size=512,physical_block_size=512"
 vm_rc=0
 scripts/vm.sh --driver vfio-pci --null-disk --disk-size 1G \
-	--nvme-opts "logical_block_size=4096,physical_block_size=4096" \
+	--nvme-opts "logical_block_size=4096,physical_block_size=4096,ioeventfd=on" \
 	--qemu-args "$ns2 -pidfile $PWD/$out/qemu.pid" --timeout 1200 -- bench/guest.sh "$gdir" || vm_rc=$?
 if ((vm_rc != 0)); then
 	say "the guest run failed (exit $vm_rc)${gdir:+; see $gdir/*.err}"

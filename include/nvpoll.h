@@ -92,6 +92,8 @@ size_t nvp_dev_max_xfer(const struct nvp_dev *dev);
 unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev);
 /* The name of the config in use: "vfio-pci", "uio-generic" or "sim". */
 const char *nvp_dev_backend(const struct nvp_dev *dev);
+/* 1 while I/O queues use shadow doorbells (opts.shadow_doorbells, and the controller took them). */
+int nvp_dev_shadow_doorbells(const struct nvp_dev *dev);
 /* Controller register values read at open. */
 uint64_t nvp_dev_cap(const struct nvp_dev *dev);
 uint32_t nvp_dev_vs(const struct nvp_dev *dev);

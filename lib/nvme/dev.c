@@ -206,6 +206,11 @@ NVP_API unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev)
 	return dev ? dev->max_queue_depth : 0;
 }
 
+NVP_API int nvp_dev_shadow_doorbells(const struct nvp_dev *dev)
+{
+	return dev ? __atomic_load_n(&dev->dbbuf_on, __ATOMIC_ACQUIRE) : 0;
+}
+
 NVP_API const char *nvp_dev_backend(const struct nvp_dev *dev)
 {
 	return dev ? dev->bus->ops->name : NULL;

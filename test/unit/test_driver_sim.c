@@ -343,6 +343,7 @@ static void test_shadow_doorbells(void **state)
 		struct nvp_qpair_stats st;
 
 		assert_non_null(ss);
+		assert_int_equal(nvp_dev_shadow_doorbells(dev), cases[c].expect_shadow);
 		shadow_io_round(dev, 1, &st);
 		assert_int_equal(st.submitted, 1282);
 		if (cases[c].expect_shadow) {
@@ -375,6 +376,7 @@ static void test_shadow_doorbells_after_reset(void **state)
 	assert_non_null(ss);
 	shadow_io_round(dev, 3, &st);
 	assert_int_equal(nvp_ctrl_reset(dev), 0);
+	assert_int_equal(nvp_dev_shadow_doorbells(dev), 1);
 	shadow_io_round(dev, 4, &st);
 	nvp_sim_stats(nvp_dev_sim(dev), ss);
 	assert_int_equal(ss->resets, 1); /* ours: at open the controller was disabled already */

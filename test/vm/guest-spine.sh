@@ -33,6 +33,13 @@ cli_roundtrip() { # 1 MiB + 512 B through write and read: more than MDTS, so the
 		cmp "$tmp/in" "$tmp/out"
 }
 
+shadow_verify() { # QD: random reads and writes through shadow doorbells, every block checked
+	build/nvpoll-perf "$NVP_BDF" --shadow-doorbells -w randrw --verify -q "$1" -t 2 --range 8M \
+		>"$tmp/perf.out" 2>&1 || { sed 's/^/  | /' "$tmp/perf.out"; return 1; }
+	grep "I/Os" "$tmp/perf.out"
+	grep -q "shadow doorbells" "$tmp/perf.out" # the controller took the buffers
+}
+
 expect_error() { # PATTERN CMD...: CMD must fail and say PATTERN
 	local pattern=$1; shift
 	if "$@" >"$tmp/err" 2>&1; then echo "  unexpectedly succeeded: $*"; return 1; fi
@@ -54,6 +61,10 @@ rebind() { # DRIVER
 
 check "identify --json shows the controller QEMU was given" identify_json
 check "driver tests (vm_rw)" build/test-vm/vm_rw "$NVP_BDF" "$serial" "$nsze"
+check "driver tests with shadow doorbells (vm_rw)" \
+	build/test-vm/vm_rw "$NVP_BDF" "$serial" "$nsze" --shadow-doorbells
+check "shadow doorbells, QD1 randrw --verify (nvpoll-perf)" shadow_verify 1
+check "shadow doorbells, QD32 randrw --verify (nvpoll-perf)" shadow_verify 32
 check "CLI write then read of 2051 blocks is identical" cli_roundtrip
 check "CLI data survives close and reopen" bash -c \
 	"'$nvpoll' read '$NVP_BDF' --nsid 1 --slba 1000 --nlb 2051 --data '$tmp/again' && cmp '$tmp/in' '$tmp/again'"

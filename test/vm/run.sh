@@ -33,9 +33,10 @@ run_case() { # NAME VM-OPTIONS... -- GUEST-CMD...
 # 64 MiB of 512 B blocks, MDTS 7 (QEMU's default: 512 KiB), through vfio-pci.
 run_case "vfio-pci, 512 B blocks" --disk-size 64M -- \
 	test/vm/guest-spine.sh nvpoll-vm0 131072 --rebind-checks
-# 4 KiB blocks and a small MDTS (32 KiB), so PRP lists and splits get exercised differently.
-run_case "vfio-pci, 4 KiB blocks, mdts=3" --disk-size 64M \
-	--nvme-opts "mdts=3,logical_block_size=4096,physical_block_size=4096" -- \
+# 4 KiB blocks and a small MDTS (32 KiB), so PRP lists and splits get exercised
+# differently; ioeventfd=on: QEMU's eventfd path for doorbells behind shadow doorbells.
+run_case "vfio-pci, 4 KiB blocks, mdts=3, ioeventfd" --disk-size 64M \
+	--nvme-opts "mdts=3,logical_block_size=4096,physical_block_size=4096,ioeventfd=on" -- \
 	test/vm/guest-spine.sh nvpoll-vm0 16384
 # The examples and fio's nvpoll ioengine (crc32c verify, 2 jobs, trim) through vfio-pci.
 run_case "fio ioengine + examples, vfio-pci" --disk-size 64M -- test/vm/guest-fio.sh

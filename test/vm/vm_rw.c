@@ -4,8 +4,10 @@
  * QD 32 mixed I/O with every completion accounted for, bad input, and data
  * surviving close and reopen.
  *
- * usage: vm_rw [URI [EXPECTED_SERIAL EXPECTED_NSZE]]
- * URI defaults to "sim", so the unit suite runs it with no guest.
+ * usage: vm_rw [URI [EXPECTED_SERIAL EXPECTED_NSZE]] [--shadow-doorbells]
+ * URI defaults to "sim", so the unit suite runs it with no guest. With
+ * --shadow-doorbells every test runs with them, and the controller must
+ * take them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 
 static const char *uri;
 static const char *want_serial;
+static int want_shadow;
 static uint64_t want_nsze;
 
 struct env {
@@ -54,10 +57,15 @@ static void fill_random(uint8_t *p, size_t len)
 
 static struct nvp_dev *open_dev(void)
 {
-	struct nvp_dev *dev = nvp_dev_open(uri, NULL);
+	struct nvp_opts opts;
+	struct nvp_dev *dev;
 
+	nvp_opts_init(&opts);
+	opts.shadow_doorbells = (unsigned)want_shadow;
+	dev = nvp_dev_open(uri, &opts);
 	if (!dev)
 		fail_msg("open %s: %s", uri, nvp_errmsg());
+	assert_int_equal(nvp_dev_shadow_doorbells(dev), want_shadow);
 	return dev;
 }
 
@@ -517,10 +525,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_queue_full, env_setup, env_teardown),
 	};
 
+	if (argc > 1 && strcmp(argv[argc - 1], "--shadow-doorbells") == 0) {
+		want_shadow = 1;
+		argc--;
+	}
 	uri = argc > 1 ? argv[1] : "sim";
 	if (argc > 3) {
 		want_serial = argv[2];
 		want_nsze = strtoull(argv[3], NULL, 0);
 	}
-	return cmocka_run_group_tests_name(uri, tests, NULL, NULL);
+	return cmocka_run_group_tests_name(want_shadow ? "shadow doorbells" : uri, tests, NULL, NULL);
 }
