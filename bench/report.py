@@ -104,6 +104,12 @@ def table(guestdir, ipio_path=None):
     print(f"nvpoll vs the kernel nvme driver: one QEMU guest boot (TCG, kernel {env.get('kernel', '?')}), "
           f"QEMU's emulated NVMe, {env.get('time_s', '?')} s per run after {env.get('warmup_s', '?')} s warmup,")
     print("one thread pinned to the same vCPU; latency is submission to completion, in microseconds.")
+    try:
+        with open(os.path.join(outdir, "pinned")) as f:
+            env["pinned"] = f.read().strip()
+    except OSError:
+        env["pinned"] = None
+    print(f"QEMU's threads pinned: {env['pinned']}." if env["pinned"] else "QEMU's threads not pinned.")
     if env.get("host", {}).get("pm_qos_cpu_dma_latency_0"):
         print("NVP_BENCH_PMQOS=1: host CPUs kept out of deep idle (PM QoS cpu_dma_latency=0) for the whole run.")
     print()

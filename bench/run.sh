@@ -20,6 +20,12 @@
 # thread (where the NVMe controller is emulated) during each run: divided
 # by the I/Os, the emulator's own cost per command, the floor under QD1.
 #
+# QEMU's threads are pinned as libvirt's vcpupin/emulatorpin would: the vCPU
+# that every tool's I/O thread runs on gets the last host CPU to itself,
+# QEMU's main loop (the emulated controller) and the other vCPUs share the
+# rest. Unpinned, the host scheduler moves them around and the QD1 figures
+# of one boot can differ from the next by half. NVP_BENCH_PIN=0: no pinning.
+#
 # NVP_BENCH_PMQOS=1 keeps the host's CPUs out of deep idle states for the
 # guest's lifetime (PM QoS: /dev/cpu_dma_latency = 0, what tuned's
 # latency-performance profile does). On a virtual machine an idle CPU's
@@ -73,9 +79,43 @@ if [[ ${NVP_BENCH_PMQOS:-0} == 1 ]]; then
 fi
 printf '{"pm_qos_cpu_dma_latency_0":%s,"cpuidle":"%s"}\n' "$pmqos" \
 	"$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)" >"$out/host.json"
-rm -f "$out/qemu.pid" "$out/emucpu.json" "$out/vm.done"
+rm -f "$out/qemu.pid" "$out/emucpu.json" "$out/vm.done" "$out/pinned"
 python3 bench/emucpu.py "$out/qemu.pid" "$gdir/marks" "$out/emucpu.json" "$out/vm.done" &
 emucpu_pid=$!
+
+# Once QEMU runs and its vCPU threads exist ("CPU N/TCG", named by
+# -name debug-threads=on), pin them; threads it starts later inherit the
+# main thread's CPUs. Notes what it did in $out/pinned for the report.
+pin_qemu() {
+	local io_vcpu=${NVP_BENCH_CPU:-1} last rest pid t tid comm
+	last=$(($(nproc) - 1))
+	((last >= 1)) || { say "one host CPU: QEMU's threads are not pinned"; return 0; }
+	rest=0
+	((last == 1)) || rest=0-$((last - 1))
+	for _ in $(seq 3000); do
+		[[ -e $out/vm.done ]] && return 0
+		if [[ -s $out/qemu.pid ]]; then
+			pid=$(<"$out/qemu.pid")
+			grep -qx "CPU $io_vcpu/TCG" /proc/"$pid"/task/*/comm 2>/dev/null && break
+		fi
+		sleep 0.1
+	done
+	[[ -n ${pid:-} ]] || return 0
+	for t in /proc/"$pid"/task/*; do
+		tid=${t##*/}
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		if [[ $comm == "CPU $io_vcpu/TCG" ]]; then
+			taskset -pc "$last" "$tid" >/dev/null
+		else
+			taskset -pc "$rest" "$tid" >/dev/null
+		fi
+	done
+	printf 'vCPU %s alone on host CPU %s; the main loop and the other vCPUs on host CPU %s\n' \
+		"$io_vcpu" "$last" "$rest" >"$out/pinned"
+}
+if [[ ${NVP_BENCH_PIN:-1} != 0 ]]; then
+	pin_qemu &
+fi
 
 say "booting the guest: nvpoll-perf on vfio-pci, then fio on the kernel nvme driver (a few minutes under TCG)"
 ns2="-drive if=none,id=nvm1,format=raw,file=null-co://,file.read-zeroes=on,file.size=1G"
@@ -83,7 +123,7 @@ ns2+=" -device nvme-ns,drive=nvm1,bus=nvme0,nsid=2,logical_block_size=512,physic
 vm_rc=0
 scripts/vm.sh --driver vfio-pci --null-disk --disk-size 1G \
 	--nvme-opts "logical_block_size=4096,physical_block_size=4096,ioeventfd=on" \
-	--qemu-args "$ns2 -pidfile $PWD/$out/qemu.pid" --timeout 1200 -- bench/guest.sh "$gdir" || vm_rc=$?
+	--qemu-args "$ns2 -pidfile $PWD/$out/qemu.pid -name nvpoll-bench,debug-threads=on" --timeout 1200 -- bench/guest.sh "$gdir" || vm_rc=$?
 if ((vm_rc != 0)); then
 	say "the guest run failed (exit $vm_rc)${gdir:+; see $gdir/*.err}"
 	[[ -s $gdir/failed ]] && sed 's/^/  | /' "$gdir/failed" >&2
@@ -91,8 +131,9 @@ if ((vm_rc != 0)); then
 fi
 
 [[ $pmqos == true ]] && exec {qos_fd}>&-
-# It ends with QEMU, or at once if QEMU never wrote its pid file.
+# It ends with QEMU, or at once if QEMU never wrote its pid file; so does pin_qemu.
 : >"$out/vm.done"
 wait "$emucpu_pid" || say "bench/emucpu.py ended without figures: no emulator CPU per I/O"
+wait
 python3 bench/report.py table "$gdir" "$out/ipio.json" || rc=1
 exit "$rc"
