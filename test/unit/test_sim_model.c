@@ -1580,6 +1580,16 @@ static void test_dbbuf_sq_wakes_on_register(void **state)
 	assert_true(wait_val(q->sq_ei, 4, WAIT_MS));
 }
 
+/* Three commands published in the shadow, one register write for them: the first completes. */
+static void post_three_ring_once(struct host *h, struct tq *q, uint16_t *cid)
+{
+	for (unsigned i = 0; i < 3; i++)
+		cid[i] = post_flush(h, q);
+	st(q->sq_sh, 3);
+	st((uint32_t *)doorbell(h, 1, 0), 3);
+	assert_int_equal(cq_wait(q, 0, 1), cid[0]);
+}
+
 /* While it works through an SQ the model sets EventIdx to the tail it read, then reads the shadow. */
 static void test_dbbuf_sq_eventidx(void **state)
 {
@@ -1587,17 +1597,12 @@ static void test_dbbuf_sq_eventidx(void **state)
 	struct tq *q;
 	uint64_t rings;
 	uint16_t cid[5];
-	unsigned i;
 
 	dbbuf_up(h);
 	q = ioq_cq2(h);
 	st(q->sq_ei, 0xdead);
 	rings = stats(h)->sq_doorbells;
-	for (i = 0; i < 3; i++)
-		cid[i] = post_flush(h, q);
-	st(q->sq_sh, 3);
-	st((uint32_t *)doorbell(h, 1, 0), 3);
-	assert_int_equal(cq_wait(q, 0, 1), cid[0]);
+	post_three_ring_once(h, q, cid);
 	assert_true(wait_val(q->sq_ei, 3, WAIT_MS));
 	quiet();
 	assert_int_equal(cqe_phase(&q->cq[1]), 0); /* the CQ is full */
@@ -1636,16 +1641,11 @@ static void test_dbbuf_cq_shadow_head(void **state)
 	struct tq *q;
 	uint64_t cq_rings;
 	uint16_t cid[4];
-	unsigned i;
 
 	dbbuf_up(h);
 	q = ioq_cq2(h);
 	st(q->cq_ei, 0xdead);
-	for (i = 0; i < 3; i++)
-		cid[i] = post_flush(h, q);
-	st(q->sq_sh, 3);
-	st((uint32_t *)doorbell(h, 1, 0), 3);
-	assert_int_equal(cq_wait(q, 0, 1), cid[0]);
+	post_three_ring_once(h, q, cid);
 	assert_int_equal(ld(q->cq_ei), 0);
 	quiet();
 	assert_int_equal(cqe_phase(&q->cq[1]), 0);
