@@ -78,11 +78,15 @@ fio_run() {
 }
 # ---- fio with nvpoll's ioengine on vfio-pci, then nvpoll-perf on the same binding
 # fio treats ':' in --filename specially: the engine takes '.' in its place.
-# iodepth_batch: post a batch, one doorbell, as nvpoll-perf does.
+# iodepth_batch: post a batch, one doorbell, as nvpoll-perf does. The engine
+# takes shadow doorbells where nvpoll-perf does (from the environment).
 for c in "${cases[@]}"; do
-	read -r name nsid bs rw qd _ <<<"$c"
-	fio_run "fionvp-$name" "${bdf//:/.}/ns=$nsid" "$bs" "$rw" "$qd" "external:$PWD/build/nvpoll-fio.so" \
-		--thread=1 --iodepth_batch_submit="$qd" --iodepth_batch_complete_max="$qd"
+	read -r name nsid bs rw qd nvopts <<<"$c"
+	shadow=0
+	[[ $nvopts == *--shadow-doorbells* ]] && shadow=1
+	NVPOLL_FIO_SHADOW_DOORBELLS=$shadow fio_run "fionvp-$name" "${bdf//:/.}/ns=$nsid" "$bs" "$rw" "$qd" \
+		"external:$PWD/build/nvpoll-fio.so" --thread=1 --iodepth_batch_submit="$qd" \
+		--iodepth_batch_complete_max="$qd"
 done
 # QD1 last here and psync first after the rebind: the two runs that make the
 # latency ratio run back to back, seconds apart, so a drift of the host's

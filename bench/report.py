@@ -142,8 +142,8 @@ def table(guestdir, ipio_path=None):
     shadow = [label for name, label, _ in CASES
               if results.get(("nvpoll", name), {}).get("doorbells") == "shadow"]
     if shadow:
-        print(f"nvpoll-perf used shadow doorbells (--shadow-doorbells) for: {', '.join(shadow)}; "
-              "doorbell registers for the rest.")
+        print(f"nvpoll-perf and the fio engine used shadow doorbells (--shadow-doorbells) for: "
+              f"{', '.join(shadow)}; doorbell registers for the rest.")
     print()
     print("nvpoll's counters (nvp_qpair_stats):")
     for name, label, _ in CASES:

@@ -137,6 +137,17 @@ static int parse_filename(const char *name, char *uri, size_t len, uint32_t *nsi
 	return 0;
 }
 
+/* NVPOLL_FIO_SHADOW_DOORBELLS=1: opts.shadow_doorbells, for every controller this process opens. */
+static const struct nvp_opts *dev_opts(void)
+{
+	static struct nvp_opts opts;
+	const char *env = getenv("NVPOLL_FIO_SHADOW_DOORBELLS");
+
+	nvp_opts_init(&opts);
+	opts.shadow_doorbells = env && strcmp(env, "1") == 0;
+	return &opts;
+}
+
 static struct nvf_dev *dev_get(const char *uri)
 {
 	struct nvf_dev *d;
@@ -153,7 +164,7 @@ static struct nvf_dev *dev_get(const char *uri)
 			goto out;
 		}
 		snprintf(d->uri, sizeof(d->uri), "%s", uri);
-		d->dev = nvp_dev_open(uri, NULL);
+		d->dev = nvp_dev_open(uri, dev_opts());
 		if (!d->dev) {
 			int err = errno;
 
@@ -163,6 +174,8 @@ static struct nvf_dev *dev_get(const char *uri)
 			errno = err;
 			goto out;
 		}
+		if (nvp_dev_shadow_doorbells(d->dev))
+			log_info("nvpoll-fio: %s: shadow doorbells\n", uri);
 		d->next = devs;
 		devs = d;
 	}

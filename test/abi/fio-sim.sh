@@ -44,6 +44,12 @@ clean_run() {
 check "randwrite + crc32c verify, iodepth 16, batches of 4" clean_run --name=v --filename=sim \
 	--rw=randwrite --bs=4k --size=8m --iodepth=16 --iodepth_batch=4 \
 	--iodepth_batch_complete_min=1 --verify=crc32c --do_verify=1
+shadow_run() { # clean_run with shadow doorbells, which the engine must report in use
+	NVPOLL_FIO_SHADOW_DOORBELLS=1 clean_run "$@" && grep -q "nvpoll-fio: sim: shadow doorbells" "$tmp/run"
+}
+check "shadow doorbells: randwrite + crc32c verify, iodepth 16, batches of 4" shadow_run --name=v \
+	--filename=sim --rw=randwrite --bs=4k --size=8m --iodepth=16 --iodepth_batch=4 \
+	--iodepth_batch_complete_min=1 --verify=crc32c --do_verify=1
 check "mixed sizes 4k..64k, iodepth 32, batch 8" clean_run --name=v --filename=sim \
 	--rw=randwrite --bsrange=4k-64k --bs_unaligned=0 --size=8m --iodepth=32 --iodepth_batch=8 \
 	--verify=crc32c
