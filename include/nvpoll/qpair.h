@@ -51,8 +51,6 @@ struct nvp_qpair {
 	struct nvme_sqe *sq;
 	volatile uint32_t *sq_db;
 	struct nvp_req *reqs;
-	volatile uint32_t *sq_shadow;	   /* shadow doorbell, NULL without Doorbell Buffer Config ... */
-	const volatile uint32_t *sq_eventidx; /* ... and the controller's EventIdx next to it */
 	uint16_t sq_tail;
 	uint16_t sq_tail_rung;	/* tail value last handed to the controller (register or shadow) */
 	uint16_t size;		/* entries in the SQ and in the CQ */
@@ -62,6 +60,9 @@ struct nvp_qpair {
 	uint32_t page_size;	/* ... and in bytes */
 	uint32_t max_xfer;	/* bytes per command */
 	uint64_t timeout_ticks;	/* per-command deadline; NVP_NO_TIMEOUT: none */
+	/* Read only when ringing, after the per-submit fields above (one cache line). */
+	volatile uint32_t *sq_shadow;	   /* shadow doorbell, NULL without Doorbell Buffer Config ... */
+	const volatile uint32_t *sq_eventidx; /* ... and the controller's EventIdx next to it */
 
 	/* Completion side: every poll touches these. */
 	volatile struct nvme_cqe *cq;
