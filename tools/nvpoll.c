@@ -373,6 +373,15 @@ static void json_str_or_null(const char *s)
 		printf("null");
 }
 
+/* A node, group or other index: null when unknown (negative). */
+static void json_index_or_null(int v)
+{
+	if (v >= 0)
+		printf("%d", v);
+	else
+		printf("null");
+}
+
 static int cmd_list_backends(const struct args *a)
 {
 	struct nvp_backend_info be[NVP_MAX_BACKENDS];
@@ -417,16 +426,12 @@ static void list_json(const struct nvp_pci_info *d, unsigned idx)
 	json_str_or_null(d->vendor);
 	printf(",\"device\":");
 	json_str_or_null(d->device);
-	if (d->numa_node >= 0)
-		printf(",\"numa_node\":%d", d->numa_node);
-	else
-		printf(",\"numa_node\":null");
+	printf(",\"numa_node\":");
+	json_index_or_null(d->numa_node);
 	printf(",\"driver\":");
 	json_str_or_null(d->driver);
-	if (d->iommu_group >= 0)
-		printf(",\"iommu_group\":%d", d->iommu_group);
-	else
-		printf(",\"iommu_group\":null");
+	printf(",\"iommu_group\":");
+	json_index_or_null(d->iommu_group);
 	printf(",\"iommu_type\":");
 	json_str_or_null(d->iommu_type);
 	printf(",\"backend\":");

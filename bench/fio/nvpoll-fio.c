@@ -287,11 +287,25 @@ static int attach_file(struct thread_data *td, struct fio_file *f)
 	return 0;
 }
 
-static int nvf_setup(struct thread_data *td)
+/* attach_file() for each of the job's files; 1 (the error recorded for @where) on failure. */
+static int attach_files(struct thread_data *td, const char *where)
 {
 	struct fio_file *f;
 	unsigned i;
 
+	for_each_file(td, f, i) {
+		int err = attach_file(td, f);
+
+		if (err) {
+			td_verror(td, -err, where);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int nvf_setup(struct thread_data *td)
+{
 	if (check_fio_version())
 		return 1;
 	if (!td->o.use_thread) {
@@ -299,15 +313,7 @@ static int nvf_setup(struct thread_data *td)
 			"owns the controller and every job is a thread in it\n", td->o.name);
 		return 1;
 	}
-	for_each_file(td, f, i) {
-		int err = attach_file(td, f);
-
-		if (err) {
-			td_verror(td, -err, "nvpoll-fio setup");
-			return 1;
-		}
-	}
-	return 0;
+	return attach_files(td, "nvpoll-fio setup");
 }
 
 /* Refuse at start what every I/O would fail on, with a reason. */
@@ -355,19 +361,9 @@ static int nvf_init(struct thread_data *td)
 {
 	struct nvp_qpair_opts qo = { 0 };
 	struct nvf_thread *thr;
-	struct fio_file *f;
-	unsigned i;
 
-	if (check_fio_version())
+	if (check_fio_version() || attach_files(td, "nvpoll-fio init"))
 		return 1;
-	for_each_file(td, f, i) {
-		int err = attach_file(td, f);
-
-		if (err) {
-			td_verror(td, -err, "nvpoll-fio init");
-			return 1;
-		}
-	}
 	thr = td->io_ops_data;
 	if (!thr || !thr->ndev) {
 		log_err("nvpoll-fio: job %s names no device (--filename)\n", td->o.name);

@@ -171,6 +171,16 @@ static inline int nvp__shadow_db_update(volatile uint32_t *shadow, const volatil
 	return (uint16_t)(val - (uint16_t)*eventidx - 1) < (uint16_t)(val - old);
 }
 
+/* Hand doorbell value @val (it was @old) to the controller: the register, or its shadow when that suffices. */
+static inline void nvp__doorbell(volatile uint32_t *reg, volatile uint32_t *shadow, const volatile uint32_t *eventidx,
+				 uint16_t val, uint16_t old, uint64_t *reg_writes)
+{
+	if (!shadow || nvp__shadow_db_update(shadow, eventidx, val, old)) {
+		*reg = val;
+		(*reg_writes)++;
+	}
+}
+
 /* Ring the SQ tail doorbell if anything was posted since the last ring. */
 static inline void nvp_qpair_ring(struct nvp_qpair *qp)
 {
@@ -179,10 +189,7 @@ static inline void nvp_qpair_ring(struct nvp_qpair *qp)
 	if (tail == qp->sq_tail_rung)
 		return;
 	nvp_wmb(); /* the controller must see the entries before the new tail */
-	if (!qp->sq_shadow || nvp__shadow_db_update(qp->sq_shadow, qp->sq_eventidx, tail, qp->sq_tail_rung)) {
-		*qp->sq_db = tail;
-		qp->stats.sq_doorbells++;
-	}
+	nvp__doorbell(qp->sq_db, qp->sq_shadow, qp->sq_eventidx, tail, qp->sq_tail_rung, &qp->stats.sq_doorbells);
 	qp->sq_tail_rung = tail;
 }
 
@@ -221,9 +228,10 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 /*
  * Ring the SQ doorbell if needed, then reap up to @max completions (0: up
  * to a ring's worth), running their callbacks. Writes the CQ head doorbell
- * (or its shadow) once for the whole batch. Every 128 calls it also checks deadlines and
- * the controller's health (out of line), and after a controller reset it
- * re-creates this qpair's queues first. Returns the CQ entries consumed.
+ * (or its shadow) once for the whole batch. Every 128 calls it also checks
+ * deadlines and the controller's health (out of line), and after a
+ * controller reset it re-creates this qpair's queues first. Returns the CQ
+ * entries consumed.
  */
 static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 {
@@ -267,10 +275,7 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 		return 0;
 	}
 	nvp_rmb(); /* done reading the entries before the controller may reuse them */
-	if (!qp->cq_shadow || nvp__shadow_db_update(qp->cq_shadow, qp->cq_eventidx, head, old_head)) {
-		*qp->cq_db = head;
-		qp->stats.cq_doorbells++;
-	}
+	nvp__doorbell(qp->cq_db, qp->cq_shadow, qp->cq_eventidx, head, old_head, &qp->stats.cq_doorbells);
 	return n;
 }
 

@@ -63,7 +63,7 @@ int nvp_dbbuf_setup(struct nvp_dev *dev)
 		return 0;
 	}
 	/* Pool memory is 4 KiB aligned; the buffers must be page aligned, one page each. */
-	if (dev->page_shift != 12 || (size_t)(dev->nr_io_queues + 1) * 2 * dev->db_stride > bytes) {
+	if (dev->page_shift != 12 || nvp_db_offset(dev, dev->nr_io_queues, 1) + 4 > bytes) {
 		nvp_log(NVP_LOG_INFO, "%s: shadow doorbells not used (memory page 2^%u, %u queues at stride %u)",
 			dev->bus->name, dev->page_shift, dev->nr_io_queues, dev->db_stride);
 		return 0;
@@ -102,7 +102,7 @@ void nvp_dbbuf_free(struct nvp_dev *dev)
 void nvp_dbbuf_bind(struct nvp_qpair *qp)
 {
 	struct nvp_dev *dev = qp->dev;
-	unsigned sq_word = 2 * qp->qid * dev->db_stride / 4, cq_word = sq_word + dev->db_stride / 4;
+	size_t sq_word = nvp_db_offset(dev, qp->qid, 0) / 4, cq_word = nvp_db_offset(dev, qp->qid, 1) / 4;
 
 	if (!__atomic_load_n(&dev->dbbuf_on, __ATOMIC_ACQUIRE)) {
 		qp->sq_shadow = qp->cq_shadow = NULL;

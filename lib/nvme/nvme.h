@@ -75,15 +75,24 @@ struct nvp_dev {
 	void *reset_arg;
 };
 
-/* Doorbell addresses (spec 3.1.24): SQ y tail, then CQ y head, stride apart. */
+/*
+ * Doorbell layout (spec 3.1.24): SQ y tail, then CQ y head, stride apart --
+ * from NVME_REG_DBS in BAR0, and from the start of the shadow doorbell and
+ * EventIdx buffers (dbbuf.c).
+ */
+static inline size_t nvp_db_offset(const struct nvp_dev *dev, unsigned qid, unsigned is_cq)
+{
+	return (2 * (size_t)qid + is_cq) * dev->db_stride;
+}
+
 static inline volatile uint32_t *nvp_sq_doorbell(const struct nvp_dev *dev, unsigned qid)
 {
-	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + (2 * qid) * dev->db_stride);
+	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + nvp_db_offset(dev, qid, 0));
 }
 
 static inline volatile uint32_t *nvp_cq_doorbell(const struct nvp_dev *dev, unsigned qid)
 {
-	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + (2 * qid + 1) * dev->db_stride);
+	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + nvp_db_offset(dev, qid, 1));
 }
 
 /* ctrl.c: register-level bring-up and shutdown. */

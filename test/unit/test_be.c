@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "xsystem.h"
 
 #include "nvpoll.h"
 #include "be/be.h"
@@ -34,19 +35,6 @@ struct fake {
 };
 
 static struct fake *fk;
-
-static void xsystem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void xsystem(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("setup command failed: %s", cmd);
-}
 
 /*
  * One PCI function as sysfs shows it, with what libpci reads (vendor,

@@ -304,7 +304,7 @@ static void shadow_io_round(struct nvp_dev *dev, unsigned seed, struct nvp_qpair
 	nvp_qpair_destroy(qp);
 }
 
-static struct nvp_dev *open_shadow(const char *uri, unsigned shadow, unsigned policy)
+static struct nvp_dev *open_sim_with(const char *uri, unsigned shadow, unsigned policy)
 {
 	struct nvp_opts opts;
 	struct nvp_dev *dev;
@@ -338,7 +338,7 @@ static void test_shadow_doorbells(void **state)
 	(void)state;
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct nvp_dev *dev = open_shadow(cases[c].uri, cases[c].shadow, NVP_RESET_RESUBMIT);
+		struct nvp_dev *dev = open_sim_with(cases[c].uri, cases[c].shadow, NVP_RESET_RESUBMIT);
 		struct nvp_sim_stats *ss = calloc(1, sizeof(*ss));
 		struct nvp_qpair_stats st;
 
@@ -368,7 +368,7 @@ static void test_shadow_doorbells(void **state)
 /* A reset makes the controller forget the buffers: the driver gives them again, I/O goes on. */
 static void test_shadow_doorbells_after_reset(void **state)
 {
-	struct nvp_dev *dev = open_shadow("sim:size=4M", 1, NVP_RESET_RESUBMIT);
+	struct nvp_dev *dev = open_sim_with("sim:size=4M", 1, NVP_RESET_RESUBMIT);
 	struct nvp_sim_stats *ss = calloc(1, sizeof(*ss));
 	struct nvp_qpair_stats st;
 	(void)state;
@@ -811,7 +811,6 @@ static void test_timeout_reset_resubmit(void **state)
 /* An explicit reset with I/O in flight, both policies (and resubmission with shadow doorbells). */
 static void reset_with_io(unsigned policy, unsigned shadow)
 {
-	struct nvp_opts opts;
 	struct nvp_dev *dev;
 	struct nvp_qpair *qp;
 	const struct nvp_ns *ns;
@@ -820,11 +819,7 @@ static void reset_with_io(unsigned policy, unsigned shadow)
 				      .match = { .filter = NVP_SIM_MATCH_IO, .count = NVP_SIM_ALWAYS } };
 	struct done d[16];
 
-	nvp_opts_init(&opts);
-	opts.reset_policy = policy;
-	opts.shadow_doorbells = shadow;
-	dev = nvp_dev_open("sim", &opts);
-	assert_non_null(dev);
+	dev = open_sim_with("sim", shadow, policy);
 	ns = nvp_ns_get(dev, 1);
 	qp = nvp_qpair_create(dev, NULL);
 	w = nvp_dma_alloc(dev, 16 * 512);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "xsystem.h"
 
 #include "nvpoll.h"
 #include "vfio/iova.h"
@@ -283,18 +284,6 @@ struct fake {
 	char root[64];
 	char vfio_dir[64];
 };
-
-static void xsystem(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("setup command failed: %s", cmd);
-}
 
 /*
  * Lay out one PCI device the way sysfs does: the real directory under
