@@ -52,7 +52,7 @@ $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) $(VM_BINS)
-	@test/run-unit.sh $(UNIT_BINS) $(O)/test-vm/vm_rw
+	@test/run-unit.sh $(UNIT_BINS) $(O)/test-vm/vm_rw $(O)/test-vm/vm_unplug
 
 vmtest: all $(VM_BINS)
 	@test/vm/run.sh

@@ -258,6 +258,16 @@ static inline uint64_t rng_next(uint64_t *s)
 }
 
 /* This thread submits nothing more, and every other thread stops too. */
+/* Said once per run, by whichever thread sees it first: the reason every later error has. */
+static void say_if_removed(struct worker *w, int err)
+{
+	static int said;
+
+	if (err == -ENODEV && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "nvpoll-perf: %s was removed (hot-unplug, unbind or surprise removal): stopping\n",
+			w->cfg->uri);
+}
+
 static void fail(struct worker *w)
 {
 	w->failed = 1;
@@ -349,6 +359,7 @@ static inline int submit(struct worker *w, struct perf_io *io, uint64_t now)
 	else
 		rc = nvp_read(w->qp, w->ns, lba, w->io_lbas, io->buf, on_done, io);
 	if (unlikely(rc)) {
+		say_if_removed(w, rc);
 		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 " not submitted: %s\n", w->id,
 			io->write ? "write" : "read", lba, nvp_errmsg());
 		fail(w);
@@ -363,6 +374,7 @@ static __attribute__((noinline, cold)) void io_failed(struct worker *w, struct p
 {
 	char status[96];
 
+	say_if_removed(w, err);
 	if (!w->failed)
 		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 "+%u failed: %s\n", w->id,
 			io->write ? "write" : "read", w->base_lba + io->block * w->io_lbas, w->io_lbas,

@@ -319,7 +319,10 @@ int nvp_ctrl_reset(struct nvp_dev *dev);
 typedef void (*nvp_reset_cb)(struct nvp_dev *dev, int err, void *arg);
 void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *arg);
 
-/* 1 once the device was found removed (BAR reads all ones). */
+/*
+ * 1 once the device is gone: its BAR read all ones (surprise removal), or
+ * the kernel asked for it back and nvpoll released it (NVP_EVENT_REMOVAL).
+ */
 int nvp_dev_removed(const struct nvp_dev *dev);
 
 /* ---- Asynchronous events ------------------------------------------------------ */
@@ -332,10 +335,26 @@ int nvp_dev_removed(const struct nvp_dev *dev);
  * event callback. Namespace handles stay valid across the refresh; a
  * namespace that went away reports nsze 0 and its I/O fails with -ERANGE.
  */
+/*
+ * NVP_EVENT_REMOVAL: the kernel asked for the device back (an orderly
+ * hot-unplug, an unbind from vfio-pci), or removed it (uio-generic).
+ * nvpoll has already released it, from whichever thread's poll saw it
+ * first: every command ends with -ENODEV, qpairs and DMA buffers stay
+ * valid until nvp_dev_close(), which the application should call soon.
+ * Seeing the request needs a qpair poll or nvp_admin_poll() now and then;
+ * until one runs, vfio-pci's removal waits. (A surprise removal, a BAR
+ * that reads all ones, ends commands the same way but has no event.)
+ */
+enum nvp_event_kind {
+	NVP_EVENT_AER = 0,	/* an Asynchronous Event: type, info, lid, dw0 */
+	NVP_EVENT_REMOVAL = 1,	/* removed by the kernel, device released; the other fields are 0 */
+};
+
 struct nvp_event {
-	uint8_t type;	/* enum nvme_aer_type: error, SMART/health, notice, ... */
+	uint8_t type;	/* NVP_EVENT_AER: enum nvme_aer_type: error, SMART/health, notice, ... */
 	uint8_t info;	/* asynchronous event information */
 	uint8_t lid;	/* log page that was read for it */
+	uint8_t kind;	/* enum nvp_event_kind */
 	uint32_t dw0;	/* the raw completion dword 0 */
 };
 typedef void (*nvp_event_cb)(struct nvp_dev *dev, const struct nvp_event *ev, void *arg);
@@ -345,8 +364,9 @@ void nvp_dev_set_event_cb(struct nvp_dev *dev, nvp_event_cb cb, void *arg);
  * Reap admin completions and handle asynchronous events; call it now and
  * then from any one thread (a management thread, or a timer). Event
  * callbacks run inside it. Returns the number of events handled, or
- * -errno. Cheap when nothing happened; returns 0 at once when another
- * thread holds the admin queue.
+ * -errno (-ENODEV once the device is removed, after delivering
+ * NVP_EVENT_REMOVAL when that is why). Cheap when nothing happened;
+ * returns 0 at once when another thread holds the admin queue.
  */
 int nvp_admin_poll(struct nvp_dev *dev);
 

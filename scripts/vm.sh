@@ -45,6 +45,7 @@ opt_kernel=bookworm
 opt_verbose=0
 opt_console_log=""
 opt_kernel_args=""
+opt_monitor=0
 cmd=()
 
 usage() {
@@ -72,6 +73,10 @@ root filesystem.  Prints CMD's stdout/stderr and exits with CMD's status
                         Debian 12 kernel (default) or bookworm-backports'
   --kernel-args "..."   extra guest kernel command line (e.g. iommu.strict=1)
   --console-log FILE    keep the guest's kernel console log in FILE
+  --monitor             let CMD drive QEMU's monitor: each line it appends to
+                        the file named by $NVP_VM_MONITOR is run as a monitor
+                        command (device_del ID, ...); the replies are shown
+                        when the run fails
   -v, --verbose         also stream the guest console to stderr
   -h, --help            this text
 
@@ -100,6 +105,7 @@ parse_args() {
             -h|--help) usage; exit 0 ;;
             -v|--verbose) opt_verbose=1; shift; continue ;;
             --null-disk) opt_null_disk=1; shift; continue ;;
+            --monitor) opt_monitor=1; shift; continue ;;
         esac
         (($# >= 2)) || die "option $opt needs a value (see --help)"
         val=$2
@@ -531,14 +537,28 @@ make_run_dir() {
     {
         printf 'REPO=%q\nDRIVER=%q\nHUGEPAGES=%q\n' "$REPO" "$opt_driver" "$opt_hugepages"
     } >"$run/config"
+    make_monitor_dir
     write_cmd_script >"$run/cmd.sh"
     mkfifo "$run/console.fifo" "$run/out.fifo" "$run/err.fifo"
     : >"$run/status"
 }
 
+# --monitor: the guest reaches the host only through the checkout (9p, read-
+# write), so its monitor commands go into a file there, which a tail -F on
+# the host feeds to QEMU's monitor.
+make_monitor_dir() {
+    monitor_dir=""
+    ((opt_monitor)) || return 0
+    mkdir -p "$REPO/build"
+    monitor_dir=$(mktemp -d "$REPO/build/.vm-monitor.XXXXXX")
+    : >"$monitor_dir/commands"
+    mkfifo "$run/monitor.in" "$run/monitor.out"
+}
+
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     [[ -n ${run:-} ]] && rm -rf "$run"
+    [[ -n ${monitor_dir:-} ]] && rm -rf "$monitor_dir"
 }
 
 # Runs in the guest under the host's bash.  Host NVP_* variables pass through
@@ -550,6 +570,7 @@ write_cmd_script() {
         case $var in NVP_VM|NVP_DRIVER|NVP_BDF|NVP_BDFS|NVP_VM_CACHE) continue ;; esac
         printf 'export %s=%q\n' "$var" "${!var}"
     done < <(compgen -e | grep '^NVP_' || true)
+    [[ -z $monitor_dir ]] || printf 'export NVP_VM_MONITOR=%q\n' "$monitor_dir/commands"
     printf 'cd %q || exit 125\n' "$REPO"
     printf 'exec'
     printf ' %q' "${cmd[@]}"
@@ -596,6 +617,8 @@ qemu_cmdline() {
     mapfile -t -O "${#q[@]}" q < <(disk_args)
     q+=(-device "nvme,serial=nvpoll-vm0,id=nvme0,drive=nvm0,addr=0x3${opt_nvme_opts:+,$opt_nvme_opts}")
     q+=("${opt_qemu_args[@]}")
+    # QEMU's pipe chardev reads $run/monitor.in and writes $run/monitor.out.
+    [[ -z $monitor_dir ]] || q+=(-monitor "pipe:$run/monitor")
 }
 
 # Streams the guest's serial ports to our stdout/stderr.  We hold each FIFO
@@ -613,6 +636,18 @@ start_readers() {
         cat <"$run/console.fifo" >"$run/console.log" 7>&- 8>&- 9>&- &
     fi
     readers+=($!)
+    start_monitor_relay
+}
+
+start_monitor_relay() {
+    monitor_relay=""
+    [[ -n $monitor_dir ]] || return 0
+    exec 4<>"$run/monitor.in" 5<>"$run/monitor.out"
+    cat <"$run/monitor.out" >"$run/monitor.log" 4>&- 5>&- 7>&- 8>&- 9>&- &
+    readers+=($!)
+    # Never ends by itself: stop_readers kills it.
+    tail -n +1 -F -s 0.1 "$monitor_dir/commands" >"$run/monitor.in" 2>/dev/null 4>&- 5>&- 7>&- 8>&- 9>&- &
+    monitor_relay=$!
 }
 
 # Copies stdin to stdout; if stdout goes away (vm.sh ... | head), keeps
@@ -622,6 +657,11 @@ drain() {
 }
 
 stop_readers() {
+    if [[ -n ${monitor_relay:-} ]]; then
+        kill "$monitor_relay" 2>/dev/null || true
+        wait "$monitor_relay" 2>/dev/null || true
+        exec 4>&- 5>&-
+    fi
     exec 7>&- 8>&- 9>&-
     wait "${readers[@]}" || true
 }
@@ -629,6 +669,10 @@ stop_readers() {
 show_console_tail() {
     say "last lines of the guest console:"
     tail -n 40 "$run/console.log" | tr -d '\r' | sed 's/^/  | /' >&2
+    if [[ -s $run/monitor.log ]]; then
+        say "QEMU monitor:"
+        tr -d '\r' <"$run/monitor.log" | tail -n 20 | sed 's/^/  | /' >&2
+    fi
 }
 
 # qemu runs in the background so that a signal to vm.sh (Ctrl-C, a CI's

@@ -52,6 +52,11 @@
  *               rewrites it. The model stops: no DMA, no completion. Final.
  *   AER         raise an asynchronous event: an outstanding Asynchronous
  *               Event Request completes with it, else it waits for one.
+ *   RELEASE_REQUEST
+ *               the kernel asks for the device back, as vfio-pci's device
+ *               request does on an orderly hot-unplug: the model keeps
+ *               working until the driver releases the device, then it is
+ *               removed as by REMOVE and maps no more DMA memory. Final.
  *
  * Thread safety: every function here may be called from any thread while
  * the driver runs; the sim serializes internally.
@@ -84,6 +89,7 @@ enum nvp_sim_fault_type {
 	NVP_SIM_FAULT_BAD_CID,
 	NVP_SIM_FAULT_REMOVE,
 	NVP_SIM_FAULT_AER,
+	NVP_SIM_FAULT_RELEASE_REQUEST,
 };
 
 /* Filters of struct nvp_sim_match, set in .filter. */

@@ -17,6 +17,13 @@
 struct nvp_opts;
 struct nvp_bus;
 
+/* What check_removal() found. */
+enum nvp_bus_removal {
+	NVP_BUS_PRESENT = 0,
+	NVP_BUS_RELEASE_REQUESTED,	/* the kernel waits for us to let go (vfio's device request) */
+	NVP_BUS_GONE,			/* the kernel removed it already (uio: its sysfs files are gone) */
+};
+
 struct nvp_bus_ops {
 	const char *name;	/* config name: "vfio-pci", "uio-generic", "sim" */
 	const char *default_mem; /* "hugepages" or "libc" when opts->mem is NULL */
@@ -41,6 +48,23 @@ struct nvp_bus_ops {
 	int (*dma_map)(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iova);
 	/* Undo one dma_map() of exactly the same range. */
 	int (*dma_unmap)(struct nvp_bus *bus, void *vaddr, size_t len, const uint64_t *unit_iova);
+
+	/*
+	 * Optional: has the kernel asked for the device back (vfio's device
+	 * request on hot-unplug or unbind), or removed it (enum nvp_bus_removal)?
+	 * One system call at most: lib/nvme calls it from its periodic checks,
+	 * never per I/O. A request is reported once.
+	 */
+	int (*check_removal)(struct nvp_bus *bus);
+	/*
+	 * Optional, with check_removal: give the device back now and keep
+	 * the bus object. BAR0 becomes anonymous pages of 0xff bytes at the same
+	 * address, so an access racing in from another thread is harmless and
+	 * reads as removed; bus mastering, DMA mappings and the device's fds are
+	 * dropped. Afterwards dma_map() fails with -ENODEV, dma_unmap() succeeds
+	 * and close() frees the rest. Any thread; a second call does nothing.
+	 */
+	void (*release)(struct nvp_bus *bus);
 };
 
 struct nvp_bus {

@@ -48,7 +48,8 @@ void nvp_dma_pool_fini(struct nvp_dma_pool *pool)
 	pthread_mutex_destroy(&pool->lock);
 }
 
-static struct nvp_dma_region *region_create(struct nvp_dma_pool *pool, size_t min_len)
+/* NULL with nvp_set_error() and *errp set (-ENOMEM, or the memory's or bus's own error). */
+static struct nvp_dma_region *region_create(struct nvp_dma_pool *pool, size_t min_len, int *errp)
 {
 	size_t len = NVP_ALIGN_UP(min_len, NVP_DMA_UNIT_SIZE);
 	struct nvp_dma_region *r;
@@ -80,10 +81,11 @@ static struct nvp_dma_region *region_create(struct nvp_dma_pool *pool, size_t mi
 out_free_region:
 	region_destroy(pool, r, 0);
 out_nomem:
-	nvp_set_error(-ENOMEM, "out of memory for DMA region bookkeeping");
+	*errp = nvp_set_error(-ENOMEM, "out of memory for DMA region bookkeeping");
 	return NULL;
 out_free_region_keep_error:
 	region_destroy(pool, r, 0);
+	*errp = err;
 	return NULL;
 }
 
@@ -147,6 +149,7 @@ void *nvp_dma_pool_alloc(struct nvp_dma_pool *pool, size_t size)
 	size_t n = (NVP_ALIGN_UP(size, NVP_DMA_BLOCK_SIZE)) / NVP_DMA_BLOCK_SIZE;
 	struct nvp_dma_region *r;
 	void *p = NULL;
+	int err = -ENOMEM;
 
 	if (size == 0) {
 		nvp_set_error(-EINVAL, "DMA allocation of 0 bytes");
@@ -163,7 +166,7 @@ void *nvp_dma_pool_alloc(struct nvp_dma_pool *pool, size_t size)
 			      NVP_DMA_MAX_REGIONS);
 		goto out_unlock;
 	}
-	r = region_create(pool, n * NVP_DMA_BLOCK_SIZE);
+	r = region_create(pool, n * NVP_DMA_BLOCK_SIZE, &err);
 	if (!r)
 		goto out_unlock;
 	p = region_alloc(r, n);
@@ -173,7 +176,7 @@ void *nvp_dma_pool_alloc(struct nvp_dma_pool *pool, size_t size)
 out_unlock:
 	pthread_mutex_unlock(&pool->lock);
 	if (!p)
-		errno = ENOMEM;
+		errno = -err;
 	return p;
 }
 

@@ -105,6 +105,12 @@ NVP_API int nvp_admin_poll(struct nvp_dev *dev)
 
 	if (!dev)
 		return nvp_set_error(-EINVAL, "nvp_admin_poll: dev is NULL");
+	nvp_dev_check_release(dev);
+	if (nvp_dev_take_removal_event(dev) && dev->event_cb) {
+		struct nvp_event ev = { .kind = NVP_EVENT_REMOVAL };
+
+		dev->event_cb(dev, &ev, dev->event_arg);
+	}
 	if (dev->removed)
 		return nvp_set_error(-ENODEV, "the controller was removed");
 	if (pthread_mutex_trylock(&dev->admin_lock))

@@ -184,10 +184,13 @@ NVP_API void nvp_dev_close(struct nvp_dev *dev)
 	for (unsigned qid = 1; dev->io_qpairs && qid <= dev->nr_io_queues; qid++)
 		if (dev->io_qpairs[qid])
 			nvp_qpair_destroy(dev->io_qpairs[qid]);
-	if (nvp_ctrl_shutdown(dev))
-		nvp_log(NVP_LOG_WARN, "%s: %s", dev->bus->name, nvp_errmsg());
-	/* Disabled, the controller forgets the admin queue before its memory is unmapped. */
-	nvp_ctrl_disable(dev);
+	/* A removed device has no registers left to shut down (released: already done). */
+	if (!dev->removed) {
+		if (nvp_ctrl_shutdown(dev))
+			nvp_log(NVP_LOG_WARN, "%s: %s", dev->bus->name, nvp_errmsg());
+		/* Disabled, the controller forgets the admin queue before its memory is unmapped. */
+		nvp_ctrl_disable(dev);
+	}
 	dev_free(dev);
 }
 

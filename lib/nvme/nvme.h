@@ -70,7 +70,9 @@ struct nvp_dev {
 
 	/* Recovery: bumped at every controller reset; qpairs compare theirs at each poll. */
 	unsigned reset_gen;
-	int removed;		/* BAR read all ones: the device is gone */
+	int removed;		/* BAR read all ones, or released: the device is gone */
+	int released;		/* atomic: given back to the kernel at its request (release.c) */
+	int removal_event;	/* atomic: the "removal requested" event is still to be delivered */
 	nvp_reset_cb reset_cb;
 	void *reset_arg;
 };
@@ -117,6 +119,15 @@ uint64_t nvp_ms_to_ticks(unsigned ms);
 int nvp_ctrl_reset_locked(struct nvp_dev *dev);
 /* Note the device is gone (once, logged). */
 void nvp_dev_mark_removed(struct nvp_dev *dev);
+
+/*
+ * release.c: when the bus says the kernel wants the device back, release it
+ * (the device then counts as removed). Cheap; call from periodic checks.
+ * Returns 1 once the device is released.
+ */
+int nvp_dev_check_release(struct nvp_dev *dev);
+/* The pending "removal requested" event for nvp_admin_poll(); 1 when there was one. */
+int nvp_dev_take_removal_event(struct nvp_dev *dev);
 
 /* admin.c */
 int nvp_admin_init(struct nvp_dev *dev);

@@ -276,6 +276,7 @@ NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
 		nvp__qpair_bad_cqe(qp, &bad);
 		qp->sq_head = 0;
 	}
+	nvp_dev_check_release(dev); /* after a release, BAR0 reads all ones */
 	csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
 	if (csts == UINT32_MAX || dev->removed) {
 		nvp_dev_mark_removed(dev);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "nvpoll.h"
 #include "sim/sim.h"
 #include "sim/sim_model.h"
 
@@ -93,6 +94,25 @@ static void sim_close(struct nvp_bus *bus)
 		sim_free(sim);
 }
 
+/* The request is consumed by the first look, as a read of vfio's eventfd consumes it. */
+static int sim_check_removal(struct nvp_bus *bus)
+{
+	struct nvp_sim *sim = (struct nvp_sim *)bus;
+
+	return __atomic_exchange_n(&sim->release_asked, 0, __ATOMIC_ACQ_REL) ? NVP_BUS_RELEASE_REQUESTED
+									     : NVP_BUS_PRESENT;
+}
+
+static void sim_release(struct nvp_bus *bus)
+{
+	struct nvp_sim *sim = (struct nvp_sim *)bus;
+
+	if (__atomic_exchange_n(&sim->released, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (sim_request_removal(sim))
+		nvp_log(NVP_LOG_WARN, "sim: release: %s", nvp_errmsg());
+}
+
 struct nvp_sim *nvp_sim_from_bus(struct nvp_bus *bus)
 {
 	return bus && bus->ops == &nvp_sim_ops ? (struct nvp_sim *)bus : NULL;
@@ -105,4 +125,6 @@ const struct nvp_bus_ops nvp_sim_ops = {
 	.close = sim_close,
 	.dma_map = sim_dma_map,
 	.dma_unmap = sim_dma_unmap,
+	.check_removal = sim_check_removal,
+	.release = sim_release,
 };

@@ -87,6 +87,8 @@ int sim_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iov
 	err = sim_dma_check(vaddr, len);
 	if (err)
 		return err;
+	if (__atomic_load_n(&sim->released, __ATOMIC_ACQUIRE))
+		return nvp_set_error(-ENODEV, "sim: the device was released (removed): close it");
 	sim_mapper_lock(sim);
 	err = sim_units_reserve(sim, n);
 	if (!err) {

@@ -143,7 +143,7 @@ static int sim_fault_check(const struct nvp_sim_fault *f)
 	unsigned known = NVP_SIM_MATCH_ADMIN | NVP_SIM_MATCH_IO | NVP_SIM_MATCH_OPC |
 			 NVP_SIM_MATCH_QID | NVP_SIM_MATCH_LBA;
 
-	if (f->type < NVP_SIM_FAULT_FATAL || f->type > NVP_SIM_FAULT_AER)
+	if (f->type < NVP_SIM_FAULT_FATAL || f->type > NVP_SIM_FAULT_RELEASE_REQUEST)
 		return nvp_set_error(-EINVAL, "sim fault: unknown type %d", (int)f->type);
 	if (!sim_fault_per_cmd(f->type))
 		return f->type == NVP_SIM_FAULT_AER && f->aer_type > 7 ?
@@ -188,7 +188,7 @@ static int sim_raise(struct nvp_sim *sim, const struct nvp_sim_fault *f)
 }
 
 /* The model thread does the swap (it alone writes CSTS); wait until it has. */
-static int sim_request_removal(struct nvp_sim *sim)
+int sim_request_removal(struct nvp_sim *sim)
 {
 	uint64_t deadline = nvp_now_ns() + SIM_REMOVE_WAIT_NS;
 	struct timespec ts = { 0, 100000 };
@@ -211,11 +211,16 @@ NVP_API int nvp_sim_inject(struct nvp_sim *sim, const struct nvp_sim_fault *faul
 	err = sim_fault_check(fault);
 	if (err)
 		return err;
-	if (__atomic_load_n(&sim->remove_req, __ATOMIC_ACQUIRE))
-		return nvp_set_error(-ENODEV, "sim fault: the device was removed");
+	if (__atomic_load_n(&sim->remove_req, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&sim->release_req, __ATOMIC_ACQUIRE))
+		return nvp_set_error(-ENODEV, "sim fault: the device was removed or its removal requested");
 	switch (fault->type) {
 	case NVP_SIM_FAULT_REMOVE:
 		return sim_request_removal(sim);
+	case NVP_SIM_FAULT_RELEASE_REQUEST:
+		__atomic_store_n(&sim->release_req, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&sim->release_asked, 1, __ATOMIC_RELEASE);
+		return 0;
 	case NVP_SIM_FAULT_NEVER_READY:
 		__atomic_store_n(&sim->never_ready, 1, __ATOMIC_RELAXED);
 		return 0;

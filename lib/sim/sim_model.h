@@ -189,6 +189,9 @@ struct nvp_sim {
 	int never_ready;	/* atomic */
 	int remove_req;		/* atomic: nvp_sim_inject(REMOVE) waits for removed */
 	int removed;		/* atomic */
+	int release_asked;	/* atomic: RELEASE_REQUEST made, the driver has not seen it yet */
+	int release_req;	/* atomic: RELEASE_REQUEST made (stays) */
+	int released;		/* atomic: the driver released the device */
 
 	struct nvp_sim_stats stats;
 };
@@ -320,5 +323,7 @@ void sim_ns_fini(struct nvp_sim *sim);
 /* sim_fault.c */
 void sim_fault_match(struct nvp_sim *sim, const struct sim_cmd *cmd, struct sim_hit *hit);
 void sim_fault_take_events(struct nvp_sim *sim);
+/* REMOVE's effect, from any thread but the model's: returns once BAR0 reads all ones. */
+int sim_request_removal(struct nvp_sim *sim);
 
 #endif /* NVP_SIM_MODEL_H */

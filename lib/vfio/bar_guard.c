@@ -97,3 +97,19 @@ void nvp_bar_guard_remove(void *addr)
 		if (__atomic_load_n(&guards[i].start, __ATOMIC_RELAXED) == (uintptr_t)addr)
 			__atomic_store_n(&guards[i].start, 0, __ATOMIC_RELEASE);
 }
+
+int nvp_bar_fill_ones(void *addr, size_t len)
+{
+	void *ones = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int err;
+
+	if (ones == MAP_FAILED)
+		return -errno;
+	memset(ones, 0xff, len);
+	if (mremap(ones, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr) == MAP_FAILED) {
+		err = -errno;
+		munmap(ones, len);
+		return err;
+	}
+	return 0;
+}

@@ -18,5 +18,12 @@
 int nvp_bar_guard_add(void *addr, size_t len);
 /* Stop watching the mapping at @addr (before it is unmapped). */
 void nvp_bar_guard_remove(void *addr);
+/*
+ * Swap the mapping [addr, addr + len) for anonymous pages of 0xff bytes in
+ * one step (mremap): a thread that accesses it meanwhile sees either the
+ * device or all ones, never zeroes. The device mapping is unmapped by it.
+ * 0 or -errno.
+ */
+int nvp_bar_fill_ones(void *addr, size_t len);
 
 #endif /* NVP_VFIO_BAR_GUARD_H */

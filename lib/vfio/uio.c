@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -46,6 +47,7 @@ struct uio_bus {
 	int cfg_fd;		/* sysfs config: the command register */
 	void *bar0;		/* bus.bar0 without volatile, for munmap */
 	uint16_t cmd_orig;	/* command register before open, restored at close */
+	int released;		/* atomic: the device was removed and let go (uio_release) */
 };
 
 static struct uio_bus *to_uio(struct nvp_bus *bus)
@@ -321,6 +323,36 @@ out_free:
 }
 
 /*
+ * uio_pci_generic asks nobody before a removal, and the kernel leaves our
+ * BAR0 mapping in place over a physical range nothing answers any more
+ * (QEMU's reads of it are not all ones). What does show is sysfs: a file
+ * of a removed device polls POLLERR.
+ */
+static int uio_check_removal(struct nvp_bus *bus)
+{
+	struct uio_bus *ub = to_uio(bus);
+	struct pollfd p = { .fd = ub->cfg_fd, .events = POLLPRI };
+
+	if (ub->cfg_fd < 0 || poll(&p, 1, 0) != 1 || !(p.revents & (POLLERR | POLLNVAL)))
+		return NVP_BUS_PRESENT;
+	return NVP_BUS_GONE;
+}
+
+static void uio_release(struct nvp_bus *bus)
+{
+	struct uio_bus *ub = to_uio(bus);
+	int err;
+
+	if (__atomic_exchange_n(&ub->released, 1, __ATOMIC_ACQ_REL))
+		return;
+	err = nvp_bar_fill_ones(ub->bar0, ub->bus.bar0_len);
+	if (err)
+		nvp_log(NVP_LOG_WARN, "%s: release: cannot replace the BAR0 mapping: %s", bus->name, strerror(-err));
+	close(ub->cfg_fd);
+	ub->cfg_fd = -1;
+}
+
+/*
  * The layer above has disabled the controller; with bus mastering back as
  * it was, nothing the device still holds can reach memory we give back.
  */
@@ -331,9 +363,10 @@ static void uio_close(struct nvp_bus *bus)
 
 	if (!bus)
 		return;
-	if (!(ub->cmd_orig & PCI_COMMAND_MASTER) && cmd_read(ub, &cmd) == 0)
+	if (ub->cfg_fd >= 0 && !(ub->cmd_orig & PCI_COMMAND_MASTER) && cmd_read(ub, &cmd) == 0)
 		cmd_write(ub, cmd & ~PCI_COMMAND_MASTER);
-	close(ub->cfg_fd);
+	if (ub->cfg_fd >= 0)
+		close(ub->cfg_fd);
 	nvp_bar_guard_remove(ub->bar0);
 	munmap(ub->bar0, ub->bus.bar0_len);
 	free(ub);
@@ -372,6 +405,8 @@ static int uio_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *u
 	if (!len || (len | (uintptr_t)vaddr) & (NVP_DMA_UNIT_SIZE - 1))
 		return nvp_set_error(-EINVAL, "dma_map of %p + %zu on %s: address and length must be "
 				     "non-zero multiples of 2 MiB", vaddr, len, bus->name);
+	if (__atomic_load_n(&to_uio(bus)->released, __ATOMIC_ACQUIRE))
+		return nvp_set_error(-ENODEV, "%s was removed: close it", bus->name);
 	for (k = 0; k < len >> NVP_DMA_UNIT_SHIFT; k++) {
 		uint8_t *unit = (uint8_t *)vaddr + (k << NVP_DMA_UNIT_SHIFT);
 		uint64_t pa;
@@ -413,4 +448,6 @@ const struct nvp_bus_ops nvp_uio_ops = {
 	.close = uio_close,
 	.dma_map = uio_dma_map,
 	.dma_unmap = uio_dma_unmap,
+	.check_removal = uio_check_removal,
+	.release = uio_release,
 };

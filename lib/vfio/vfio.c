@@ -11,6 +11,13 @@
  * mappings and every fd live in struct vfio_bus: two devices never share
  * state. Two devices of one IOMMU group would have to share a container;
  * that is refused with a message at the second open.
+ *
+ * The device request channel: when the kernel wants the device back (an
+ * orderly hot-unplug, an unbind), vfio-pci signals an eventfd we register
+ * at open and then blocks the removal until every fd of the device is
+ * closed. lib/nvme polls the eventfd from its periodic checks and answers
+ * with release(), which lets the removal finish while the process keeps
+ * running and its buffers stay valid.
  */
 #include <dirent.h>
 #include <endian.h>
@@ -21,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -65,6 +73,8 @@ struct vfio_bus {
 	int group;
 	void *bar0;		/* bus.bar0 without volatile, for munmap */
 	uint64_t cfg_offset;	/* config space region in device_fd */
+	int req_fd;		/* eventfd of the device request channel, -1 without */
+	int released;		/* under lock: release() gave the device back */
 
 	/* dma_map/unmap may come from any thread (DMA allocation is not per qpair). */
 	pthread_mutex_t lock;
@@ -79,6 +89,8 @@ static struct vfio_bus *to_vfio(struct nvp_bus *bus)
 {
 	return (struct vfio_bus *)bus;
 }
+
+static int unmap_iova(struct vfio_bus *vb, uint64_t iova, size_t len);
 
 const char *nvp_vfio_dir(void)
 {
@@ -432,6 +444,112 @@ out_close:
 	return ret;
 }
 
+/* ---- the device request channel ------------------------------------------ */
+
+/*
+ * Register an eventfd for VFIO_PCI_REQ_IRQ_INDEX where the device offers
+ * it. Without one the kernel logs "No device request channel registered,
+ * blocked until released by user" and a removal waits for our exit, so a
+ * failure here is worth a warning but not a failed open.
+ * NVP_TEST_NO_DEVICE_REQUEST=1 leaves it out: the guest test's control run.
+ */
+static void request_channel_open(struct vfio_bus *vb)
+{
+	struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = VFIO_PCI_REQ_IRQ_INDEX };
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} req = {
+		.set = {
+			.argsz = sizeof(req),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_REQ_IRQ_INDEX,
+			.count = 1,
+		},
+	};
+	const char *off = getenv("NVP_TEST_NO_DEVICE_REQUEST");
+
+	if (off && *off && strcmp(off, "0")) {
+		nvp_log(NVP_LOG_WARN, "%s: NVP_TEST_NO_DEVICE_REQUEST is set: a removal of the device will wait "
+			"until this process closes it", vb->bus.name);
+		return;
+	}
+	if (ioctl(vb->device_fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) < 0 || irq.count == 0) {
+		nvp_log(NVP_LOG_INFO, "%s: vfio offers no device request channel: a removal of the device will "
+			"wait until this process closes it", vb->bus.name);
+		return;
+	}
+	req.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (req.fd < 0 || ioctl(vb->device_fd, VFIO_DEVICE_SET_IRQS, &req) < 0) {
+		nvp_log(NVP_LOG_WARN, "%s: cannot register the device request channel (%s): a removal of the "
+			"device will wait until this process closes it", vb->bus.name, strerror(errno));
+		if (req.fd >= 0)
+			close(req.fd);
+		return;
+	}
+	vb->req_fd = req.fd;
+}
+
+static int vfio_check_removal(struct nvp_bus *bus)
+{
+	struct vfio_bus *vb = to_vfio(bus);
+	uint64_t n;
+
+	/* Non-blocking: EAGAIN until the kernel asks. The count is consumed, the caller remembers. */
+	if (vb->req_fd >= 0 && read(vb->req_fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		return NVP_BUS_RELEASE_REQUESTED;
+	return NVP_BUS_PRESENT;
+}
+
+static void fds_close(struct vfio_bus *vb)
+{
+	/* Device first: vfio releases the group only when no device fd is left. */
+	int *fds[] = { &vb->device_fd, &vb->req_fd, &vb->group_fd, &vb->container_fd };
+
+	for (size_t i = 0; i < NVP_ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static void vfio_release(struct nvp_bus *bus)
+{
+	struct vfio_bus *vb = to_vfio(bus);
+	uint16_t cmd;
+	off_t off = (off_t)(vb->cfg_offset + PCI_COMMAND);
+	int err;
+
+	pthread_mutex_lock(&vb->lock);
+	if (vb->released) {
+		pthread_mutex_unlock(&vb->lock);
+		return;
+	}
+	/* No DMA from here on, so dropping the mappings below cannot make IOMMU faults. */
+	if (pread(vb->device_fd, &cmd, sizeof(cmd), off) == sizeof(cmd)) {
+		cmd = htole16(le16toh(cmd) & ~PCI_COMMAND_MASTER);
+		if (pwrite(vb->device_fd, &cmd, sizeof(cmd), off) != sizeof(cmd))
+			nvp_log(NVP_LOG_WARN, "%s: release: cannot turn bus mastering off", vb->bus.name);
+	}
+	/* The BAR mapping holds the device file: it must go before the fd can really close. */
+	err = nvp_bar_fill_ones(vb->bar0, vb->bus.bar0_len);
+	if (err) {
+		nvp_log(NVP_LOG_WARN, "%s: release: cannot replace the BAR0 mapping (%s), unmapping it",
+			vb->bus.name, strerror(-err));
+		nvp_bar_guard_remove(vb->bar0);
+		munmap(vb->bar0, vb->bus.bar0_len);
+		vb->bar0 = NULL;
+	}
+	for (size_t i = 0; i < vb->nr_maps; i++)
+		unmap_iova(vb, vb->maps[i].iova, vb->maps[i].len);
+	vb->nr_maps = 0;
+	vb->pinned = 0;
+	fds_close(vb);
+	vb->released = 1;
+	pthread_mutex_unlock(&vb->lock);
+	nvp_log(NVP_LOG_INFO, "%s: released to the kernel", vb->bus.name);
+}
+
 /* ---- open / close --------------------------------------------------------- */
 
 /* Everything sysfs can tell us, before any /dev/vfio access. */
@@ -464,7 +582,7 @@ static int vfio_open(const char *addr, const struct nvp_opts *opts, struct nvp_b
 	snprintf(vb->bus.name, sizeof(vb->bus.name), "%s", bdf);
 	vb->bus.numa_node = nvp_pci_numa_node(bdf);
 	vb->group = group;
-	vb->container_fd = vb->group_fd = vb->device_fd = -1;
+	vb->container_fd = vb->group_fd = vb->device_fd = vb->req_fd = -1;
 	pthread_mutex_init(&vb->lock, NULL);
 
 	ret = container_open(vb, &iommu_type);
@@ -479,6 +597,7 @@ static int vfio_open(const char *addr, const struct nvp_opts *opts, struct nvp_b
 	ret = device_open(vb);
 	if (ret < 0)
 		goto out_fini_iova;
+	request_channel_open(vb);
 	*out = &vb->bus;
 	return 0;
 
@@ -515,11 +634,11 @@ static void vfio_close(struct nvp_bus *bus)
 		unmap_iova(vb, vb->maps[i].iova, vb->maps[i].len);
 	free(vb->maps);
 	nvp_iova_space_fini(&vb->iova);
-	nvp_bar_guard_remove(vb->bar0);
-	munmap(vb->bar0, vb->bus.bar0_len);
-	close(vb->device_fd);
-	close(vb->group_fd);
-	close(vb->container_fd);
+	if (vb->bar0) {
+		nvp_bar_guard_remove(vb->bar0);
+		munmap(vb->bar0, vb->bus.bar0_len);
+	}
+	fds_close(vb);
 	pthread_mutex_destroy(&vb->lock);
 	free(vb);
 }
@@ -621,7 +740,9 @@ static int vfio_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *
 		return nvp_set_error(-EINVAL, "dma_map of %p + %zu on %s: address and length must be "
 				     "non-zero multiples of 2 MiB", vaddr, len, bus->name);
 	pthread_mutex_lock(&vb->lock);
-	ret = map_locked(vb, vaddr, len, &iova);
+	ret = vb->released ? nvp_set_error(-ENODEV, "%s was released to the kernel (removed): close it",
+					    bus->name)
+			   : map_locked(vb, vaddr, len, &iova);
 	pthread_mutex_unlock(&vb->lock);
 	if (ret < 0)
 		return ret;
@@ -658,7 +779,8 @@ static int vfio_dma_unmap(struct nvp_bus *bus, void *vaddr, size_t len, const ui
 	int ret;
 
 	pthread_mutex_lock(&vb->lock);
-	ret = unmap_locked(vb, vaddr, len, unit_iova);
+	/* Released: the mappings went with the container. */
+	ret = vb->released ? 0 : unmap_locked(vb, vaddr, len, unit_iova);
 	pthread_mutex_unlock(&vb->lock);
 	return ret;
 }
@@ -670,4 +792,6 @@ const struct nvp_bus_ops nvp_vfio_ops = {
 	.close = vfio_close,
 	.dma_map = vfio_dma_map,
 	.dma_unmap = vfio_dma_unmap,
+	.check_removal = vfio_check_removal,
+	.release = vfio_release,
 };

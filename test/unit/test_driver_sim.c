@@ -966,6 +966,65 @@ static int poll_events(struct nvp_dev *dev, struct events_seen *e, int want)
 	return e->n;
 }
 
+/*
+ * The kernel asks for the device back (vfio's device request): the first
+ * poll that sees it releases the device; every command in flight, on every
+ * qpair, ends with -ENODEV; the application hears of it once through
+ * nvp_admin_poll(); what it holds stays valid until close (ASan checks).
+ */
+static void test_removal_requested(void **state)
+{
+	struct nvp_dev *dev = open_sim("sim", 300);
+	struct nvp_sim *sim = nvp_dev_sim(dev);
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	struct nvp_qpair *qp1 = nvp_qpair_create(dev, NULL), *qp2 = nvp_qpair_create(dev, NULL);
+	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct nvp_sim_fault hold = { .type = NVP_SIM_FAULT_DROP,
+				      .match = { .filter = NVP_SIM_MATCH_IO, .count = NVP_SIM_ALWAYS } };
+	struct nvp_sim_fault ask = { .type = NVP_SIM_FAULT_RELEASE_REQUEST };
+	struct done d1 = { 0 }, d2 = { 0 }, d3 = { 0 };
+	struct events_seen e = { 0 };
+	(void)state;
+
+	nvp_dev_set_event_cb(dev, on_event, &e);
+	rw_ok(qp1, ns, 1, 0, 1, buf); /* the device works before the request */
+	assert_int_equal(nvp_sim_inject(sim, &hold), 0);
+	assert_int_equal(nvp_read(qp1, ns, 0, 1, buf, on_done, &d1), 0);
+	assert_int_equal(nvp_read(qp2, ns, 1, 1, buf, on_done, &d2), 0);
+	assert_false(wait_done(qp1, &d1, 20));
+	assert_false(nvp_dev_removed(dev));
+
+	assert_int_equal(nvp_sim_inject(sim, &ask), 0);
+	/* qp1's health check sees the request and releases the device. */
+	assert_true(wait_done(qp1, &d1, 2000));
+	assert_int_equal(d1.err, -ENODEV);
+	assert_true(nvp_dev_removed(dev));
+	assert_int_equal(nvp_sim_inject(sim, &hold), -ENODEV); /* the sim was released: no more faults */
+	/* qp2 never looked at the request itself: it learns at its next check. */
+	assert_true(wait_done(qp2, &d2, 2000));
+	assert_int_equal(d2.err, -ENODEV);
+	assert_int_equal(nvp_read(qp2, ns, 0, 1, buf, on_done, &d3), -ENODEV);
+	assert_non_null(strstr(nvp_errmsg(), "removed"));
+
+	/* One event, kind REMOVAL, then the plain -ENODEV of a removed device. */
+	assert_int_equal(nvp_admin_poll(dev), -ENODEV);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.last.kind, NVP_EVENT_REMOVAL);
+	assert_int_equal(nvp_admin_poll(dev), -ENODEV);
+	assert_int_equal(e.n, 1);
+
+	/* Held memory stays usable; new DMA memory cannot be mapped for a released device. */
+	memset(buf, 0x5a, 4096);
+	assert_null(nvp_dma_alloc(dev, 8u << 20));
+	assert_int_equal(errno, ENODEV);
+	assert_int_equal(nvp_ctrl_reset(dev), -ENODEV);
+	nvp_qpair_destroy(qp1);
+	nvp_qpair_destroy(qp2);
+	assert_int_equal(d1.n + d2.n + d3.n, 2); /* each exactly once */
+	nvp_dma_free(dev, buf);
+	nvp_dev_close(dev);
+}
+
 static void test_async_events(void **state)
 {
 	struct nvp_dev *dev = open_sim("sim:ns=2", 0);
@@ -1049,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_reset_fails_in_flight),
 		cmocka_unit_test(test_fatal_in_io_path_recovers),
 		cmocka_unit_test(test_async_events),
+		cmocka_unit_test(test_removal_requested),
 		cmocka_unit_test(test_null_inputs),
 	};
 

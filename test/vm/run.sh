@@ -70,6 +70,20 @@ for kernel in bookworm backports; do
 done
 run_case "backends: NUMA node of the device" --kernel-args iommu=pt --qemu-args "$numa_ctrl" -- \
 	test/vm/guest-backends.sh numa
+# Hot-unplug (QEMU monitor device_del) of controllers behind pcie-root-ports
+# while nvpoll drives them: test/vm/guest-unplug.sh. Four removable ones on
+# buses 1-4, the default controller at 00:03.0 stays.
+hotplug=""
+for n in 1 2 3 4; do
+	hotplug+="-device pcie-root-port,id=rp$n,chassis=$n,slot=$n,bus=pcie.0,addr=0x$((4 + n)) "
+	hotplug+="$(nvme_drive "nvr${n}d" 64M)-device nvme,id=nvr$n,serial=nvpoll-rm$n,drive=nvr${n}d,bus=rp$n "
+done
+for kernel in bookworm backports; do
+	run_case "hot-unplug ($kernel): vfio-pci" --kernel-version "$kernel" --monitor --qemu-args "$hotplug" -- \
+		test/vm/guest-unplug.sh vfio
+	run_case "hot-unplug ($kernel): uio-generic" --kernel-version "$kernel" --monitor --driver uio_pci_generic \
+		--iommu off --qemu-args "$hotplug" -- test/vm/guest-unplug.sh uio
+done
 # scripts/setup.sh (issue 4): two controllers on nvme; the guest mounts ext4 on the second one.
 run_case "setup.sh: config/status/doctor/reset, one controller in use" --driver nvme --qemu-args \
 	"-drive if=none,id=nvm1,format=raw,snapshot=on,file=null-co://,file.read-zeroes=on,file.size=64M -device nvme,serial=nvpoll-vm1,drive=nvm1,addr=0x4" \
