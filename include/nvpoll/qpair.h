@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <nvpoll.h> /* nvp_cb, struct nvp_qpair_stats: it includes this file back, after them */
 #include <nvpoll/barrier.h>
 #include <nvpoll/spec.h>
+#include <nvpoll/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +26,7 @@ extern "C" {
 /* A timeout that never comes: far enough that adding "now" cannot wrap. */
 #define NVP_NO_TIMEOUT (UINT64_MAX >> 2)
 
+struct nvp_dev;
 struct nvp_dma_region;
 
 /* Per-slot flags. */
