@@ -46,6 +46,8 @@ struct nvp_req {
 	uint64_t prp_list_iova;
 	struct nvme_sqe sqe;	 /* as submitted: a controller reset resubmits it */
 } __attribute__((aligned(64)));
+/* Two cache lines a slot: a field more would make every slot, and every command, touch a third. */
+NVME_STATIC_ASSERT(sizeof(struct nvp_req) == 128, "struct nvp_req is two cache lines");
 
 struct nvp_qpair {
 	/* Submission side: every submit touches these. */
@@ -92,6 +94,8 @@ struct nvp_qpair {
 	void *prp_mem;
 	uint64_t next_check;	/* nvp__ticks() of the next timeout/health check */
 };
+/* The qpair is allocated 64-byte aligned (lib/nvme/qpair.c): every submit touches one cache line. */
+NVME_STATIC_ASSERT(offsetof(struct nvp_qpair, sq_shadow) <= 64, "per-submit fields of nvp_qpair in one cache line");
 
 /*
  * A cheap, monotonic time stamp for deadlines: the TSC on x86 (one
