@@ -136,7 +136,7 @@ static inline struct nvp_req *nvp__req_get(struct nvp_qpair *qp, uint16_t *cid)
 	return req;
 }
 
-/* Give back a slot taken by nvp__req_get() that was never posted. */
+/* Give back a slot taken by nvp__req_get(): never posted, or completed. */
 static inline void nvp__req_put(struct nvp_qpair *qp, uint16_t cid)
 {
 	struct nvp_req *req = &qp->reqs[cid];
@@ -221,11 +221,7 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 	if (__builtin_expect((cqe->status & 0x7fe) | req->flags, 0))
 		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
 	/* Free the slot before the callback, so the callback can resubmit. */
-	req->busy = 0;
-	req->flags = 0;
-	req->next_free = qp->free_head;
-	qp->free_head = cid;
-	qp->outstanding--;
+	nvp__req_put(qp, cid);
 	qp->stats.completed++;
 	cb(arg, err, cqe);
 }
