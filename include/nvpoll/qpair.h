@@ -218,7 +218,7 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 	arg = req->arg;
 	err = 0;
 	/* Any SCT/SC bit set is an error (CRD, More and DNR alone are not); a timed-out command says so. */
-	if (__builtin_expect((cqe->status & 0x7fe) | req->flags, 0))
+	if (__builtin_expect((cqe->status & 0xffe) | req->flags, 0))
 		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
 	/* Free the slot before the callback, so the callback can resubmit. */
 	nvp__req_put(qp, cid);

@@ -596,6 +596,12 @@ static void test_fault_status(void **state)
 		.status = NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_WRITE_FAULT),
 		.match = { .filter = NVP_SIM_MATCH_LBA, .nsid = 1, .slba = 500, .nlb = 10, .count = NVP_SIM_ALWAYS },
 	};
+	/* SCT is three bits: SCT 4 (reserved) with SC 0 is an error too. */
+	struct nvp_sim_fault sct4 = {
+		.type = NVP_SIM_FAULT_STATUS,
+		.status = NVME_STATUS_CODE(4, 0),
+		.match = { .filter = NVP_SIM_MATCH_IO, .nth = 1 },
+	};
 	(void)state;
 
 	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &nth), 0);
@@ -618,6 +624,15 @@ static void test_fault_status(void **state)
 		assert_int_equal(nvp_write(qp, ns, lba, 5, buf, on_done, &d), 0);
 		assert_true(wait_done(qp, &d, 5000));
 		assert_int_equal(d.err, (lba + 5 > 500 && lba < 510) ? -EIO : 0);
+	}
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &sct4), 0);
+	{
+		struct done d = { 0 };
+
+		assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
+		assert_true(wait_done(qp, &d, 5000));
+		assert_int_equal(d.err, -EIO);
+		assert_int_equal(d.status, sct4.status);
 	}
 	nvp_dma_free(dev, buf);
 	nvp_qpair_destroy(qp);
