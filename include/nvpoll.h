@@ -187,7 +187,7 @@ void nvp_dma_free(struct nvp_dev *dev, void *buf);
 /* The 15-bit status field of a completion: SC, SCT, CRD, More, DNR. */
 static inline uint16_t nvp_cqe_status(const struct nvme_cqe *cqe)
 {
-	return (uint16_t)(cqe->status >> 1);
+	return (uint16_t)(cqe->status >> NVME_CQE_STATUS_SHIFT);
 }
 
 /* Name of a status ("Invalid Field in Command"), ignoring CRD/More/DNR. */

@@ -218,7 +218,7 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 	arg = req->arg;
 	err = 0;
 	/* Any SCT/SC bit set is an error (CRD, More and DNR alone are not); a timed-out command says so. */
-	if (__builtin_expect((cqe->status & 0xffe) | req->flags, 0))
+	if (__builtin_expect((cqe->status & NVME_CQE_STATUS_CODE) | req->flags, 0))
 		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
 	/* Free the slot before the callback, so the callback can resubmit. */
 	nvp__req_put(qp, cid);
@@ -257,7 +257,7 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 			struct nvme_cqe cqe;
 		} u;
 
-		if (((uint16_t)(vc[1] >> 48) & 1) != phase)
+		if (((uint16_t)(vc[1] >> 48) & NVME_CQE_PHASE) != phase)
 			break;
 		nvp_rmb(); /* read the rest of the entry only after its phase bit */
 		u.q[0] = vc[0];

@@ -29,7 +29,7 @@ uint16_t sim_dbbuf_config(struct nvp_sim *sim, struct sim_cmd *cmd)
 
 	if (!sim->cfg.dbbuf)
 		return SIM_ERR_GEN(NVME_SC_INVALID_OPCODE);
-	if (cmd->sqe.flags >> 6 || !dbs || !eis || (dbs | eis) & mask)
+	if (cmd->sqe.flags & NVME_SQE_PSDT || !dbs || !eis || (dbs | eis) & mask)
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	d = sim_dma_ptr(sim, dbs, mask + 1);
 	e = sim_dma_ptr(sim, eis, mask + 1);

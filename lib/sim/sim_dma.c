@@ -373,15 +373,15 @@ static uint16_t sim_sgl_map(struct nvp_sim *sim, const struct nvme_sgl_desc *sgl
  */
 uint16_t sim_dptr(struct nvp_sim *sim, const struct sim_cmd *cmd, size_t len, bool to_host)
 {
-	unsigned psdt = cmd->sqe.flags >> 6;
+	unsigned psdt = NVME_GET(cmd->sqe.flags, SQE_PSDT);
 
 	sim->nr_iov = 0;
 	if (!len)
 		return 0;
-	if (psdt == 0)
+	if (psdt == NVME_PSDT_PRP)
 		return sim_prp_map(sim, cmd->sqe.prp1, cmd->sqe.prp2, len);
 	/* Admin commands over PCIe take PRPs only. */
-	if (psdt == 3 || !sim->cfg.sgl || cmd->sqid == 0)
+	if (psdt > NVME_PSDT_SGL_MPTR_SGL || !sim->cfg.sgl || cmd->sqid == 0)
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	return sim_sgl_map(sim, &cmd->sqe.sgl, len, to_host);
 }

@@ -154,7 +154,7 @@ static int sim_fault_check(const struct nvp_sim_fault *f)
 		return nvp_set_error(-EINVAL, "sim fault: a match cannot ask for admin and I/O commands");
 	if ((m->filter & NVP_SIM_MATCH_LBA) && (!m->nlb || !m->nsid))
 		return nvp_set_error(-EINVAL, "sim fault: an LBA match needs nsid and nlb > 0");
-	if (f->type == NVP_SIM_FAULT_STATUS && !(f->status & 0x7ff))
+	if (f->type == NVP_SIM_FAULT_STATUS && !(f->status & NVME_STATUS_CODE_MASK))
 		return nvp_set_error(-EINVAL, "sim fault: STATUS needs a non-zero status (SCT/SC)");
 	if (f->type == NVP_SIM_FAULT_DELAY && (!f->delay_ms || f->delay_ms > SIM_DELAY_MAX_MS))
 		return nvp_set_error(-EINVAL, "sim fault: delay_ms must be 1..%u", SIM_DELAY_MAX_MS);

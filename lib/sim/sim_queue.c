@@ -116,7 +116,7 @@ static void sim_cq_write(struct sim_cq *cq, const struct nvme_cqe *cqe, bool bad
 	slot[1] = src[1];
 	slot[2] = src[2];
 	/* Phase last, with release: a host that sees the new phase sees the whole entry. */
-	__atomic_store_n(&slot[3], cqe->cid | (uint32_t)((cqe->status & ~1u) | phase) << 16,
+	__atomic_store_n(&slot[3], cqe->cid | (uint32_t)((cqe->status & ~(uint32_t)NVME_CQE_PHASE) | phase) << 16,
 			 __ATOMIC_RELEASE);
 	if (++cq->tail == cq->size) {
 		cq->tail = 0;
@@ -171,7 +171,7 @@ static struct nvme_cqe sim_cqe(const struct sim_cmd *cmd, uint16_t status)
 		.sq_head = (uint16_t)cmd->sq->head,
 		.sq_id = cmd->sqid,
 		.cid = cmd->sqe.cid,
-		.status = (uint16_t)(status << 1),
+		.status = (uint16_t)(status << NVME_CQE_STATUS_SHIFT),
 	};
 }
 
@@ -184,7 +184,7 @@ static void sim_errlog_add(struct nvp_sim *sim, uint16_t sqid, uint16_t cid, uin
 		.error_count = ++sim->err_count,
 		.sqid = sqid,
 		.cid = cid,
-		.status = (uint16_t)(status << 1),
+		.status = (uint16_t)(status << NVME_CQE_STATUS_SHIFT),
 		.param_error_location = 0xffff,
 		.lba = lba,
 		.nsid = nsid,
@@ -242,7 +242,7 @@ static bool sim_release_cmds(struct nvp_sim *sim, uint16_t sqid, int cid, uint16
 			pp = &c->next;
 			continue;
 		}
-		c->cqe.status = (uint16_t)(status << 1);
+		c->cqe.status = (uint16_t)(status << NVME_CQE_STATUS_SHIFT);
 		c->cqe.dw0 = 0;
 		sim_errlog_add(sim, sqid, c->cqe.cid, 0, 0, status);
 		sim_release(sim, pp);
@@ -557,7 +557,7 @@ static uint16_t sim_dispatch(struct nvp_sim *sim, struct sim_cmd *cmd, const str
 		return SIM_SC(NVME_SC_ABORT_REQ);
 	if (hit->has_status)
 		return hit->status;
-	if (cmd->sqe.flags & 3) /* fused operations: FUSES = 0 */
+	if (cmd->sqe.flags & NVME_SQE_FUSE) /* fused operations: FUSE = 0 */
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	if (!d->fn)
 		return SIM_ERR_GEN(NVME_SC_INVALID_OPCODE);

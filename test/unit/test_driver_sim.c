@@ -234,14 +234,14 @@ static void test_io_commands(void **state)
 		assert_int_equal(nvp_io_cmd(qp, &cmp, w, 512, on_done, &d), 0);
 		assert_true(wait_done(qp, &d, 5000));
 		assert_int_equal(d.err, -EIO);
-		assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_COMPARE_FAILED));
+		assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_COMPARE_FAILED));
 		/* The controller's own range check: LBA Out of Range. */
 		struct nvme_sqe rd = { .opc = NVME_CMD_READ, .nsid = 1, .cdw10 = 0xfffffff0u };
 
 		memset(&d, 0, sizeof(d));
 		assert_int_equal(nvp_io_cmd(qp, &rd, r, 512, on_done, &d), 0);
 		assert_true(wait_done(qp, &d, 5000));
-		assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE));
+		assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE));
 	}
 	nvp_dma_free(dev, range);
 	nvp_dma_free(dev, w);
@@ -739,7 +739,7 @@ static void test_timeout_abort(void **state)
 	assert_true(wait_done(qp, &d, 3000));
 	assert_true(now_ms() - t0 >= 100);
 	assert_int_equal(d.err, -ETIMEDOUT);
-	assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
+	assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
 	nvp_qpair_stats(qp, &st);
 	assert_int_equal(st.timeouts, 1);
 	assert_int_equal(st.aborts, 1);

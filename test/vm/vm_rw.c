@@ -281,7 +281,7 @@ static void test_other_commands(void **state)
 	assert_int_equal(nvp_io_cmd(e->qp, &bad, e->rbuf, lbs, on_done, &d), 0);
 	wait_done(e->qp, &d);
 	assert_int_equal(d.err, -EIO);
-	assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_INVALID_NS));
+	assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_INVALID_NS));
 	nvp_dma_free(e->dev, range);
 }
 
