@@ -239,7 +239,8 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 	uint16_t head, phase, old_head;
 	unsigned n = 0;
 
-	if (__builtin_expect(qp->gen != __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE), 0))
+	/* Acquire: a reset on another thread bumped it after rebuilding the controller. */
+	if (__builtin_expect(qp->gen != nvp_load_acquire(qp->dev_gen), 0))
 		nvp__qpair_recover(qp);
 	nvp_qpair_ring(qp);
 	if (__builtin_expect((++qp->stats.polls & 127) == 0, 0))

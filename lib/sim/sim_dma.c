@@ -33,7 +33,7 @@ enum { SIM_SGL_DATA = 0, SIM_SGL_BIT_BUCKET = 1, SIM_SGL_SEGMENT = 2, SIM_SGL_LA
  */
 void sim_map_lock(struct nvp_sim *sim)
 {
-	while (__atomic_load_n(&sim->map_waiters, __ATOMIC_RELAXED))
+	while (nvp_load_relaxed(&sim->map_waiters)) /* a hint: map_lock orders the rest */
 		sched_yield();
 	pthread_mutex_lock(&sim->map_lock);
 }
@@ -45,9 +45,9 @@ void sim_map_unlock(struct nvp_sim *sim)
 
 static void sim_mapper_lock(struct nvp_sim *sim)
 {
-	__atomic_fetch_add(&sim->map_waiters, 1, __ATOMIC_RELAXED);
+	nvp_fetch_add_relaxed(&sim->map_waiters, 1); /* a hint to the model: map_lock orders the rest */
 	pthread_mutex_lock(&sim->map_lock);
-	__atomic_fetch_sub(&sim->map_waiters, 1, __ATOMIC_RELAXED);
+	nvp_fetch_sub_relaxed(&sim->map_waiters, 1);
 }
 
 static int sim_units_reserve(struct nvp_sim *sim, size_t n)

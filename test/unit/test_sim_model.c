@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include <nvpoll/barrier.h>
 #include <nvpoll/sim.h>
 #include <nvpoll/spec.h>
 
@@ -221,14 +222,15 @@ static uint16_t post(struct host *h, struct tq *q, struct nvme_sqe *sqe)
 	return sqe->cid;
 }
 
+/* The host side of shared memory, as the driver does it: acquire what the model stored, release ours. */
 static uint32_t ld(const uint32_t *p)
 {
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+	return nvp_load_acquire(p);
 }
 
 static void st(uint32_t *p, uint32_t v)
 {
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+	nvp_store_release(p, v);
 }
 
 /*
@@ -238,7 +240,7 @@ static void st(uint32_t *p, uint32_t v)
 static bool shadow_update(uint32_t *shadow, const uint32_t *eventidx, uint16_t val, uint16_t old)
 {
 	st(shadow, val);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	nvp_mb(); /* the model must see the value before we read its EventIdx */
 	return (uint16_t)(val - (uint16_t)ld(eventidx) - 1) < (uint16_t)(val - old);
 }
 
@@ -263,7 +265,8 @@ static uint16_t submit(struct host *h, struct tq *q, struct nvme_sqe *sqe)
 /* The phase bit of a CQ slot: acquire, pairing with the model's release of that dword. */
 static unsigned cqe_phase(const struct nvme_cqe *e)
 {
-	return __atomic_load_n((const uint32_t *)&e->cid, __ATOMIC_ACQUIRE) >> 16 & 1;
+	/* Acquire: the model stores the phase last, with release. */
+	return nvp_load_acquire((const uint32_t *)&e->cid) >> 16 & NVME_CQE_PHASE;
 }
 
 static bool reap(struct host *h, struct tq *q, struct nvme_cqe *out, unsigned ms)
@@ -1248,7 +1251,7 @@ static void test_cq_full(void **state)
 		assert_int_equal(q->cq[(i + 1) % 2].status & NVME_CQE_PHASE, i < 1 ? 0 : 1);
 		if (i == 1)
 			assert_int_equal(q->cq[0].cid, cid[0]); /* not overwritten by cid[2] */
-		__atomic_store_n((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2, __ATOMIC_RELEASE);
+		nvp_store_release((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2); /* CQ head: we are done with the entry */
 	}
 }
 
@@ -1429,7 +1432,7 @@ static void test_abort_queued(void **state)
 		cqe = q->cq[slot];
 		assert_int_equal(cqe.cid, cid[i]);
 		assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, i == 2 ? ST(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ) : 0);
-		__atomic_store_n((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2, __ATOMIC_RELEASE);
+		nvp_store_release((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2); /* CQ head: we are done with the entry */
 	}
 }
 
