@@ -20,13 +20,7 @@
 #include <nvpoll.h>
 #include <nvpoll/sim.h>
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "sync_io.h"
 
 static struct nvp_dev *open_sim(const char *uri, unsigned admin_timeout_ms)
 {
@@ -40,33 +34,6 @@ static struct nvp_dev *open_sim(const char *uri, unsigned admin_timeout_ms)
 	if (!dev)
 		fail_msg("open %s: %s", uri, nvp_errmsg());
 	return dev;
-}
-
-struct done {
-	int n, err;
-	uint16_t status;
-	uint32_t dw0;
-};
-
-static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
-{
-	struct done *d = arg;
-
-	d->n++;
-	d->err = err;
-	d->status = nvp_cqe_status(cqe);
-	d->dw0 = cqe->dw0;
-}
-
-/* Poll until @d completes or @ms pass; returns whether it completed. */
-static int wait_done(struct nvp_qpair *qp, struct done *d, unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (!d->n && now_ms() < end)
-		if (!nvp_qpair_poll(qp, 0))
-			sched_yield(); /* let the sim's thread run on a loaded (or valgrind's) CPU */
-	return d->n;
 }
 
 static void fill(uint8_t *p, size_t len, unsigned seed)
