@@ -41,15 +41,15 @@ $(O)/nvpoll: $(O)/tools/nvpoll.o $(O)/libnvpoll.a
 $(O)/nvpoll-perf: $(O)/bench/perf.o $(O)/libnvpoll.a
 	$(CC) -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lm
 
-# Unit tests link the static library, so they can reach internal functions.
+# Unit tests link the static library, so they can reach internal functions; -Itest: test/sync_io.h.
 $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itest -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
 
 # Guest test programs also run against the sim in the unit suite.
 $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itest -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) $(VM_BINS)
 	@test/run-unit.sh $(UNIT_BINS) $(O)/test-vm/vm_rw $(O)/test-vm/vm_unplug

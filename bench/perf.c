@@ -242,7 +242,7 @@ static void on_sigint(int sig)
 {
 	(void)sig;
 	g_sigint = 1;
-	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&g_stop, 1); /* a flag alone: workers read nothing behind it */
 }
 
 static inline uint64_t rng_next(uint64_t *s)
@@ -263,7 +263,7 @@ static void say_if_removed(struct worker *w, int err)
 {
 	static int said;
 
-	if (err == -ENODEV && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+	if (err == -ENODEV && !nvp_xchg_acq_rel(&said, 1))
 		fprintf(stderr, "nvpoll-perf: %s was removed (hot-unplug, unbind or surprise removal): stopping\n",
 			w->cfg->uri);
 }
@@ -274,7 +274,7 @@ static void fail(struct worker *w)
 	w->phase = PHASE_STOP;
 	w->left = 0;
 	w->event = UINT64_MAX;
-	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&g_stop, 1); /* a flag alone: workers read nothing behind it */
 }
 
 static void on_done(void *arg, int err, const struct nvme_cqe *cqe);
@@ -527,12 +527,13 @@ static void worker_loop(struct worker *w)
 
 	while (w->inflight) {
 		if (nvp_qpair_poll(qp, 0)) {
-			__atomic_store_n(&w->pub_ios, w->base_ios + w->hist->count, __ATOMIC_RELAXED);
-			__atomic_store_n(&w->pub_lat, w->base_lat + w->hist->sum, __ATOMIC_RELAXED);
+			/* Relaxed: the progress line needs each counter untorn, not the two in step. */
+			nvp_store_relaxed(&w->pub_ios, w->base_ios + w->hist->count);
+			nvp_store_relaxed(&w->pub_lat, w->base_lat + w->hist->sum);
 		} else if (w->cfg->yield) {
 			sched_yield();
 		}
-		if (unlikely(__atomic_load_n(&g_stop, __ATOMIC_RELAXED))) {
+		if (unlikely(nvp_load_relaxed(&g_stop))) { /* a flag alone */
 			uint64_t t = mono_ns();
 
 			if (w->phase != PHASE_STOP) {
@@ -567,7 +568,7 @@ static void *worker_main(void *arg)
 	}
 	worker_loop(w);
 	nvp_qpair_stats(w->qp, &w->qstats);
-	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+	nvp_store_release(&w->finished, 1); /* the main thread reads qstats and the histogram after it */
 	return NULL;
 }
 
@@ -1256,8 +1257,8 @@ static void progress(const struct perf_run *r, unsigned sec, uint64_t *last_ios,
 	double iops, mean;
 
 	for (unsigned i = 0; i < r->nr_workers; i++) {
-		ios += __atomic_load_n(&r->w[i].pub_ios, __ATOMIC_RELAXED);
-		lat += __atomic_load_n(&r->w[i].pub_lat, __ATOMIC_RELAXED);
+		ios += nvp_load_relaxed(&r->w[i].pub_ios); /* progress only: see worker_loop() */
+		lat += nvp_load_relaxed(&r->w[i].pub_lat);
 	}
 	iops = (double)(ios - *last_ios);
 	mean = ios > *last_ios ? (double)(lat - *last_lat) / (double)(ios - *last_ios) * r->clk.ns_per_tick / 1000 : 0;
@@ -1305,7 +1306,7 @@ static void run(struct perf_run *r)
 		if (rc) {
 			fprintf(stderr, "nvpoll-perf: cannot start thread %u: %s\n", i, strerror(rc));
 			r->w[i].failed = 1;
-			__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+			nvp_store_relaxed(&g_stop, 1); /* a flag alone */
 			break;
 		}
 		r->w[i].started = 1;
@@ -1320,13 +1321,13 @@ static void run(struct perf_run *r)
 			next += 1000000000u;
 		}
 		/* -n has no planned end: only a stall would keep it going forever, so no watchdog. */
-		if (!cfg->count && (double)(now - t0) / 1e9 > limit_s && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
+		if (!cfg->count && (double)(now - t0) / 1e9 > limit_s && !nvp_load_relaxed(&g_stop)) {
 			fprintf(stderr, "nvpoll-perf: the run is %d s past its end: stopping it\n", PERF_WATCHDOG_S);
-			__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+			nvp_store_relaxed(&g_stop, 1); /* a flag alone */
 		}
 		done = 0;
 		for (unsigned i = 0; i < r->nr_workers; i++)
-			done += !r->w[i].started || __atomic_load_n(&r->w[i].finished, __ATOMIC_ACQUIRE);
+			done += !r->w[i].started || nvp_load_acquire(&r->w[i].finished); /* then its results are there */
 	} while (done < r->nr_workers);
 	for (unsigned i = 0; i < r->nr_workers; i++)
 		if (r->w[i].started)
@@ -1385,7 +1386,7 @@ int main(int argc, char **argv)
 	}
 	if (!r.cfg.json)
 		print_header(&r);
-	if (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED))
+	if (!nvp_load_relaxed(&g_stop)) /* SIGINT before the run: a flag alone */
 		run(&r);
 	/* Over the whole run, the TSC's rate is known to a few parts per million. */
 	clock_calibrate(&r.clk, 0);

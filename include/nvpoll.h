@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include <nvpoll/spec.h>
+#include <nvpoll/types.h> /* nvp_cb (the completion callback), struct nvp_qpair_stats */
+#include <nvpoll/qpair.h> /* the inline hot path: nvp_qpair_ring(), nvp_qpair_poll() */
 
 #ifdef __cplusplus
 extern "C" {
@@ -185,7 +187,7 @@ void nvp_dma_free(struct nvp_dev *dev, void *buf);
 /* The 15-bit status field of a completion: SC, SCT, CRD, More, DNR. */
 static inline uint16_t nvp_cqe_status(const struct nvme_cqe *cqe)
 {
-	return (uint16_t)(cqe->status >> 1);
+	return (uint16_t)(cqe->status >> NVME_CQE_STATUS_SHIFT);
 }
 
 /* Name of a status ("Invalid Field in Command"), ignoring CRD/More/DNR. */
@@ -211,13 +213,7 @@ int nvp_set_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, uint32_t 
 
 /* ---- Queue pairs and I/O --------------------------------------------------- */
 
-/*
- * Completion callback. @err is 0 on success, -EIO when the controller
- * reported an error (status in nvp_cqe_status(@cqe)), or another -errno.
- * @cqe is never NULL. It runs inside nvp_qpair_poll() on the qpair's
- * thread; it may submit new commands but must not poll.
- */
-typedef void (*nvp_cb)(void *arg, int err, const struct nvme_cqe *cqe);
+/* The completion callback nvp_cb is documented in <nvpoll/types.h>. */
 
 struct nvp_qpair_opts {
 	unsigned depth; /* queue entries, 2 .. nvp_dev_max_queue_depth(); 0: 256 (clamped) */
@@ -275,20 +271,6 @@ int nvp_dsm(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct nvme_dsm
 int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *buf, size_t len,
 	       nvp_cb cb, void *arg);
 
-/* Counters that explain performance. Reset by nvp_qpair_stats_reset(). */
-struct nvp_qpair_stats {
-	uint64_t submitted;	/* commands posted */
-	uint64_t sq_doorbells;	/* SQ tail doorbell register writes (shadow doorbell stores not counted) */
-	uint64_t completed;	/* completions reaped */
-	uint64_t cq_doorbells;	/* CQ head doorbell register writes (ditto) */
-	uint64_t polls;		/* nvp_qpair_poll() calls */
-	uint64_t polls_empty;	/* ... that found nothing */
-	uint64_t bad_cqes;	/* CQEs with an unknown or idle cid or a wild SQ head, skipped */
-	uint64_t timeouts;	/* commands past their deadline */
-	uint64_t aborts;	/* Abort commands sent for them */
-	uint64_t resubmitted;	/* commands submitted again after a controller reset */
-	uint64_t recoveries;	/* queue re-creations after a controller reset */
-};
 void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out);
 void nvp_qpair_stats_reset(struct nvp_qpair *qp);
 /* Commands posted and not yet completed. */
@@ -373,7 +355,5 @@ int nvp_admin_poll(struct nvp_dev *dev);
 #ifdef __cplusplus
 }
 #endif
-
-#include <nvpoll/qpair.h>
 
 #endif /* NVPOLL_H */

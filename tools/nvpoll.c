@@ -334,11 +334,11 @@ static int cmd_log(struct nvp_dev *dev, const struct args *a)
 				continue;
 			if (a->json)
 				printf("%s{\"error_count\":%" PRIu64 ",\"sqid\":%u,\"cid\":%u,\"status\":%u,\"lba\":%" PRIu64
-				       ",\"nsid\":%u}", shown ? "," : "", e->error_count, e->sqid, e->cid, e->status >> 1,
+				       ",\"nsid\":%u}", shown ? "," : "", e->error_count, e->sqid, e->cid, e->status >> NVME_CQE_STATUS_SHIFT,
 				       e->lba, e->nsid);
 			else
 				printf("#%" PRIu64 ": sqid %u cid %u nsid %u lba %" PRIu64 ": %s\n", e->error_count, e->sqid,
-				       e->cid, e->nsid, e->lba, nvp_status_format((uint16_t)(e->status >> 1), status, sizeof(status)));
+				       e->cid, e->nsid, e->lba, nvp_status_format((uint16_t)(e->status >> NVME_CQE_STATUS_SHIFT), status, sizeof(status)));
 			shown++;
 		}
 		printf(a->json ? "]\n" : "");

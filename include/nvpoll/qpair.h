@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <nvpoll.h> /* nvp_cb, struct nvp_qpair_stats: it includes this file back, after them */
 #include <nvpoll/barrier.h>
 #include <nvpoll/spec.h>
+#include <nvpoll/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +26,7 @@ extern "C" {
 /* A timeout that never comes: far enough that adding "now" cannot wrap. */
 #define NVP_NO_TIMEOUT (UINT64_MAX >> 2)
 
+struct nvp_dev;
 struct nvp_dma_region;
 
 /* Per-slot flags. */
@@ -45,6 +46,8 @@ struct nvp_req {
 	uint64_t prp_list_iova;
 	struct nvme_sqe sqe;	 /* as submitted: a controller reset resubmits it */
 } __attribute__((aligned(64)));
+/* Two cache lines a slot: a field more would make every slot, and every command, touch a third. */
+NVME_STATIC_ASSERT(sizeof(struct nvp_req) == 128, "struct nvp_req is two cache lines");
 
 struct nvp_qpair {
 	/* Submission side: every submit touches these. */
@@ -91,6 +94,8 @@ struct nvp_qpair {
 	void *prp_mem;
 	uint64_t next_check;	/* nvp__ticks() of the next timeout/health check */
 };
+/* The qpair is allocated 64-byte aligned (lib/nvme/qpair.c): every submit touches one cache line. */
+NVME_STATIC_ASSERT(offsetof(struct nvp_qpair, sq_shadow) <= 64, "per-submit fields of nvp_qpair in one cache line");
 
 /*
  * A cheap, monotonic time stamp for deadlines: the TSC on x86 (one
@@ -131,7 +136,7 @@ static inline struct nvp_req *nvp__req_get(struct nvp_qpair *qp, uint16_t *cid)
 	return req;
 }
 
-/* Give back a slot taken by nvp__req_get() that was never posted. */
+/* Give back a slot taken by nvp__req_get(): never posted, or completed. */
 static inline void nvp__req_put(struct nvp_qpair *qp, uint16_t cid)
 {
 	struct nvp_req *req = &qp->reqs[cid];
@@ -213,14 +218,10 @@ static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_c
 	arg = req->arg;
 	err = 0;
 	/* Any SCT/SC bit set is an error (CRD, More and DNR alone are not); a timed-out command says so. */
-	if (__builtin_expect((cqe->status & 0x7fe) | req->flags, 0))
+	if (__builtin_expect((cqe->status & NVME_CQE_STATUS_CODE) | req->flags, 0))
 		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
 	/* Free the slot before the callback, so the callback can resubmit. */
-	req->busy = 0;
-	req->flags = 0;
-	req->next_free = qp->free_head;
-	qp->free_head = cid;
-	qp->outstanding--;
+	nvp__req_put(qp, cid);
 	qp->stats.completed++;
 	cb(arg, err, cqe);
 }
@@ -238,7 +239,8 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 	uint16_t head, phase, old_head;
 	unsigned n = 0;
 
-	if (__builtin_expect(qp->gen != __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE), 0))
+	/* Acquire: a reset on another thread bumped it after rebuilding the controller. */
+	if (__builtin_expect(qp->gen != nvp_load_acquire(qp->dev_gen), 0))
 		nvp__qpair_recover(qp);
 	nvp_qpair_ring(qp);
 	if (__builtin_expect((++qp->stats.polls & 127) == 0, 0))
@@ -256,7 +258,7 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 			struct nvme_cqe cqe;
 		} u;
 
-		if (((uint16_t)(vc[1] >> 48) & 1) != phase)
+		if (((uint16_t)(vc[1] >> 48) & NVME_CQE_PHASE) != phase)
 			break;
 		nvp_rmb(); /* read the rest of the entry only after its phase bit */
 		u.q[0] = vc[0];

@@ -111,7 +111,7 @@ NVME_STATIC_ASSERT(sizeof(struct nvme_sgl_desc) == 16, "SGL descriptor is 16 byt
 /* Submission queue entry (spec 4.2). */
 struct nvme_sqe {
 	uint8_t opc;
-	uint8_t flags; /* FUSE bits 1:0, PSDT bits 7:6 */
+	uint8_t flags; /* FUSE bits 1:0, PSDT bits 7:6: NVME_SQE_FUSE_*, NVME_SQE_PSDT_* */
 	uint16_t cid;
 	uint32_t nsid;
 	uint32_t cdw2;
@@ -133,6 +133,27 @@ struct nvme_sqe {
 };
 NVME_STATIC_ASSERT(sizeof(struct nvme_sqe) == 64, "SQE is 64 bytes");
 
+/* sqe.flags fields. */
+enum {
+	NVME_SQE_FUSE_SHIFT = 0, NVME_SQE_FUSE_MASK = 0x3,	/* fused operation, enum nvme_fuse */
+	NVME_SQE_PSDT_SHIFT = 6, NVME_SQE_PSDT_MASK = 0x3,	/* PRP or SGL for data, enum nvme_psdt */
+};
+/* The fields in place in sqe.flags (0x03, 0xc0). */
+#define NVME_SQE_FUSE (NVME_SQE_FUSE_MASK << NVME_SQE_FUSE_SHIFT)
+#define NVME_SQE_PSDT (NVME_SQE_PSDT_MASK << NVME_SQE_PSDT_SHIFT)
+
+enum nvme_fuse {
+	NVME_FUSE_NONE = 0,
+	NVME_FUSE_FIRST = 1,	/* first command of a fused operation */
+	NVME_FUSE_SECOND = 2,
+};
+
+enum nvme_psdt {
+	NVME_PSDT_PRP = 0,
+	NVME_PSDT_SGL = 1,	     /* SGL for data, MPTR the address of a contiguous buffer */
+	NVME_PSDT_SGL_MPTR_SGL = 2, /* SGL for data, MPTR the address of an SGL segment; 3 is reserved */
+};
+
 /* Completion queue entry (spec 4.6). */
 struct nvme_cqe {
 	uint32_t dw0; /* command specific */
@@ -145,7 +166,7 @@ struct nvme_cqe {
 NVME_STATIC_ASSERT(sizeof(struct nvme_cqe) == 16, "CQE is 16 bytes");
 
 /*
- * The status field is cqe.status >> 1: SC bits 7:0, SCT 10:8, CRD 12:11,
+ * The status field is cqe.status >> 1 (NVME_CQE_STATUS_SHIFT): SC bits 7:0, SCT 10:8, CRD 12:11,
  * More bit 13, DNR bit 14. nvpoll passes status around as that 15-bit value.
  */
 enum {
@@ -154,10 +175,21 @@ enum {
 	NVME_STATUS_CRD_SHIFT = 11, NVME_STATUS_CRD_MASK = 0x3,
 	NVME_STATUS_MORE_SHIFT = 13, NVME_STATUS_MORE_MASK = 0x1,
 	NVME_STATUS_DNR_SHIFT = 14, NVME_STATUS_DNR_MASK = 0x1,
+	NVME_STATUS_CODE_SHIFT = 0, NVME_STATUS_CODE_MASK = 0x7ff,	/* SCT and SC together, NVME_STATUS_CODE() */
 };
 #define NVME_STATUS_CODE(sct, sc) ((uint16_t)(((sct) << 8) | (sc)))
 #define NVME_STATUS_DNR (1u << 14)
 #define NVME_STATUS_MORE (1u << 13)
+
+/* cqe.status (and an error log entry's status): the phase tag, then the status field. */
+enum {
+	NVME_CQE_PHASE_SHIFT = 0, NVME_CQE_PHASE_MASK = 0x1,
+	NVME_CQE_STATUS_SHIFT = 1, NVME_CQE_STATUS_MASK = 0x7fff,
+};
+/* The phase tag in place in cqe.status (0x1). */
+#define NVME_CQE_PHASE (NVME_CQE_PHASE_MASK << NVME_CQE_PHASE_SHIFT)
+/* SCT and SC in place in cqe.status (0xffe): any bit set is an error; CRD, More and DNR alone are not. */
+#define NVME_CQE_STATUS_CODE (NVME_STATUS_CODE_MASK << NVME_CQE_STATUS_SHIFT)
 
 /* Status code types. */
 enum nvme_sct {

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nvpoll/barrier.h>
+
 #include "be/bus.h"
 #include "hugemem/dma.h"
 #include "internal.h"
@@ -172,7 +174,7 @@ void *nvp_dma_pool_alloc(struct nvp_dma_pool *pool, size_t size)
 	p = region_alloc(r, n);
 	pool->regions[pool->nr_regions] = r;
 	/* Lock-free readers see the region pointer before the new count. */
-	__atomic_store_n(&pool->nr_regions, pool->nr_regions + 1, __ATOMIC_RELEASE);
+	nvp_store_release(&pool->nr_regions, pool->nr_regions + 1);
 out_unlock:
 	pthread_mutex_unlock(&pool->lock);
 	if (!p)
@@ -206,7 +208,7 @@ int nvp_dma_pool_free(struct nvp_dma_pool *pool, void *p)
 
 const struct nvp_dma_region *nvp_dma_pool_find(struct nvp_dma_pool *pool, const void *p, size_t len)
 {
-	unsigned n = __atomic_load_n(&pool->nr_regions, __ATOMIC_ACQUIRE);
+	unsigned n = nvp_load_acquire(&pool->nr_regions); /* pairs with the release in the allocator */
 
 	for (unsigned i = 0; i < n; i++)
 		if (nvp_dma_region_contains(pool->regions[i], p, len))

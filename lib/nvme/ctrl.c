@@ -152,7 +152,7 @@ int nvp_ctrl_shutdown(struct nvp_dev *dev)
 
 void nvp_dev_mark_removed(struct nvp_dev *dev)
 {
-	if (!__atomic_exchange_n(&dev->removed, 1, __ATOMIC_ACQ_REL))
+	if (!nvp_xchg_acq_rel(&dev->removed, 1)) /* any thread may see all ones: log once */
 		nvp_log(NVP_LOG_ERROR, "%s: controller registers read all ones: device removed; "
 			"every command now ends with -ENODEV", dev->bus->name);
 }
@@ -165,7 +165,7 @@ void nvp_dev_mark_removed(struct nvp_dev *dev)
  */
 int nvp_ctrl_reset_locked(struct nvp_dev *dev)
 {
-	unsigned gen = __atomic_add_fetch(&dev->reset_gen, 1, __ATOMIC_ACQ_REL);
+	unsigned gen = nvp_add_fetch_acq_rel(&dev->reset_gen, 1); /* qpairs load it with acquire to recover */
 	uint32_t n = dev->nr_io_queues - 1;
 	struct nvme_sqe nq = {
 		.opc = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = n | n << 16,
@@ -221,5 +221,5 @@ NVP_API void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *ar
 
 NVP_API int nvp_dev_removed(const struct nvp_dev *dev)
 {
-	return dev ? __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE) : 0;
+	return dev ? nvp_load_acquire(&dev->removed) : 0; /* set by whichever thread saw all ones */
 }

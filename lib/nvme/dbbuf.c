@@ -43,7 +43,7 @@ int nvp_dbbuf_config_locked(struct nvp_dev *dev)
 	cmd.prp1 = nvp_dma_pool_iova(&dev->pool, dev->dbbuf_dbs);
 	cmd.prp2 = nvp_dma_pool_iova(&dev->pool, dev->dbbuf_eis);
 	err = nvp_admin_sync_locked(dev, &cmd, NULL, 0, NULL);
-	__atomic_store_n(&dev->dbbuf_on, !err, __ATOMIC_RELEASE);
+	nvp_store_release(&dev->dbbuf_on, !err); /* a qpair that sees it on sees the buffers set up */
 	if (err)
 		nvp_log(NVP_LOG_WARN, "%s: Doorbell Buffer Config failed, using doorbell registers only: %s",
 			dev->bus->name, nvp_errmsg());
@@ -104,7 +104,7 @@ void nvp_dbbuf_bind(struct nvp_qpair *qp)
 	struct nvp_dev *dev = qp->dev;
 	size_t sq_word = nvp_db_offset(dev, qp->qid, 0) / 4, cq_word = nvp_db_offset(dev, qp->qid, 1) / 4;
 
-	if (!__atomic_load_n(&dev->dbbuf_on, __ATOMIC_ACQUIRE)) {
+	if (!nvp_load_acquire(&dev->dbbuf_on)) { /* pairs with the release above */
 		qp->sq_shadow = qp->cq_shadow = NULL;
 		qp->sq_eventidx = qp->cq_eventidx = NULL;
 		return;

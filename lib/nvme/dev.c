@@ -211,7 +211,7 @@ NVP_API unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev)
 
 NVP_API int nvp_dev_shadow_doorbells(const struct nvp_dev *dev)
 {
-	return dev ? __atomic_load_n(&dev->dbbuf_on, __ATOMIC_ACQUIRE) : 0;
+	return dev ? nvp_load_acquire(&dev->dbbuf_on) : 0; /* set by the admin path, read from any thread */
 }
 
 NVP_API const char *nvp_dev_backend(const struct nvp_dev *dev)

@@ -258,7 +258,7 @@ NVP_API int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *b
 	prp1 = req->sqe.prp1;
 	prp2 = req->sqe.prp2;
 	req->sqe = *cmd;
-	req->sqe.flags &= ~0xc0; /* PSDT = 0: PRPs */
+	req->sqe.flags &= ~NVME_SQE_PSDT; /* NVME_PSDT_PRP */
 	req->sqe.prp1 = prp1;
 	req->sqe.prp2 = prp2;
 	return post(qp, req, cid, cb, arg);

@@ -47,7 +47,7 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	qp->sq_db = nvp_sq_doorbell(dev, qid);
 	qp->cq_db = nvp_cq_doorbell(dev, qid);
 	qp->dev_gen = &dev->reset_gen;
-	qp->gen = __atomic_load_n(&dev->reset_gen, __ATOMIC_ACQUIRE);
+	qp->gen = nvp_load_acquire(&dev->reset_gen); /* bumped by a reset on another thread */
 	qp->timeout_ticks = qid ? nvp_ms_to_ticks(dev->opts.io_timeout_ms) : NVP_NO_TIMEOUT;
 
 	qp->sq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_sqe));
@@ -182,7 +182,7 @@ static int resubmittable(const struct nvme_sqe *sqe)
 NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 {
 	struct nvp_dev *dev = qp->dev;
-	unsigned gen = __atomic_load_n(qp->dev_gen, __ATOMIC_ACQUIRE);
+	unsigned gen = nvp_load_acquire(qp->dev_gen); /* see the reset's controller state before acting on it */
 	uint16_t *fail;
 	unsigned nfail = 0;
 	int err;

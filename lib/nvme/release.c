@@ -21,7 +21,7 @@ static void release(struct nvp_dev *dev, int why)
 {
 	uint32_t csts;
 
-	if (__atomic_exchange_n(&dev->released, 1, __ATOMIC_ACQ_REL))
+	if (nvp_xchg_acq_rel(&dev->released, 1)) /* one release, whichever thread saw it first */
 		return;
 	if (why == NVP_BUS_GONE)
 		nvp_log(NVP_LOG_WARN, "%s: the kernel removed the device (hot-unplug or unbind); every command now "
@@ -30,7 +30,7 @@ static void release(struct nvp_dev *dev, int why)
 		nvp_log(NVP_LOG_WARN, "%s: the kernel asks for the device back (hot-unplug or unbind): device "
 			"removed, releasing it; every command now ends with -ENODEV", dev->bus->name);
 	/* First, so no thread starts a reset or an admin command on a device about to go. */
-	__atomic_store_n(&dev->removed, 1, __ATOMIC_RELEASE);
+	nvp_store_release(&dev->removed, 1);
 	/*
 	 * A normal shutdown makes the controller write back its volatile cache,
 	 * as the kernel's nvme driver does on removal. Only without contention:
@@ -44,7 +44,7 @@ static void release(struct nvp_dev *dev, int why)
 		pthread_mutex_unlock(&dev->admin_lock);
 	}
 	dev->bus->ops->release(dev->bus);
-	__atomic_store_n(&dev->removal_event, 1, __ATOMIC_RELEASE);
+	nvp_store_release(&dev->removal_event, 1); /* after the release: the event means it is done */
 }
 
 int nvp_dev_check_release(struct nvp_dev *dev)
@@ -52,7 +52,7 @@ int nvp_dev_check_release(struct nvp_dev *dev)
 	const struct nvp_bus_ops *ops = dev->bus->ops;
 	int why;
 
-	if (__atomic_load_n(&dev->released, __ATOMIC_ACQUIRE))
+	if (nvp_load_acquire(&dev->released)) /* pairs with release() */
 		return 1;
 	why = ops && ops->check_removal ? ops->check_removal(dev->bus) : NVP_BUS_PRESENT;
 	if (why == NVP_BUS_PRESENT)
@@ -63,5 +63,5 @@ int nvp_dev_check_release(struct nvp_dev *dev)
 
 int nvp_dev_take_removal_event(struct nvp_dev *dev)
 {
-	return __atomic_exchange_n(&dev->removal_event, 0, __ATOMIC_ACQ_REL);
+	return nvp_xchg_acq_rel(&dev->removal_event, 0); /* delivered once */
 }

@@ -64,7 +64,7 @@ static const struct status_name status_names[] = {
 
 NVP_API const char *nvp_status_str(uint16_t status)
 {
-	uint16_t code = status & 0x7ff; /* SCT and SC only */
+	uint16_t code = status & NVME_STATUS_CODE_MASK;
 
 	for (size_t i = 0; i < NVP_ARRAY_SIZE(status_names); i++)
 		if (status_names[i].code == code)

@@ -94,20 +94,19 @@ static void sim_close(struct nvp_bus *bus)
 		sim_free(sim);
 }
 
-/* The request is consumed by the first look, as a read of vfio's eventfd consumes it. */
 static int sim_check_removal(struct nvp_bus *bus)
 {
 	struct nvp_sim *sim = (struct nvp_sim *)bus;
 
-	return __atomic_exchange_n(&sim->release_asked, 0, __ATOMIC_ACQ_REL) ? NVP_BUS_RELEASE_REQUESTED
-									     : NVP_BUS_PRESENT;
+	/* Taken once, as reading vfio's eventfd takes its count. */
+	return nvp_xchg_acq_rel(&sim->release_asked, 0) ? NVP_BUS_RELEASE_REQUESTED : NVP_BUS_PRESENT;
 }
 
 static void sim_release(struct nvp_bus *bus)
 {
 	struct nvp_sim *sim = (struct nvp_sim *)bus;
 
-	if (__atomic_exchange_n(&sim->released, 1, __ATOMIC_ACQ_REL))
+	if (nvp_xchg_acq_rel(&sim->released, 1)) /* one release */
 		return;
 	if (sim_request_removal(sim))
 		nvp_log(NVP_LOG_WARN, "sim: release: %s", nvp_errmsg());

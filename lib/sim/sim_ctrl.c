@@ -42,7 +42,7 @@ static void sim_csts_set(struct nvp_sim *sim, uint32_t csts)
 {
 	sim->csts = csts;
 	/* Release: a host that sees RDY sees every queue state set before it. */
-	__atomic_store_n(sim_reg(sim, NVME_REG_CSTS), csts, __ATOMIC_RELEASE);
+	nvp_store_release(sim_reg(sim, NVME_REG_CSTS), csts);
 }
 
 /* ---- controller state: CC -> CSTS ------------------------------------ */
@@ -176,13 +176,13 @@ static bool sim_poll_cc(struct nvp_sim *sim)
  */
 void sim_ctrl_catch_up(struct nvp_sim *sim)
 {
-	if (!__atomic_load_n(&sim->remove_req, __ATOMIC_ACQUIRE))
+	if (!nvp_load_acquire(&sim->remove_req)) /* pairs with sim_request_removal() */
 		sim_poll_cc(sim);
 }
 
 static bool sim_poll_ready(struct nvp_sim *sim)
 {
-	if (sim->halted || __atomic_load_n(&sim->never_ready, __ATOMIC_RELAXED) ||
+	if (sim->halted || nvp_load_relaxed(&sim->never_ready) || /* a flag alone */
 	    nvp_now_ns() < sim->ready_at)
 		return false;
 	sim->ready = true;
@@ -215,7 +215,7 @@ static void sim_remove(struct nvp_sim *sim)
 	sim_queues_drop(sim);
 	sim->halted = true;
 	sim_map_unlock(sim);
-	__atomic_store_n(&sim->removed, 1, __ATOMIC_RELEASE);
+	nvp_store_release(&sim->removed, 1); /* the waiter sees the queues dropped and the BAR all ones */
 }
 
 /* The host's own stores land in the all-ones pages: undo them. */
@@ -225,8 +225,8 @@ static bool sim_removed_pass(struct nvp_sim *sim)
 	size_t i;
 
 	for (i = 0; i < sim->bar_len / 4; i++)
-		if (__atomic_load_n(&w[i], __ATOMIC_RELAXED) != ~0u)
-			__atomic_store_n(&w[i], ~0u, __ATOMIC_RELAXED);
+		if (nvp_load_relaxed(&w[i]) != ~0u) /* the host stores to these words too: untorn, unordered */
+			nvp_store_relaxed(&w[i], ~0u);
 	return false;
 }
 
@@ -278,11 +278,11 @@ static void *sim_thread(void *arg)
 	struct nvp_sim *sim = arg;
 	bool busy;
 
-	while (!__atomic_load_n(&sim->stop, __ATOMIC_ACQUIRE)) {
-		if (__atomic_load_n(&sim->remove_req, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&sim->removed, __ATOMIC_RELAXED))
+	while (!nvp_load_acquire(&sim->stop)) { /* pairs with sim_ctrl_stop() */
+		if (nvp_load_acquire(&sim->remove_req) && /* pairs with sim_request_removal() */
+		    !nvp_load_relaxed(&sim->removed)) /* only this thread stores it */
 			sim_remove(sim);
-		if (__atomic_load_n(&sim->removed, __ATOMIC_RELAXED))
+		if (nvp_load_relaxed(&sim->removed))
 			busy = sim_removed_pass(sim);
 		else
 			busy = sim_pass(sim);
@@ -316,7 +316,7 @@ int sim_ctrl_start(struct nvp_sim *sim)
 void sim_ctrl_stop(struct nvp_sim *sim)
 {
 	if (sim->thread_started) {
-		__atomic_store_n(&sim->stop, 1, __ATOMIC_RELEASE);
+		nvp_store_release(&sim->stop, 1); /* the model thread stops after what we did before */
 		pthread_join(sim->thread, NULL);
 		sim->thread_started = false;
 	}

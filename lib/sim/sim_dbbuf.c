@@ -29,7 +29,7 @@ uint16_t sim_dbbuf_config(struct nvp_sim *sim, struct sim_cmd *cmd)
 
 	if (!sim->cfg.dbbuf)
 		return SIM_ERR_GEN(NVME_SC_INVALID_OPCODE);
-	if (cmd->sqe.flags >> 6 || !dbs || !eis || (dbs | eis) & mask)
+	if (cmd->sqe.flags & NVME_SQE_PSDT || !dbs || !eis || (dbs | eis) & mask)
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	d = sim_dma_ptr(sim, dbs, mask + 1);
 	e = sim_dma_ptr(sim, eis, mask + 1);
@@ -111,8 +111,8 @@ unsigned sim_db_read(struct nvp_sim *sim, struct sim_db *db, uint32_t *val)
 	}
 	news = (reg_new ? SIM_DB_REG : 0) | (shadow_new && (!reg_new || shadow != reg) ? SIM_DB_SHADOW : 0);
 	*val = shadow_new ? shadow : reg;
-	if (*val != reg && __atomic_compare_exchange_n(db->reg, &reg, *val, false, __ATOMIC_RELAXED,
-						       __ATOMIC_RELAXED))
+	/* Relaxed: only the register value itself matters; a host store in between wins. */
+	if (*val != reg && nvp_cmpxchg_relaxed(db->reg, &reg, *val))
 		db->reg_seen = *val;
 	return news;
 }
@@ -120,7 +120,7 @@ unsigned sim_db_read(struct nvp_sim *sim, struct sim_db *db, uint32_t *val)
 /* EventIdx = @val, seen by the host before the model's next shadow read. */
 void sim_db_event(struct sim_db *db, uint32_t val)
 {
-	__atomic_store_n(db->eventidx, val, __ATOMIC_RELAXED);
+	nvp_store_relaxed(db->eventidx, val); /* ordered by sim_mb() below */
 	/* Pairs with the host's barrier between its shadow store and EventIdx load. */
 	sim_mb();
 }

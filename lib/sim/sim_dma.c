@@ -33,7 +33,7 @@ enum { SIM_SGL_DATA = 0, SIM_SGL_BIT_BUCKET = 1, SIM_SGL_SEGMENT = 2, SIM_SGL_LA
  */
 void sim_map_lock(struct nvp_sim *sim)
 {
-	while (__atomic_load_n(&sim->map_waiters, __ATOMIC_RELAXED))
+	while (nvp_load_relaxed(&sim->map_waiters)) /* a hint: map_lock orders the rest */
 		sched_yield();
 	pthread_mutex_lock(&sim->map_lock);
 }
@@ -45,9 +45,9 @@ void sim_map_unlock(struct nvp_sim *sim)
 
 static void sim_mapper_lock(struct nvp_sim *sim)
 {
-	__atomic_fetch_add(&sim->map_waiters, 1, __ATOMIC_RELAXED);
+	nvp_fetch_add_relaxed(&sim->map_waiters, 1); /* a hint to the model: map_lock orders the rest */
 	pthread_mutex_lock(&sim->map_lock);
-	__atomic_fetch_sub(&sim->map_waiters, 1, __ATOMIC_RELAXED);
+	nvp_fetch_sub_relaxed(&sim->map_waiters, 1);
 }
 
 static int sim_units_reserve(struct nvp_sim *sim, size_t n)
@@ -87,7 +87,7 @@ int sim_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iov
 	err = sim_dma_check(vaddr, len);
 	if (err)
 		return err;
-	if (__atomic_load_n(&sim->released, __ATOMIC_ACQUIRE))
+	if (nvp_load_acquire(&sim->released)) /* pairs with sim_release() */
 		return nvp_set_error(-ENODEV, "sim: the device was released (removed): close it");
 	sim_mapper_lock(sim);
 	err = sim_units_reserve(sim, n);
@@ -375,15 +375,15 @@ static uint16_t sim_sgl_map(struct nvp_sim *sim, const struct nvme_sgl_desc *sgl
  */
 uint16_t sim_dptr(struct nvp_sim *sim, const struct sim_cmd *cmd, size_t len, bool to_host)
 {
-	unsigned psdt = cmd->sqe.flags >> 6;
+	unsigned psdt = NVME_GET(cmd->sqe.flags, SQE_PSDT);
 
 	sim->nr_iov = 0;
 	if (!len)
 		return 0;
-	if (psdt == 0)
+	if (psdt == NVME_PSDT_PRP)
 		return sim_prp_map(sim, cmd->sqe.prp1, cmd->sqe.prp2, len);
 	/* Admin commands over PCIe take PRPs only. */
-	if (psdt == 3 || !sim->cfg.sgl || cmd->sqid == 0)
+	if (psdt > NVME_PSDT_SGL_MPTR_SGL || !sim->cfg.sgl || cmd->sqid == 0)
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	return sim_sgl_map(sim, &cmd->sqe.sgl, len, to_host);
 }

@@ -91,7 +91,7 @@ static void sim_hit_apply(const struct nvp_sim_fault *f, struct sim_hit *hit)
 static void sim_fault_remove(struct nvp_sim *sim, unsigned i)
 {
 	sim->faults[i] = sim->faults[sim->nr_faults - 1];
-	__atomic_store_n(&sim->nr_faults, sim->nr_faults - 1, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&sim->nr_faults, sim->nr_faults - 1); /* under fault_lock; read unlocked as a hint */
 }
 
 /* Model thread: which armed faults hit @cmd. Several may hit the same command. */
@@ -131,7 +131,7 @@ void sim_fault_take_events(struct nvp_sim *sim)
 	pthread_mutex_lock(&sim->fault_lock);
 	n = sim->nr_raised;
 	memcpy(ev, sim->raised, n * sizeof(ev[0]));
-	__atomic_store_n(&sim->nr_raised, 0, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&sim->nr_raised, 0); /* under fault_lock; read unlocked as a hint */
 	pthread_mutex_unlock(&sim->fault_lock);
 	for (i = 0; i < n; i++)
 		sim_post_event(sim, ev[i]);
@@ -154,7 +154,7 @@ static int sim_fault_check(const struct nvp_sim_fault *f)
 		return nvp_set_error(-EINVAL, "sim fault: a match cannot ask for admin and I/O commands");
 	if ((m->filter & NVP_SIM_MATCH_LBA) && (!m->nlb || !m->nsid))
 		return nvp_set_error(-EINVAL, "sim fault: an LBA match needs nsid and nlb > 0");
-	if (f->type == NVP_SIM_FAULT_STATUS && !(f->status & 0x7ff))
+	if (f->type == NVP_SIM_FAULT_STATUS && !(f->status & NVME_STATUS_CODE_MASK))
 		return nvp_set_error(-EINVAL, "sim fault: STATUS needs a non-zero status (SCT/SC)");
 	if (f->type == NVP_SIM_FAULT_DELAY && (!f->delay_ms || f->delay_ms > SIM_DELAY_MAX_MS))
 		return nvp_set_error(-EINVAL, "sim fault: delay_ms must be 1..%u", SIM_DELAY_MAX_MS);
@@ -172,7 +172,7 @@ static int sim_arm(struct nvp_sim *sim, const struct nvp_sim_fault *f)
 	slot->f = *f;
 	slot->skip = f->match.nth ? f->match.nth - 1 : 0;
 	slot->left = f->match.count ? f->match.count : 1;
-	__atomic_store_n(&sim->nr_faults, sim->nr_faults + 1, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&sim->nr_faults, sim->nr_faults + 1); /* under fault_lock; read unlocked as a hint */
 	return 0;
 }
 
@@ -183,7 +183,7 @@ static int sim_raise(struct nvp_sim *sim, const struct nvp_sim_fault *f)
 				     SIM_MAX_EVENTS);
 	sim->raised[sim->nr_raised] = NVME_SET(f->aer_type, AER_TYPE) | NVME_SET(f->aer_info, AER_INFO) |
 				      NVME_SET(f->aer_lid, AER_LID);
-	__atomic_store_n(&sim->nr_raised, sim->nr_raised + 1, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&sim->nr_raised, sim->nr_raised + 1); /* under fault_lock; read unlocked as a hint */
 	return 0;
 }
 
@@ -193,8 +193,8 @@ int sim_request_removal(struct nvp_sim *sim)
 	uint64_t deadline = nvp_now_ns() + SIM_REMOVE_WAIT_NS;
 	struct timespec ts = { 0, 100000 };
 
-	__atomic_store_n(&sim->remove_req, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&sim->removed, __ATOMIC_ACQUIRE)) {
+	nvp_store_release(&sim->remove_req, 1); /* the model thread acts on it */
+	while (!nvp_load_acquire(&sim->removed)) { /* and then the queues are gone, BAR all ones */
 		if (nvp_now_ns() > deadline)
 			return nvp_set_error(-ETIMEDOUT, "sim fault: the model thread did not remove the device");
 		nanosleep(&ts, NULL);
@@ -211,18 +211,18 @@ NVP_API int nvp_sim_inject(struct nvp_sim *sim, const struct nvp_sim_fault *faul
 	err = sim_fault_check(fault);
 	if (err)
 		return err;
-	if (__atomic_load_n(&sim->remove_req, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&sim->release_req, __ATOMIC_ACQUIRE))
+	/* Both pair with the releases of the removal: nothing is armed after either. */
+	if (nvp_load_acquire(&sim->remove_req) || nvp_load_acquire(&sim->release_req))
 		return nvp_set_error(-ENODEV, "sim fault: the device was removed or its removal requested");
 	switch (fault->type) {
 	case NVP_SIM_FAULT_REMOVE:
 		return sim_request_removal(sim);
 	case NVP_SIM_FAULT_RELEASE_REQUEST:
-		__atomic_store_n(&sim->release_req, 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&sim->release_asked, 1, __ATOMIC_RELEASE);
+		nvp_store_release(&sim->release_req, 1);   /* later injections see it and refuse */
+		nvp_store_release(&sim->release_asked, 1); /* the driver's next check takes it */
 		return 0;
 	case NVP_SIM_FAULT_NEVER_READY:
-		__atomic_store_n(&sim->never_ready, 1, __ATOMIC_RELAXED);
+		nvp_store_relaxed(&sim->never_ready, 1); /* a flag alone: the model reads nothing behind it */
 		return 0;
 	default:
 		break;
@@ -238,8 +238,8 @@ NVP_API void nvp_sim_clear(struct nvp_sim *sim)
 	if (!sim)
 		return;
 	pthread_mutex_lock(&sim->fault_lock);
-	__atomic_store_n(&sim->nr_faults, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&sim->never_ready, 0, __ATOMIC_RELAXED);
+	nvp_store_relaxed(&sim->nr_faults, 0); /* under fault_lock; read unlocked as a hint */
+	nvp_store_relaxed(&sim->never_ready, 0);
 	pthread_mutex_unlock(&sim->fault_lock);
 }
 
@@ -255,5 +255,5 @@ NVP_API void nvp_sim_stats(struct nvp_sim *sim, struct nvp_sim_stats *out)
 		return;
 	}
 	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		dst[i] = nvp_load_relaxed(&src[i]); /* each counter untorn; no snapshot across them */
 }

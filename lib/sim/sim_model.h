@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nvpoll/barrier.h>
 #include <nvpoll/sim.h>
 #include <nvpoll/spec.h>
 
@@ -212,19 +213,19 @@ struct sim_cmd_desc {
 extern const struct sim_cmd_desc sim_admin_cmds[256];
 extern const struct sim_cmd_desc sim_io_cmds[256];
 
-/* Counters: one writer (the model), readers anywhere. */
-#define SIM_STAT_ADD(sim, field, n) \
-	__atomic_store_n(&(sim)->stats.field, (sim)->stats.field + (n), __ATOMIC_RELAXED)
+/* Counters: one writer (the model), readers anywhere; relaxed: untorn, nothing behind them. */
+#define SIM_STAT_ADD(sim, field, n) nvp_store_relaxed(&(sim)->stats.field, (sim)->stats.field + (n))
 
+/* A register or doorbell the host stores to; acquire: what the host wrote before it is visible. */
 static inline uint32_t sim_load32(const void *p)
 {
-	return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE);
+	return nvp_load_acquire((const uint32_t *)p);
 }
 
 /* Full barrier: a store (EventIdx) before a load (the shadow doorbell). */
 static inline void sim_mb(void)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	nvp_mb();
 }
 
 static inline uint32_t *sim_reg(struct nvp_sim *sim, unsigned off)

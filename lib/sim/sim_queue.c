@@ -116,8 +116,7 @@ static void sim_cq_write(struct sim_cq *cq, const struct nvme_cqe *cqe, bool bad
 	slot[1] = src[1];
 	slot[2] = src[2];
 	/* Phase last, with release: a host that sees the new phase sees the whole entry. */
-	__atomic_store_n(&slot[3], cqe->cid | (uint32_t)((cqe->status & ~1u) | phase) << 16,
-			 __ATOMIC_RELEASE);
+	nvp_store_release(&slot[3], cqe->cid | (uint32_t)((cqe->status & ~(uint32_t)NVME_CQE_PHASE) | phase) << 16);
 	if (++cq->tail == cq->size) {
 		cq->tail = 0;
 		cq->phase ^= 1;
@@ -171,7 +170,7 @@ static struct nvme_cqe sim_cqe(const struct sim_cmd *cmd, uint16_t status)
 		.sq_head = (uint16_t)cmd->sq->head,
 		.sq_id = cmd->sqid,
 		.cid = cmd->sqe.cid,
-		.status = (uint16_t)(status << 1),
+		.status = (uint16_t)(status << NVME_CQE_STATUS_SHIFT),
 	};
 }
 
@@ -184,7 +183,7 @@ static void sim_errlog_add(struct nvp_sim *sim, uint16_t sqid, uint16_t cid, uin
 		.error_count = ++sim->err_count,
 		.sqid = sqid,
 		.cid = cid,
-		.status = (uint16_t)(status << 1),
+		.status = (uint16_t)(status << NVME_CQE_STATUS_SHIFT),
 		.param_error_location = 0xffff,
 		.lba = lba,
 		.nsid = nsid,
@@ -242,7 +241,7 @@ static bool sim_release_cmds(struct nvp_sim *sim, uint16_t sqid, int cid, uint16
 			pp = &c->next;
 			continue;
 		}
-		c->cqe.status = (uint16_t)(status << 1);
+		c->cqe.status = (uint16_t)(status << NVME_CQE_STATUS_SHIFT);
 		c->cqe.dw0 = 0;
 		sim_errlog_add(sim, sqid, c->cqe.cid, 0, 0, status);
 		sim_release(sim, pp);
@@ -325,7 +324,7 @@ void sim_cq_init(struct nvp_sim *sim, uint16_t qid, void *ring, uint32_t size)
  */
 void sim_doorbell_zero(struct nvp_sim *sim, uint16_t qid, unsigned is_cq)
 {
-	__atomic_store_n(sim_doorbell(sim, qid, is_cq), 0, __ATOMIC_RELAXED);
+	nvp_store_relaxed(sim_doorbell(sim, qid, is_cq), 0); /* the host stores here too: untorn, no data behind it */
 }
 
 static void sim_cq_forget(struct nvp_sim *sim, struct sim_cq *cq)
@@ -557,7 +556,7 @@ static uint16_t sim_dispatch(struct nvp_sim *sim, struct sim_cmd *cmd, const str
 		return SIM_SC(NVME_SC_ABORT_REQ);
 	if (hit->has_status)
 		return hit->status;
-	if (cmd->sqe.flags & 3) /* fused operations: FUSES = 0 */
+	if (cmd->sqe.flags & NVME_SQE_FUSE) /* fused operations: FUSE = 0 */
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	if (!d->fn)
 		return SIM_ERR_GEN(NVME_SC_INVALID_OPCODE);
@@ -578,7 +577,7 @@ static void sim_exec(struct nvp_sim *sim, struct sim_sq *sq, uint16_t sqid)
 		SIM_STAT_ADD(sim, io_cmds[cmd.sqe.opc], 1);
 	else
 		SIM_STAT_ADD(sim, admin_cmds[cmd.sqe.opc], 1);
-	if (__atomic_load_n(&sim->nr_faults, __ATOMIC_RELAXED))
+	if (nvp_load_relaxed(&sim->nr_faults)) /* a hint: sim_fault_match() reads the faults under fault_lock */
 		sim_fault_match(sim, &cmd, &hit);
 	if (hit.fatal) {
 		sim_halt(sim, "injected fault");
@@ -660,7 +659,7 @@ bool sim_poll_queues(struct nvp_sim *sim)
 			busy |= sim_sq_poll(sim, (uint16_t)q);
 	if (sim->nr_delayed && !sim->halted)
 		busy |= sim_poll_delayed(sim);
-	if (__atomic_load_n(&sim->nr_raised, __ATOMIC_RELAXED) && !sim->halted) {
+	if (nvp_load_relaxed(&sim->nr_raised) && !sim->halted) { /* a hint: taken under fault_lock */
 		sim_fault_take_events(sim);
 		busy = true;
 	}

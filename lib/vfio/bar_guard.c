@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <nvpoll/barrier.h>
+
 #include "internal.h"
 #include "vfio/bar_guard.h"
 
@@ -33,8 +35,9 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 	uintptr_t addr = (uintptr_t)si->si_addr;
 
 	for (unsigned i = 0; i < NVP_BAR_GUARDS; i++) {
-		uintptr_t start = __atomic_load_n(&guards[i].start, __ATOMIC_ACQUIRE);
-		size_t len = __atomic_load_n(&guards[i].len, __ATOMIC_RELAXED);
+		/* Acquire: a start seen set comes with the len stored before it. */
+		uintptr_t start = nvp_load_acquire(&guards[i].start);
+		size_t len = nvp_load_relaxed(&guards[i].len);
 		void *p;
 
 		if (!start || addr - start >= len)
@@ -80,11 +83,10 @@ int nvp_bar_guard_add(void *addr, size_t len)
 		uintptr_t expected = 0;
 
 		/* Publish the length before the start: the handler reads start first. */
-		if (__atomic_load_n(&guards[i].start, __ATOMIC_RELAXED))
+		if (nvp_load_relaxed(&guards[i].start)) /* taken: a hint only, the cmpxchg decides */
 			continue;
-		__atomic_store_n(&guards[i].len, len, __ATOMIC_RELAXED);
-		if (__atomic_compare_exchange_n(&guards[i].start, &expected, (uintptr_t)addr, 0, __ATOMIC_RELEASE,
-						__ATOMIC_RELAXED))
+		nvp_store_relaxed(&guards[i].len, len); /* ordered by the release below */
+		if (nvp_cmpxchg_release(&guards[i].start, &expected, (uintptr_t)addr))
 			return 0;
 	}
 	return nvp_set_error(-ENOSPC, "more than %d device BARs mapped: removal of the others is not survived",
@@ -94,8 +96,8 @@ int nvp_bar_guard_add(void *addr, size_t len)
 void nvp_bar_guard_remove(void *addr)
 {
 	for (unsigned i = 0; i < NVP_BAR_GUARDS; i++)
-		if (__atomic_load_n(&guards[i].start, __ATOMIC_RELAXED) == (uintptr_t)addr)
-			__atomic_store_n(&guards[i].start, 0, __ATOMIC_RELEASE);
+		if (nvp_load_relaxed(&guards[i].start) == (uintptr_t)addr) /* our own slot: no data behind it */
+			nvp_store_release(&guards[i].start, 0); /* after our last use of the mapping */
 }
 
 int nvp_bar_fill_ones(void *addr, size_t len)

@@ -338,3 +338,19 @@ int nvp_iommu_group_check_viable(int group)
 			     "to vfio-pci or none (scripts/setup.sh config), or move the NVMe device to a "
 			     "slot with its own group", group, c.msg);
 }
+
+int nvp_has_cap(unsigned cap)
+{
+	unsigned long long caps = 0;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return cap < 64 && (caps & (1ull << cap));
+}

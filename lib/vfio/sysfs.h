@@ -67,4 +67,11 @@ int nvp_iommu_group_for_each(int group, int (*fn)(const char *dev, void *arg), v
  */
 int nvp_iommu_group_check_viable(int group);
 
+/*
+ * Whether the process's effective capability set holds @cap (CAP_IPC_LOCK,
+ * CAP_SYS_ADMIN, ...): 1 or 0, as /proc/self/status says; -errno when that
+ * cannot be read, so the caller picks its own guess.
+ */
+int nvp_has_cap(unsigned cap);
+
 #endif /* NVP_VFIO_SYSFS_H */

@@ -57,20 +57,12 @@ static struct uio_bus *to_uio(struct nvp_bus *bus)
 
 /* ---- what the machine and the device must offer --------------------------- */
 
+/* Without /proc/self/status, root is the best guess. */
 static int has_cap_sys_admin(void)
 {
-	unsigned long long caps = 0;
-	char line[256];
-	FILE *f;
+	int cap = nvp_has_cap(CAP_SYS_ADMIN);
 
-	f = fopen("/proc/self/status", "re");
-	if (!f)
-		return geteuid() == 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return !!(caps & (1ull << CAP_SYS_ADMIN));
+	return cap < 0 ? geteuid() == 0 : cap;
 }
 
 static int check_root(void)
@@ -343,7 +335,7 @@ static void uio_release(struct nvp_bus *bus)
 	struct uio_bus *ub = to_uio(bus);
 	int err;
 
-	if (__atomic_exchange_n(&ub->released, 1, __ATOMIC_ACQ_REL))
+	if (nvp_xchg_acq_rel(&ub->released, 1)) /* one release, whoever saw the removal */
 		return;
 	err = nvp_bar_fill_ones(ub->bar0, ub->bus.bar0_len);
 	if (err)
@@ -405,7 +397,7 @@ static int uio_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *u
 	if (!len || (len | (uintptr_t)vaddr) & (NVP_DMA_UNIT_SIZE - 1))
 		return nvp_set_error(-EINVAL, "dma_map of %p + %zu on %s: address and length must be "
 				     "non-zero multiples of 2 MiB", vaddr, len, bus->name);
-	if (__atomic_load_n(&to_uio(bus)->released, __ATOMIC_ACQUIRE))
+	if (nvp_load_acquire(&to_uio(bus)->released)) /* pairs with uio_release() */
 		return nvp_set_error(-ENODEV, "%s was removed: close it", bus->name);
 	for (k = 0; k < len >> NVP_DMA_UNIT_SHIFT; k++) {
 		uint8_t *unit = (uint8_t *)vaddr + (k << NVP_DMA_UNIT_SHIFT);

@@ -645,23 +645,6 @@ static void vfio_close(struct nvp_bus *bus)
 
 /* ---- DMA mapping ------------------------------------------------------------ */
 
-/* CAP_IPC_LOCK lifts the memlock limit for vfio pinning. */
-static int has_cap_ipc_lock(void)
-{
-	unsigned long long caps = 0;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/self/status", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return !!(caps & (1ull << CAP_IPC_LOCK));
-}
-
 static int map_error(struct vfio_bus *vb, size_t len, uint64_t iova, int err)
 {
 	struct rlimit rl;
@@ -672,7 +655,7 @@ static int map_error(struct vfio_bus *vb, size_t len, uint64_t iova, int err)
 	 * the likely cause even when this device alone stays below it.
 	 */
 	if ((err == ENOMEM || err == EFAULT) && !getrlimit(RLIMIT_MEMLOCK, &rl) &&
-	    rl.rlim_cur != RLIM_INFINITY && !has_cap_ipc_lock() &&
+	    rl.rlim_cur != RLIM_INFINITY && nvp_has_cap(CAP_IPC_LOCK) != 1 && /* CAP_IPC_LOCK lifts the limit */
 	    (err == ENOMEM || vb->pinned + len > rl.rlim_cur))
 		return nvp_set_error(-ENOMEM, "pinning %zu MiB for DMA on %s exceeds the memlock limit "
 				     "(%llu KiB, %" PRIu64 " MiB already pinned): raise it with ulimit -l "

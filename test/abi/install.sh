@@ -33,7 +33,7 @@ ok "make install DESTDIR=... PREFIX=$prefix"
 echo "  installed $(wc -l <"$tmp/files") files and links"
 
 # ---- layout
-for f in include/nvpoll.h include/nvpoll/spec.h include/nvpoll/qpair.h lib/libnvpoll.a \
+for f in include/nvpoll.h include/nvpoll/spec.h include/nvpoll/qpair.h include/nvpoll/types.h lib/libnvpoll.a \
 	lib/libnvpoll.so.$major.$minor lib/pkgconfig/nvpoll.pc lib/nvpoll/nvpoll-fio.so bin/nvpoll \
 	share/man/man1/nvpoll.1 share/man/man1/nvpoll-perf.1 share/man/man8/nvpoll-setup.8 \
 	share/man/man3/nvpoll.3 share/man/man3/nvp_qpair_create.3 share/man/man3/nvp_read.3; do

@@ -74,7 +74,7 @@ static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 
 	/* Only a posted command completes, and only once. */
 	FUZZ_CHECK(cid < f->qp.size - 1 && f->posted[cid]);
-	FUZZ_CHECK(err == ((cqe->status & 0x7fe) ? -EIO : 0));
+	FUZZ_CHECK(err == ((cqe->status & NVME_CQE_STATUS_CODE) ? -EIO : 0));
 	f->posted[cid] = 0;
 	f->in_flight--;
 	f->calls++;

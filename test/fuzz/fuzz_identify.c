@@ -89,7 +89,7 @@ static void fuzz_status(uint16_t status, uint8_t len)
 
 	FUZZ_CHECK(name != NULL && name[0] != '\0');
 	/* CRD, More and DNR never change the name. */
-	FUZZ_CHECK(name == nvp_status_str(status & 0x7ff));
+	FUZZ_CHECK(name == nvp_status_str(status & NVME_STATUS_CODE_MASK));
 	FUZZ_CHECK(buf != NULL);
 	/* Exactly @len bytes: ASan sees any write past them. */
 	FUZZ_CHECK(nvp_status_format(status, buf, len) == buf);

@@ -20,13 +20,7 @@
 #include <nvpoll.h>
 #include <nvpoll/sim.h>
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "sync_io.h"
 
 static struct nvp_dev *open_sim(const char *uri, unsigned admin_timeout_ms)
 {
@@ -40,33 +34,6 @@ static struct nvp_dev *open_sim(const char *uri, unsigned admin_timeout_ms)
 	if (!dev)
 		fail_msg("open %s: %s", uri, nvp_errmsg());
 	return dev;
-}
-
-struct done {
-	int n, err;
-	uint16_t status;
-	uint32_t dw0;
-};
-
-static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
-{
-	struct done *d = arg;
-
-	d->n++;
-	d->err = err;
-	d->status = nvp_cqe_status(cqe);
-	d->dw0 = cqe->dw0;
-}
-
-/* Poll until @d completes or @ms pass; returns whether it completed. */
-static int wait_done(struct nvp_qpair *qp, struct done *d, unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (!d->n && now_ms() < end)
-		if (!nvp_qpair_poll(qp, 0))
-			sched_yield(); /* let the sim's thread run on a loaded (or valgrind's) CPU */
-	return d->n;
 }
 
 static void fill(uint8_t *p, size_t len, unsigned seed)
@@ -234,14 +201,14 @@ static void test_io_commands(void **state)
 		assert_int_equal(nvp_io_cmd(qp, &cmp, w, 512, on_done, &d), 0);
 		assert_true(wait_done(qp, &d, 5000));
 		assert_int_equal(d.err, -EIO);
-		assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_COMPARE_FAILED));
+		assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_COMPARE_FAILED));
 		/* The controller's own range check: LBA Out of Range. */
 		struct nvme_sqe rd = { .opc = NVME_CMD_READ, .nsid = 1, .cdw10 = 0xfffffff0u };
 
 		memset(&d, 0, sizeof(d));
 		assert_int_equal(nvp_io_cmd(qp, &rd, r, 512, on_done, &d), 0);
 		assert_true(wait_done(qp, &d, 5000));
-		assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE));
+		assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_LBA_RANGE));
 	}
 	nvp_dma_free(dev, range);
 	nvp_dma_free(dev, w);
@@ -596,6 +563,12 @@ static void test_fault_status(void **state)
 		.status = NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_WRITE_FAULT),
 		.match = { .filter = NVP_SIM_MATCH_LBA, .nsid = 1, .slba = 500, .nlb = 10, .count = NVP_SIM_ALWAYS },
 	};
+	/* SCT is three bits: SCT 4 (reserved) with SC 0 is an error too. */
+	struct nvp_sim_fault sct4 = {
+		.type = NVP_SIM_FAULT_STATUS,
+		.status = NVME_STATUS_CODE(4, 0),
+		.match = { .filter = NVP_SIM_MATCH_IO, .nth = 1 },
+	};
 	(void)state;
 
 	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &nth), 0);
@@ -618,6 +591,15 @@ static void test_fault_status(void **state)
 		assert_int_equal(nvp_write(qp, ns, lba, 5, buf, on_done, &d), 0);
 		assert_true(wait_done(qp, &d, 5000));
 		assert_int_equal(d.err, (lba + 5 > 500 && lba < 510) ? -EIO : 0);
+	}
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &sct4), 0);
+	{
+		struct done d = { 0 };
+
+		assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
+		assert_true(wait_done(qp, &d, 5000));
+		assert_int_equal(d.err, -EIO);
+		assert_int_equal(d.status, sct4.status);
 	}
 	nvp_dma_free(dev, buf);
 	nvp_qpair_destroy(qp);
@@ -724,7 +706,7 @@ static void test_timeout_abort(void **state)
 	assert_true(wait_done(qp, &d, 3000));
 	assert_true(now_ms() - t0 >= 100);
 	assert_int_equal(d.err, -ETIMEDOUT);
-	assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
+	assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
 	nvp_qpair_stats(qp, &st);
 	assert_int_equal(st.timeouts, 1);
 	assert_int_equal(st.aborts, 1);

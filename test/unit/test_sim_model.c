@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include <nvpoll/barrier.h>
 #include <nvpoll/sim.h>
 #include <nvpoll/spec.h>
 
@@ -221,14 +222,15 @@ static uint16_t post(struct host *h, struct tq *q, struct nvme_sqe *sqe)
 	return sqe->cid;
 }
 
+/* The host side of shared memory, as the driver does it: acquire what the model stored, release ours. */
 static uint32_t ld(const uint32_t *p)
 {
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+	return nvp_load_acquire(p);
 }
 
 static void st(uint32_t *p, uint32_t v)
 {
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+	nvp_store_release(p, v);
 }
 
 /*
@@ -238,7 +240,7 @@ static void st(uint32_t *p, uint32_t v)
 static bool shadow_update(uint32_t *shadow, const uint32_t *eventidx, uint16_t val, uint16_t old)
 {
 	st(shadow, val);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	nvp_mb(); /* the model must see the value before we read its EventIdx */
 	return (uint16_t)(val - (uint16_t)ld(eventidx) - 1) < (uint16_t)(val - old);
 }
 
@@ -263,7 +265,8 @@ static uint16_t submit(struct host *h, struct tq *q, struct nvme_sqe *sqe)
 /* The phase bit of a CQ slot: acquire, pairing with the model's release of that dword. */
 static unsigned cqe_phase(const struct nvme_cqe *e)
 {
-	return __atomic_load_n((const uint32_t *)&e->cid, __ATOMIC_ACQUIRE) >> 16 & 1;
+	/* Acquire: the model stores the phase last, with release. */
+	return nvp_load_acquire((const uint32_t *)&e->cid) >> 16 & NVME_CQE_PHASE;
 }
 
 static bool reap(struct host *h, struct tq *q, struct nvme_cqe *out, unsigned ms)
@@ -303,7 +306,7 @@ static int run(struct host *h, struct tq *q, struct nvme_sqe *sqe, struct nvme_c
 	assert_int_equal(cqe.sq_head, q->tail);
 	if (out)
 		*out = cqe;
-	return cqe.status >> 1;
+	return cqe.status >> NVME_CQE_STATUS_SHIFT;
 }
 
 /* Point the SQE's PRPs at @buf, with a list in host memory when needed. */
@@ -492,7 +495,7 @@ static int cq_wait(struct tq *q, unsigned slot, unsigned phase)
 			return -1;
 		else
 			sched_yield();
-	assert_int_equal(q->cq[slot].status >> 1, 0);
+	assert_int_equal(q->cq[slot].status >> NVME_CQE_STATUS_SHIFT, 0);
 	return q->cq[slot].cid;
 }
 
@@ -804,7 +807,7 @@ static void test_queue_checks(void **state)
 	/* Unknown opcodes, fused bits. */
 	assert_int_equal(admin(h, 0x7f, 0, 0, NULL), GEN_DNR(NVME_SC_INVALID_OPCODE));
 	sqe.opc = NVME_ADMIN_KEEP_ALIVE;
-	sqe.flags = 1;
+	sqe.flags = NVME_FUSE_FIRST << NVME_SQE_FUSE_SHIFT;
 	assert_int_equal(run(h, &h->aq, &sqe, NULL), GEN_DNR(NVME_SC_INVALID_FIELD));
 	assert_int_equal(stats(h)->admin_cmds[NVME_ADMIN_CREATE_CQ], 9);
 }
@@ -868,11 +871,11 @@ static void test_log_pages(void **state)
 				    4096, NULL), 0);
 	/* Three errors: the SMART page for nsid 1 above, then these two. */
 	assert_int_equal(el[0].error_count, 3);
-	assert_int_equal(el[0].status >> 1, GEN_DNR(NVME_SC_LBA_RANGE));
+	assert_int_equal(el[0].status >> NVME_CQE_STATUS_SHIFT, GEN_DNR(NVME_SC_LBA_RANGE));
 	assert_int_equal(el[0].lba, 1u << 30);
 	assert_int_equal(el[0].sqid, 1);
 	assert_int_equal(el[1].error_count, 2);
-	assert_int_equal(el[1].status >> 1, GEN_DNR(NVME_SC_INVALID_NS));
+	assert_int_equal(el[1].status >> NVME_CQE_STATUS_SHIFT, GEN_DNR(NVME_SC_INVALID_NS));
 	assert_int_equal(el[1].nsid, 9);
 	assert_int_equal(el[2].error_count, 1);
 	assert_int_equal(el[2].sqid, 0);
@@ -1126,7 +1129,7 @@ static void test_sgl(void **state)
 	fill(w, 16384, 7);
 	/* One data block in the SQE, at an odd address. */
 	sqe = rw_sqe(NVME_CMD_WRITE, 1, 0, 8);
-	sqe.flags = 1 << 6;
+	sqe.flags = NVME_PSDT_SGL << NVME_SQE_PSDT_SHIFT;
 	sqe.sgl = sgl(iova(h, w + 1), 4096, 0);
 	memmove(w + 1, w, 4096);
 	assert_int_equal(run(h, q, &sqe, NULL), 0);
@@ -1142,7 +1145,7 @@ static void test_sgl(void **state)
 	seg2[0] = sgl(0, 512, 1);
 	seg2[1] = sgl(iova(h, r + 8192), 4096 - 1512, 0);
 	sqe = rw_sqe(NVME_CMD_READ, 1, 0, 8);
-	sqe.flags = 1 << 6;
+	sqe.flags = NVME_PSDT_SGL << NVME_SQE_PSDT_SHIFT;
 	sqe.sgl = sgl(iova(h, seg1), 32, 2);
 	assert_int_equal(run(h, q, &sqe, NULL), 0);
 	assert_memory_equal(r, w, 1000);
@@ -1173,7 +1176,7 @@ static void test_sgl(void **state)
 	sqe.sgl = sgl(h->iova[0] + NVP_DMA_UNIT_SIZE - 512, 4096, 0);
 	assert_int_equal(run(h, q, &sqe, NULL), GEN_DNR(NVME_SC_DATA_XFER_ERROR));
 	/* Admin commands take PRPs only. */
-	sqe = (struct nvme_sqe){ .opc = NVME_ADMIN_IDENTIFY, .flags = 1 << 6, .cdw10 = 1 };
+	sqe = (struct nvme_sqe){ .opc = NVME_ADMIN_IDENTIFY, .flags = NVME_PSDT_SGL << NVME_SQE_PSDT_SHIFT, .cdw10 = 1 };
 	sqe.sgl = sgl(iova(h, r), 4096, 0);
 	assert_int_equal(run(h, &h->aq, &sqe, NULL), GEN_DNR(NVME_SC_INVALID_FIELD));
 }
@@ -1188,7 +1191,7 @@ static void test_sgl_disabled(void **state)
 
 	assert_int_equal(admin_data(h, NVME_ADMIN_IDENTIFY, 0, NVME_ID_CNS_CTRL, 0, c, 4096, NULL), 0);
 	assert_int_equal(c->sgls, 0);
-	sqe.flags = 1 << 6;
+	sqe.flags = NVME_PSDT_SGL << NVME_SQE_PSDT_SHIFT;
 	sqe.sgl = sgl(iova(h, r), 4096, 0);
 	assert_int_equal(run(h, q, &sqe, NULL), GEN_DNR(NVME_SC_INVALID_FIELD));
 }
@@ -1236,7 +1239,7 @@ static void test_cq_full(void **state)
 		while (cqe_phase(&q->cq[i % 2]) != (i < 2) &&
 		       now_ms() < end)
 			sched_yield();
-		assert_int_equal(q->cq[i % 2].status & 1, i < 2 ? 1 : 0);
+		assert_int_equal(q->cq[i % 2].status & NVME_CQE_PHASE, i < 2 ? 1 : 0);
 		cqe = q->cq[i % 2];
 		assert_int_equal(cqe.cid, cid[i]);
 		assert_int_equal(cqe.sq_head, i + 1);
@@ -1245,10 +1248,10 @@ static void test_cq_full(void **state)
 
 			nanosleep(&ts, NULL);
 		}
-		assert_int_equal(q->cq[(i + 1) % 2].status & 1, i < 1 ? 0 : 1);
+		assert_int_equal(q->cq[(i + 1) % 2].status & NVME_CQE_PHASE, i < 1 ? 0 : 1);
 		if (i == 1)
 			assert_int_equal(q->cq[0].cid, cid[0]); /* not overwritten by cid[2] */
-		__atomic_store_n((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2, __ATOMIC_RELEASE);
+		nvp_store_release((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2); /* CQ head: we are done with the entry */
 	}
 }
 
@@ -1274,7 +1277,7 @@ static void test_batch(void **state)
 	}
 	for (j = 0; j < 4; j++) {
 		for (got = 0; got < 16 && reap(h, q[j], &cqe, WAIT_MS); got++)
-			assert_int_equal(cqe.status >> 1, 0);
+			assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, 0);
 		assert_int_equal(got, 16);
 	}
 }
@@ -1334,7 +1337,7 @@ static void test_shared_cq(void **state)
 		submit(h, i % 2 ? q1 : q2, &sqe);
 		assert_true(reap(h, q1, &cqe, WAIT_MS));
 		assert_int_equal(cqe.sq_id, i % 2 ? 1 : 2);
-		assert_int_equal(cqe.status >> 1, 0);
+		assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, 0);
 	}
 }
 
@@ -1383,7 +1386,7 @@ static void test_abort(void **state)
 	assert_int_equal(dw0, 0);
 	assert_true(reap(h, q, &cqe, WAIT_MS));
 	assert_int_equal(cqe.cid, cid);
-	assert_int_equal(cqe.status >> 1, ST(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
+	assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, ST(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
 	/* Nothing left to abort. */
 	assert_int_equal(admin(h, NVME_ADMIN_ABORT, (uint32_t)cid << 16 | 1, 0, &dw0), 0);
 	assert_int_equal(dw0 & 1, 1);
@@ -1428,8 +1431,8 @@ static void test_abort_queued(void **state)
 			sched_yield();
 		cqe = q->cq[slot];
 		assert_int_equal(cqe.cid, cid[i]);
-		assert_int_equal(cqe.status >> 1, i == 2 ? ST(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ) : 0);
-		__atomic_store_n((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2, __ATOMIC_RELEASE);
+		assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, i == 2 ? ST(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ) : 0);
+		nvp_store_release((uint32_t *)doorbell(h, 1, 1), (i + 1) % 2); /* CQ head: we are done with the entry */
 	}
 }
 
@@ -1449,7 +1452,7 @@ static void test_delete_sq_with_held(void **state)
 	assert_int_equal(admin(h, NVME_ADMIN_DELETE_SQ, 1, 0, NULL), 0);
 	assert_true(reap(h, q, &cqe, WAIT_MS));
 	assert_int_equal(cqe.cid, cid);
-	assert_int_equal(cqe.status >> 1, ST(NVME_SCT_GENERIC, NVME_SC_ABORT_QUEUE));
+	assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, ST(NVME_SCT_GENERIC, NVME_SC_ABORT_QUEUE));
 	assert_int_equal(admin(h, NVME_ADMIN_DELETE_CQ, 1, 0, NULL), 0);
 }
 
@@ -1482,7 +1485,7 @@ static void test_aer(void **state)
 					  .aer_lid = NVME_LOG_CHANGED_NS });
 	assert_true(reap(h, &h->aq, &cqe, WAIT_MS));
 	assert_int_equal(cqe.cid, cids[0]);
-	assert_int_equal(cqe.status >> 1, 0);
+	assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, 0);
 	assert_int_equal(cqe.dw0, NVME_AER_NOTICE | (uint32_t)NVME_LOG_CHANGED_NS << 16);
 	assert_false(reap(h, &h->aq, &cqe, QUIET_MS));
 }
@@ -1742,7 +1745,7 @@ static void test_dbbuf_host_protocol(void **state)
 		for (j = 0; j < 2; j++) {
 			for (i = 0; i < n[j]; i++) {
 				assert_true(reap(h, q[j], &cqe, WAIT_MS));
-				assert_int_equal(cqe.status >> 1, 0);
+				assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, 0);
 			}
 		}
 	}
@@ -1883,7 +1886,7 @@ static void test_fault_bad_cqes(void **state)
 	assert_int_equal(cqe.cid, 0xffff);
 	assert_true(reap(h, q, &cqe, WAIT_MS));
 	assert_int_equal(cqe.cid, cid);
-	assert_int_equal(cqe.status >> 1, 0);
+	assert_int_equal(cqe.status >> NVME_CQE_STATUS_SHIFT, 0);
 
 	/* Wrong phase: the CQE is written but the host never sees it. */
 	inject(h, (struct nvp_sim_fault){ .type = NVP_SIM_FAULT_BAD_PHASE });
@@ -1891,7 +1894,7 @@ static void test_fault_bad_cqes(void **state)
 	cid = submit(h, q, &sqe);
 	assert_false(reap(h, q, &cqe, QUIET_MS));
 	assert_int_equal(q->cq[q->head].cid, cid);
-	assert_int_equal(q->cq[q->head].status & 1, q->phase ^ 1);
+	assert_int_equal(q->cq[q->head].status & NVME_CQE_PHASE, q->phase ^ 1);
 }
 
 static void test_fault_remove(void **state)

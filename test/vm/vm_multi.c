@@ -23,6 +23,8 @@
 
 #include <nvpoll.h>
 
+#include "sync_io.h"
+
 #define MAX_CTRL 8
 #define SPOTS 4  /* LBAs checked per namespace */
 #define NLB_BYTES 8192 /* bytes per spot */
@@ -48,20 +50,6 @@ static int fails;
 			fails++;                                                          \
 		}                                                                         \
 	} while (0)
-
-struct done {
-	int n, err;
-};
-
-static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
-{
-	struct done *d = arg;
-
-	(void)cqe;
-	d->n++;
-	if (err)
-		d->err = err;
-}
 
 static uint64_t spot_lba(const struct nvp_ns_info *info, unsigned s)
 {

@@ -22,6 +22,8 @@
 
 #include <nvpoll.h>
 
+#include "sync_io.h"
+
 static const char *uri;
 static const char *want_serial;
 static int want_shadow;
@@ -102,31 +104,11 @@ static int env_teardown(void **state)
 	return 0;
 }
 
-struct done {
-	int n, err;
-	uint16_t status;
-};
-
-static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
-{
-	struct done *d = arg;
-
-	d->n++;
-	d->err = err;
-	d->status = nvp_cqe_status(cqe);
-}
-
 /* Poll until @d has completed, at most 30 s (TCG is slow, never that slow). */
-static void wait_done(struct nvp_qpair *qp, struct done *d)
+static void wait_or_fail(struct nvp_qpair *qp, struct done *d)
 {
-	time_t deadline = time(NULL) + 30;
-
-	while (!d->n) {
-		if (!nvp_qpair_poll(qp, 0))
-			sched_yield();
-		if (time(NULL) > deadline)
-			fail_msg("command did not complete in 30 s");
-	}
+	if (!wait_done(qp, d, 30000))
+		fail_msg("command did not complete in 30 s");
 }
 
 static void sync_rw(struct env *e, int write, uint64_t slba, uint32_t nlb, void *buf)
@@ -138,7 +120,7 @@ static void sync_rw(struct env *e, int write, uint64_t slba, uint32_t nlb, void 
 	if (err)
 		fail_msg("%s slba %llu nlb %u: %d %s", write ? "write" : "read", (unsigned long long)slba, nlb,
 			 err, nvp_errmsg());
-	wait_done(e->qp, &d);
+	wait_or_fail(e->qp, &d);
 	if (d.err) {
 		char s[96];
 
@@ -247,7 +229,7 @@ static void test_other_commands(void **state)
 	fill_random(e->wbuf, 8 * lbs);
 	sync_rw(e, 1, 100, 8, e->wbuf);
 	assert_int_equal(nvp_write_zeroes(e->qp, e->ns, 100, 8, on_done, &d), 0);
-	wait_done(e->qp, &d);
+	wait_or_fail(e->qp, &d);
 	assert_int_equal(d.err, 0);
 	memset(e->rbuf, 0xff, 8 * lbs);
 	sync_rw(e, 0, 100, 8, e->rbuf);
@@ -257,19 +239,19 @@ static void test_other_commands(void **state)
 
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(nvp_flush(e->qp, e->ns, on_done, &d), 0);
-	wait_done(e->qp, &d);
+	wait_or_fail(e->qp, &d);
 	assert_int_equal(d.err, 0);
 
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(nvp_io_cmd(e->qp, &flush, NULL, 0, on_done, &d), 0);
-	wait_done(e->qp, &d);
+	wait_or_fail(e->qp, &d);
 	assert_int_equal(d.err, 0);
 
 	memset(&d, 0, sizeof(d));
 	range->slba = 200;
 	range->nlb = 16;
 	assert_int_equal(nvp_dsm(e->qp, e->ns, range, 1, on_done, &d), 0);
-	wait_done(e->qp, &d);
+	wait_or_fail(e->qp, &d);
 	assert_int_equal(d.err, 0);
 	range->slba = e->info->nsze - 1;
 	assert_int_equal(nvp_dsm(e->qp, e->ns, range, 1, on_done, &d), -ERANGE);
@@ -279,9 +261,9 @@ static void test_other_commands(void **state)
 
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(nvp_io_cmd(e->qp, &bad, e->rbuf, lbs, on_done, &d), 0);
-	wait_done(e->qp, &d);
+	wait_or_fail(e->qp, &d);
 	assert_int_equal(d.err, -EIO);
-	assert_int_equal(d.status & 0x7ff, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_INVALID_NS));
+	assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_INVALID_NS));
 	nvp_dma_free(e->dev, range);
 }
 
@@ -486,7 +468,7 @@ static void test_many_qpairs(void **state)
 		assert_int_equal(nvp_read(qps[i], e->ns, (uint64_t)i, 1, e->rbuf + i * 4096, on_done, &d[i]), 0);
 	}
 	for (int i = 7; i >= 0; i--) {
-		wait_done(qps[i], &d[i]);
+		wait_or_fail(qps[i], &d[i]);
 		assert_int_equal(d[i].err, 0);
 		nvp_qpair_destroy(qps[i]);
 	}
@@ -508,7 +490,7 @@ static void test_queue_full(void **state)
 		assert_int_equal(nvp_read(qp, e->ns, 0, 1, e->rbuf, on_done, &d[i]), 0);
 	assert_int_equal(nvp_read(qp, e->ns, 0, 1, e->rbuf, on_done, &d[0]), -EAGAIN);
 	for (int i = 0; i < 3; i++)
-		wait_done(qp, &d[i]);
+		wait_or_fail(qp, &d[i]);
 	nvp_qpair_destroy(qp);
 }
 
