@@ -99,6 +99,15 @@ static inline volatile uint32_t *nvp_cq_doorbell(const struct nvp_dev *dev, unsi
 int nvp_ctrl_disable(struct nvp_dev *dev);
 int nvp_ctrl_enable(struct nvp_dev *dev);
 int nvp_ctrl_shutdown(struct nvp_dev *dev);
+/*
+ * The one wait on CSTS: until @done(csts) says so, for at most @timeout_ms.
+ * Gives up at once when the registers read all ones (-ENODEV, with the
+ * message "@what: controller registers read all ones (device removed?)")
+ * or, when @cfs, on CSTS.CFS (-EIO); else -ETIMEDOUT. -EIO and -ETIMEDOUT
+ * carry no message: the caller words them. Yields between reads.
+ */
+int nvp_ctrl_wait(struct nvp_dev *dev, const char *what, unsigned timeout_ms, int cfs,
+		  int (*done)(struct nvp_dev *dev, uint32_t csts, void *arg), void *arg);
 /* Decode CAP into dev (page size, stride, timeouts); -ENODEV/-ENOTSUP on a bad CAP. */
 int nvp_ctrl_parse_cap(struct nvp_dev *dev, uint64_t cap);
 /* MDTS in bytes, capped by nvpoll; 0 MDTS means no limit of the controller's. */
