@@ -245,22 +245,6 @@ NVP_API int nvp_set_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, u
 	return features(dev, NVME_ADMIN_SET_FEATURES, fid, cdw11, dw0);
 }
 
-int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted)
-{
-	uint32_t n = wanted - 1, dw0;
-	int err = nvp_set_features(dev, NVME_FEAT_NUM_QUEUES, n | n << 16, &dw0);
-	unsigned nsq, ncq;
-
-	if (err)
-		return nvp_prefix_error(err, "Set Features (Number of Queues)");
-	nsq = (dw0 & 0xffff) + 1;
-	ncq = (dw0 >> 16) + 1;
-	*granted = nsq < ncq ? nsq : ncq;
-	if (*granted > wanted)
-		*granted = wanted; /* may report more than asked; we only use what we asked */
-	return 0;
-}
-
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp)
 {
 	uint32_t qsize = (uint32_t)(qp->size - 1) << 16;

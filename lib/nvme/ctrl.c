@@ -176,44 +176,6 @@ void nvp_dev_mark_removed(struct nvp_dev *dev)
 			"every command now ends with -ENODEV", dev->bus->name);
 }
 
-/*
- * Disable, re-enable, re-create the admin queue; I/O queues are re-created
- * by their owners (nvp__qpair_recover) once they see the new generation.
- * The generation moves first, so no qpair keeps trusting a queue that the
- * disable is about to drop.
- */
-int nvp_ctrl_reset_locked(struct nvp_dev *dev)
-{
-	unsigned gen = __atomic_add_fetch(&dev->reset_gen, 1, __ATOMIC_ACQ_REL);
-	uint32_t n = dev->nr_io_queues - 1;
-	struct nvme_sqe nq = {
-		.opc = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = n | n << 16,
-	};
-	int err;
-
-	if (dev->removed)
-		return nvp_set_error(-ENODEV, "reset: the controller was removed");
-	nvp_log(NVP_LOG_WARN, "%s: resetting the controller", dev->bus->name);
-	err = nvp_ctrl_disable(dev);
-	if (err == -ENODEV)
-		nvp_dev_mark_removed(dev);
-	if (err)
-		return nvp_prefix_error(err, "reset");
-	nvp_qpair_reset_rings(&dev->admin);
-	dev->admin.gen = gen;
-	dev->aer_outstanding = 0; /* the disable dropped them */
-	err = nvp_ctrl_enable(dev);
-	if (err)
-		return nvp_prefix_error(err, "reset");
-	/* The controller forgot how many queues it granted; ask for the same again. */
-	if (dev->nr_io_queues && nvp_admin_sync_locked(dev, &nq, NULL, 0, NULL))
-		nvp_log(NVP_LOG_WARN, "%s: reset: %s", dev->bus->name, nvp_errmsg());
-	/* ... and the shadow doorbells: qpairs bind to them again as they re-create their queues. */
-	nvp_dbbuf_config_locked(dev);
-	nvp_aer_arm_locked(dev);
-	return 0;
-}
-
 NVP_API int nvp_ctrl_reset(struct nvp_dev *dev)
 {
 	int err;

@@ -39,42 +39,7 @@ static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
 		dst->io_timeout_ms = NVP_DEFAULT_IO_TIMEOUT_MS;
 }
 
-static int identify_ctrl(struct nvp_dev *dev)
-{
-	int err = nvp_identify(dev, NVME_ID_CNS_CTRL, 0, &dev->id_ctrl);
-
-	if (err)
-		return nvp_prefix_error(err, "Identify Controller");
-	dev->max_xfer = nvp_ctrl_max_xfer(dev->id_ctrl.mdts, dev->cap);
-	if (dev->id_ctrl.nn == 0)
-		nvp_log(NVP_LOG_WARN, "%s: controller reports no namespaces (NN = 0)", dev->bus->name);
-	return 0;
-}
-
-static int setup_io_queues(struct nvp_dev *dev)
-{
-	unsigned wanted = dev->opts.nr_io_queues;
-	/* Queue pairs whose doorbells lie inside BAR0: a wild CAP.DSTRD must not send stores past it. */
-	size_t fit = (dev->bus->bar0_len - NVME_REG_DBS) / (2 * dev->db_stride);
-	int err;
-
-	if (wanted > 65535)
-		wanted = 65535;
-	if (fit < 2)
-		return nvp_set_error(-ENODEV, "BAR0 (%zu bytes) has no room for I/O queue doorbells at stride %u",
-				     dev->bus->bar0_len, dev->db_stride);
-	if (wanted > fit - 1) {
-		nvp_log(NVP_LOG_WARN, "%s: BAR0 holds doorbells for %zu I/O queues only", dev->bus->name, fit - 1);
-		wanted = (unsigned)(fit - 1);
-	}
-	err = nvp_admin_set_num_queues(dev, wanted, &dev->nr_io_queues);
-	if (err)
-		return err;
-	dev->io_qpairs = calloc(dev->nr_io_queues + 1, sizeof(*dev->io_qpairs));
-	return dev->io_qpairs ? 0 : -ENOMEM;
-}
-
-/* Everything after the bus is open: registers, admin queue, identity. */
+/* Everything after the bus is open: DMA memory, then the controller's open sequence. */
 static int bring_up(struct nvp_dev *dev)
 {
 	const char *mem_name = nvp_be_mem_name(dev->bus->ops, &dev->opts);
@@ -87,38 +52,9 @@ static int bring_up(struct nvp_dev *dev)
 	err = nvp_dma_pool_init(&dev->pool, dev->bus, mem, numa);
 	if (err)
 		return err;
-	err = nvp_ctrl_parse_cap(dev, nvp_reg_read64(dev->bus->bar0, NVME_REG_CAP));
-	if (err)
-		return err;
-	if (dev->bus->bar0_len < NVME_REG_DBS + 2 * dev->db_stride)
-		return nvp_set_error(-ENODEV, "BAR0 (%zu bytes) is too small for the admin doorbells (stride %u)",
-				     dev->bus->bar0_len, dev->db_stride);
-	dev->vs = nvp_reg_read32(dev->bus->bar0, NVME_REG_VS);
-	err = nvp_ctrl_disable(dev);
-	if (err)
-		return err;
-	err = nvp_admin_init(dev);
-	if (err)
-		return err;
-	err = nvp_ctrl_enable(dev);
-	if (err)
-		return err;
-	err = identify_ctrl(dev);
-	if (err)
-		return err;
-	err = setup_io_queues(dev);
-	if (err)
-		return err;
-	err = nvp_dbbuf_setup(dev);
-	if (err)
-		return err;
-	err = nvp_ns_scan(dev);
-	if (err)
-		return err;
-	pthread_mutex_lock(&dev->admin_lock);
-	nvp_aer_arm_locked(dev);
-	pthread_mutex_unlock(&dev->admin_lock);
-	return 0;
+	/* Every config today reaches its controller through registers in BAR0. */
+	dev->ctrl = &nvp_ctrl_pcie;
+	return nvp_ctrl_run(dev, 0);
 }
 
 static void dev_free(struct nvp_dev *dev)

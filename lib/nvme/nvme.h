@@ -26,8 +26,11 @@ struct nvp_ns {
 	struct nvp_dev *dev;
 };
 
+struct nvp_ctrl_ops;
+
 struct nvp_dev {
 	struct nvp_bus *bus;
+	const struct nvp_ctrl_ops *ctrl; /* the controller sequence: nvp_ctrl_pcie */
 	struct nvp_dma_pool pool;
 	struct nvp_opts opts;
 
@@ -95,6 +98,35 @@ static inline volatile uint32_t *nvp_cq_doorbell(const struct nvp_dev *dev, unsi
 	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + nvp_db_offset(dev, qid, 1));
 }
 
+/*
+ * One step of a controller sequence. @open runs at nvp_dev_open(), before
+ * the device is shared, without admin_lock; @reset at a reset, with
+ * admin_lock held. NULL: not part of that run. 0 or -errno with a message.
+ */
+struct nvp_ctrl_step {
+	const char *name;
+	int (*open)(struct nvp_dev *dev);
+	int (*reset)(struct nvp_dev *dev);
+};
+
+/*
+ * How a transport brings its controller up, as SPDK names controller
+ * states: a table of steps; open runs them from the first, a reset from
+ * @reset_from. PCIe's (pcie.c) works on the registers in BAR0; a transport
+ * without them (the kernel's ioctls, NVMe/TCP's Property Get/Set) brings
+ * its own table. Slow path only: the I/O path never looks here.
+ */
+struct nvp_ctrl_ops {
+	const char *name;
+	const struct nvp_ctrl_step *steps;
+	unsigned nr_steps;
+	unsigned reset_from;
+};
+/* pcie.c: vfio-pci, uio-generic, sim. */
+extern const struct nvp_ctrl_ops nvp_ctrl_pcie;
+/* recover.c: run dev->ctrl's open sequence (@reset 0) or its reset part (1), logging each step at debug level. */
+int nvp_ctrl_run(struct nvp_dev *dev, int reset);
+
 /* ctrl.c: register-level bring-up and shutdown. */
 int nvp_ctrl_disable(struct nvp_dev *dev);
 int nvp_ctrl_enable(struct nvp_dev *dev);
@@ -122,8 +154,9 @@ void nvp_qpair_reset_rings(struct nvp_qpair *qp);
 uint64_t nvp_ticks_per_ms(void);
 uint64_t nvp_ms_to_ticks(unsigned ms);
 
-/* ctrl.c */
+/* recover.c: bump the generation, run the reset steps (admin_lock held). */
 int nvp_ctrl_reset_locked(struct nvp_dev *dev);
+/* ctrl.c */
 /* Note the device is gone (once, logged). */
 void nvp_dev_mark_removed(struct nvp_dev *dev);
 
@@ -139,7 +172,6 @@ int nvp_admin_sync_locked(struct nvp_dev *dev, const struct nvme_sqe *cmd, void 
 int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *aborted);
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_delete_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
-int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted);
 
 /* dbbuf.c: shadow doorbells. */
 int nvp_dbbuf_setup(struct nvp_dev *dev);
