@@ -169,7 +169,7 @@ int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, s
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", nvp_errmsg());
-		nvp_ctrl_reset(dev);
+		nvp_ctrl_recover(dev);
 		nvp_set_error(err, "%s", msg);
 	}
 	return err;

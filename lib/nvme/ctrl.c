@@ -176,30 +176,6 @@ void nvp_dev_mark_removed(struct nvp_dev *dev)
 			"every command now ends with -ENODEV", dev->bus->name);
 }
 
-NVP_API int nvp_ctrl_reset(struct nvp_dev *dev)
-{
-	int err;
-
-	if (!dev)
-		return nvp_set_error(-EINVAL, "nvp_ctrl_reset: dev is NULL");
-	pthread_mutex_lock(&dev->admin_lock);
-	err = nvp_ctrl_reset_locked(dev);
-	pthread_mutex_unlock(&dev->admin_lock);
-	if (dev->reset_cb)
-		dev->reset_cb(dev, err, dev->reset_arg);
-	return err;
-}
-
-NVP_API void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *arg)
-{
-	if (!dev)
-		return;
-	pthread_mutex_lock(&dev->admin_lock);
-	dev->reset_cb = cb;
-	dev->reset_arg = arg;
-	pthread_mutex_unlock(&dev->admin_lock);
-}
-
 NVP_API int nvp_dev_removed(const struct nvp_dev *dev)
 {
 	return dev ? __atomic_load_n(&dev->removed, __ATOMIC_ACQUIRE) : 0;

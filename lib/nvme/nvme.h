@@ -156,6 +156,12 @@ uint64_t nvp_ms_to_ticks(unsigned ms);
 
 /* recover.c: bump the generation, run the reset steps (admin_lock held). */
 int nvp_ctrl_reset_locked(struct nvp_dev *dev);
+/*
+ * The one entry point of recovery: take admin_lock, reset, tell the
+ * application's reset callback. For nvp_ctrl_reset() and for the admin
+ * and poll paths when they find the controller failed.
+ */
+int nvp_ctrl_recover(struct nvp_dev *dev);
 /* ctrl.c */
 /* Note the device is gone (once, logged). */
 void nvp_dev_mark_removed(struct nvp_dev *dev);
