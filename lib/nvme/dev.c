@@ -40,15 +40,11 @@ static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
 }
 
 /* Everything after the bus is open: DMA memory, then the controller's open sequence. */
-static int bring_up(struct nvp_dev *dev)
+static int bring_up(struct nvp_dev *dev, const struct nvp_mem_ops *mem)
 {
-	const char *mem_name = nvp_be_mem_name(dev->bus->ops, &dev->opts);
-	const struct nvp_mem_ops *mem = nvp_mem_find(mem_name);
 	int numa = dev->opts.numa_node >= 0 ? dev->opts.numa_node : dev->bus->numa_node;
 	int err;
 
-	if (!mem)
-		return nvp_set_error(-EINVAL, "unknown memory '%s': use hugepages or libc", mem_name);
 	err = nvp_dma_pool_init(&dev->pool, dev->bus, mem, numa);
 	if (err)
 		return err;
@@ -74,7 +70,7 @@ static void dev_free(struct nvp_dev *dev)
 
 NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opts)
 {
-	const char *be_name;
+	struct nvp_be_choice be;
 	struct nvp_uri u;
 	struct nvp_dev *dev;
 	int err;
@@ -87,14 +83,13 @@ NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opt
 		return nvp_err_ptr(nvp_set_error(-ENOMEM, "out of memory"));
 	opts_fill(&dev->opts, opts);
 	pthread_mutex_init(&dev->admin_lock, NULL);
-	be_name = dev->opts.be ? dev->opts.be : getenv("NVP_BE");
-	if (be_name && !*be_name)
-		be_name = NULL;
 
-	err = nvp_be_open(&u, be_name, &dev->opts, &dev->bus);
+	err = nvp_be_open(&u, &dev->opts, &be);
 	if (err)
 		goto out_free;
-	err = bring_up(dev);
+	dev->be = be.cfg;
+	dev->bus = be.bus;
+	err = bring_up(dev, be.mem);
 	if (err)
 		goto out_disable;
 	if (u.nsid && !nvp_ns_get(dev, u.nsid)) {
@@ -177,5 +172,5 @@ NVP_API void nvp_dma_free(struct nvp_dev *dev, void *buf)
 
 NVP_API struct nvp_sim *nvp_dev_sim(struct nvp_dev *dev)
 {
-	return dev && dev->bus->ops == &nvp_sim_ops ? nvp_sim_from_bus(dev->bus) : NULL;
+	return dev && (dev->be->caps & NVP_BE_SIM) ? nvp_sim_from_bus(dev->bus) : NULL;
 }

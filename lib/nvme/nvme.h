@@ -26,9 +26,11 @@ struct nvp_ns {
 	struct nvp_dev *dev;
 };
 
+struct nvp_be_config;
 struct nvp_ctrl_ops;
 
 struct nvp_dev {
+	const struct nvp_be_config *be; /* the config it was opened with */
 	struct nvp_bus *bus;
 	const struct nvp_ctrl_ops *ctrl; /* the controller sequence: nvp_ctrl_pcie */
 	struct nvp_dma_pool pool;
