@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configs are data: each is a const struct nvp_bus_ops plus what it asks of
- * the machine, listed once in `configs` below. Adding one is one file and
- * one entry here.
+ * Configs are data: each is a const struct nvp_bus_ops plus what it can do
+ * (caps: the URIs it opens, the memory kinds it accepts) and what it asks
+ * of the machine, listed once in `configs` below. Adding one is one file
+ * and one entry here.
  *
- * Choosing one, in this order:
+ * nvp_be_open() is the one place that chooses, in this order:
  *   1. opts->be, else $NVP_BE: that config, whatever the device is bound to
  *      (it fails with its own message if it cannot serve the device).
  *   2. "sim[:options]" URIs: sim.
@@ -13,10 +14,12 @@
  *      "uio-generic". Bound to nvme, to another driver or to none: an error
  *      that says to run scripts/setup.sh config.
  * The memory kind (opts->mem, else $NVP_MEM, else the config's default) is
- * checked against the config before the device is touched.
+ * checked against the config before the device is touched, and handed back
+ * with the bus, so the open resolves neither again.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +29,10 @@
 #include "be/be.h"
 #include "hugemem/dma.h"
 #include "internal.h"
+#include "sim/sim.h"
 #include "vfio/probe.h"
 #include "vfio/sysfs.h"
+#include "vfio/vfio.h"
 
 static int sim_usable(char *why, size_t len)
 {
@@ -39,14 +44,14 @@ static const struct nvp_be_config configs[] = {
 	{
 		.ops = &nvp_vfio_ops,
 		.driver = "vfio-pci",
-		.mems = "hugepages,libc",
+		.caps = NVP_BE_PCI | NVP_BE_MEM_HUGEPAGES | NVP_BE_MEM_LIBC,
 		.usable = nvp_vfio_usable,
 		.check = nvp_vfio_check,
 	},
 	{
 		.ops = &nvp_uio_ops,
 		.driver = "uio_pci_generic",
-		.mems = "hugepages",
+		.caps = NVP_BE_PCI | NVP_BE_MEM_HUGEPAGES,
 		.mem_note = "without an IOMMU the device reaches memory by physical address, and only "
 			    "hugepages stay in place and are physically contiguous per 2 MiB; use "
 			    "mem=hugepages (the default) with hugepages reserved, or vfio-pci, which pins "
@@ -56,9 +61,18 @@ static const struct nvp_be_config configs[] = {
 	},
 	{
 		.ops = &nvp_sim_ops,
-		.mems = "libc,hugepages",
+		.caps = NVP_BE_SIM | NVP_BE_MEM_HUGEPAGES | NVP_BE_MEM_LIBC,
 		.usable = sim_usable,
 	},
+};
+
+/* The memory kinds, each with its cap bit, in the order lists name them. */
+static const struct {
+	unsigned cap;
+	const struct nvp_mem_ops *ops;
+} mem_kinds[] = {
+	{ NVP_BE_MEM_HUGEPAGES, &nvp_mem_hugepages },
+	{ NVP_BE_MEM_LIBC, &nvp_mem_libc },
 };
 
 size_t nvp_be_configs(const struct nvp_be_config **out)
@@ -172,22 +186,21 @@ const char *nvp_be_mem_name(const struct nvp_bus_ops *ops, const struct nvp_opts
 	return env && *env ? env : ops->default_mem;
 }
 
-/* @word is one of the comma-separated words of @list. */
-static int list_has(const char *list, const char *word)
+static unsigned mem_cap(const struct nvp_mem_ops *mem)
 {
-	size_t n = strlen(word);
-
-	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, word, n) && (p[n] == ',' || p[n] == '\0'))
-			return 1;
+	for (size_t i = 0; i < NVP_ARRAY_SIZE(mem_kinds); i++)
+		if (mem_kinds[i].ops == mem)
+			return mem_kinds[i].cap;
 	return 0;
 }
 
 int nvp_be_check_mem(const struct nvp_be_config *cfg, const char *mem)
 {
-	if (!nvp_mem_find(mem))
+	const struct nvp_mem_ops *ops = nvp_mem_find(mem);
+
+	if (!ops)
 		return nvp_set_error(-EINVAL, "unknown memory '%s': use hugepages or libc", mem);
-	if (!list_has(cfg->mems, mem))
+	if (!(cfg->caps & mem_cap(ops)))
 		return nvp_set_error(-EINVAL, "%s cannot use mem=%s: %s", cfg->ops->name, mem,
 				     cfg->mem_note ? cfg->mem_note : "use one it accepts");
 	return 0;
@@ -210,27 +223,24 @@ static int hint_other_config(int err, const struct nvp_be_config *cfg, const cha
 			     fits->driver, fits->ops->name);
 }
 
-int nvp_be_open(const struct nvp_uri *uri, const char *be_name, const struct nvp_opts *opts,
-		struct nvp_bus **bus)
+int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct nvp_be_choice *out)
 {
+	const char *be_name = opts ? opts->be : NULL, *from = "", *mem, *env = getenv("NVP_BE");
 	const struct nvp_be_config *cfg;
-	const char *from = "", *mem, *env;
 	int err;
 
-	if (!be_name && opts && opts->be)
-		be_name = opts->be;
-	env = getenv("NVP_BE");
-	if (!be_name && env && *env)
+	memset(out, 0, sizeof(*out));
+	if (!be_name && env && *env) {
 		be_name = env;
-	if (be_name && !(opts && opts->be) && env && !strcmp(be_name, env))
 		from = " from NVP_BE";
+	}
 
 	if (be_name) {
 		cfg = nvp_be_config_find(be_name);
 		if (!cfg)
 			return nvp_set_error(-EINVAL, "unknown backend config '%s'%s: use one of %s "
 					     "(nvpoll list-backends)", be_name, from, config_names());
-		if (uri->is_sim != !cfg->driver)
+		if (!(cfg->caps & (uri->is_sim ? NVP_BE_SIM : NVP_BE_PCI)))
 			return nvp_set_error(-EINVAL, "config '%s'%s cannot open '%s': %s", be_name, from,
 					     uri->is_sim ? "sim" : uri->addr,
 					     uri->is_sim ? "sim URIs open with config sim" :
@@ -247,17 +257,36 @@ int nvp_be_open(const struct nvp_uri *uri, const char *be_name, const struct nvp
 	err = nvp_be_check_mem(cfg, mem);
 	if (err)
 		return err;
-	err = cfg->ops->open(uri->addr, opts, bus);
+	err = cfg->ops->open(uri->addr, opts, &out->bus);
 	if (err)
 		return be_name && !uri->is_sim ? hint_other_config(err, cfg, uri->addr, from) : err;
-	(*bus)->ops = cfg->ops;
+	out->cfg = cfg;
+	out->mem = nvp_mem_find(mem);
 	return 0;
 }
 
 /* ---- nvp_backends() ------------------------------------------------------- */
 
+/* Per config, the memory kinds it accepts as a list: its default first, then table order. */
+static char mem_lists[NVP_ARRAY_SIZE(configs)][32];
+static pthread_once_t mem_lists_once = PTHREAD_ONCE_INIT;
+
+static void mem_lists_fill(void)
+{
+	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs); i++) {
+		const char *dflt = configs[i].ops->default_mem;
+		size_t off = (size_t)snprintf(mem_lists[i], sizeof(mem_lists[i]), "%s", dflt);
+
+		for (size_t k = 0; k < NVP_ARRAY_SIZE(mem_kinds) && off < sizeof(mem_lists[i]); k++)
+			if ((configs[i].caps & mem_kinds[k].cap) && strcmp(mem_kinds[k].ops->name, dflt))
+				off += (size_t)snprintf(mem_lists[i] + off, sizeof(mem_lists[i]) - off, ",%s",
+							mem_kinds[k].ops->name);
+	}
+}
+
 NVP_API unsigned nvp_backends(struct nvp_backend_info *out, unsigned max)
 {
+	pthread_once(&mem_lists_once, mem_lists_fill);
 	for (unsigned i = 0; i < NVP_ARRAY_SIZE(configs) && i < max; i++) {
 		const struct nvp_be_config *c = &configs[i];
 
@@ -265,7 +294,7 @@ NVP_API unsigned nvp_backends(struct nvp_backend_info *out, unsigned max)
 		out[i].name = c->ops->name;
 		out[i].driver = c->driver;
 		out[i].default_mem = c->ops->default_mem;
-		out[i].mems = c->mems;
+		out[i].mems = mem_lists[i];
 		out[i].usable = c->usable(out[i].reason, sizeof(out[i].reason));
 	}
 	return NVP_ARRAY_SIZE(configs);

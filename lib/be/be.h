@@ -9,10 +9,15 @@
 #include "be/bus.h"
 
 struct nvp_opts;
+struct nvp_mem_ops;
 
-extern const struct nvp_bus_ops nvp_vfio_ops;
-extern const struct nvp_bus_ops nvp_uio_ops;
-extern const struct nvp_bus_ops nvp_sim_ops;
+/* What a config can do: bits of nvp_be_config.caps. */
+enum nvp_be_cap {
+	NVP_BE_MEM_HUGEPAGES = 1u << 0,	/* accepts mem=hugepages */
+	NVP_BE_MEM_LIBC = 1u << 1,	/* accepts mem=libc */
+	NVP_BE_PCI = 1u << 2,		/* opens PCI addresses (BDF URIs) */
+	NVP_BE_SIM = 1u << 3,		/* opens sim[:options] URIs: its bus is the in-process model */
+};
 
 /*
  * One config: its bus ops and what it asks of the machine and the device.
@@ -22,7 +27,7 @@ extern const struct nvp_bus_ops nvp_sim_ops;
 struct nvp_be_config {
 	const struct nvp_bus_ops *ops;
 	const char *driver;	/* kernel driver a device must be bound to; NULL: not a PCI config */
-	const char *mems;	/* memory kinds it accepts, comma separated */
+	unsigned caps;		/* enum nvp_be_cap */
 	const char *mem_note;	/* why others are refused, and what to do */
 	/* Usable on this machine now? 1 or 0, @why says what was found. */
 	int (*usable)(char *why, size_t len);
@@ -63,13 +68,20 @@ const char *nvp_be_mem_name(const struct nvp_bus_ops *ops, const struct nvp_opts
 /* 0 if @cfg accepts memory kind @mem, else -EINVAL with a message. */
 int nvp_be_check_mem(const struct nvp_be_config *cfg, const char *mem);
 
+/* Everything an open needs from the backend layer. */
+struct nvp_be_choice {
+	const struct nvp_be_config *cfg;
+	struct nvp_bus *bus;		/* opened; cfg->ops->close() releases it */
+	const struct nvp_mem_ops *mem;	/* where its DMA memory comes from */
+};
+
 /*
- * Open the bus for @uri with the config named @be_name; NULL: opts->be,
- * else $NVP_BE, else by binding (sim for "sim", the bound driver's config
- * for a BDF). The memory kind is checked against the config before the
- * device is touched.
+ * The one place a config and a memory kind are chosen, and the bus opened:
+ * the config is opts->be, else $NVP_BE, else by binding (sim for "sim",
+ * the bound driver's config for a BDF); the memory kind is opts->mem, else
+ * $NVP_MEM, else the config's default, checked against the config before
+ * the device is touched. 0 with *@out filled, or -errno with a message.
  */
-int nvp_be_open(const struct nvp_uri *uri, const char *be_name, const struct nvp_opts *opts,
-		struct nvp_bus **bus);
+int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct nvp_be_choice *out);
 
 #endif /* NVP_BE_BE_H */

@@ -6,7 +6,6 @@
  * any memory.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,36 +58,41 @@ void nvp_admin_fini(struct nvp_dev *dev)
 		nvp_qpair_fini(&dev->admin);
 }
 
+/* Poll until the completion, or 64 empty polls: then CSTS and the deadline are checked. */
+static int admin_progress(struct nvp_dev *dev, uint32_t csts, void *arg)
+{
+	struct admin_wait *w = arg;
+	unsigned spins = 0;
+
+	(void)csts;
+	while (!w->done && spins < 64) {
+		if (!nvp_qpair_poll(&dev->admin, 0))
+			spins++;
+	}
+	return w->done;
+}
+
 /* 0, or -errno; *cfs set when the controller reported a fatal status. */
 static int admin_wait(struct nvp_dev *dev, struct admin_wait *w, struct nvp_req *req, uint8_t opc, int *cfs)
 {
-	uint64_t deadline = nvp_now_ns() + (uint64_t)dev->opts.admin_timeout_ms * 1000000;
-	unsigned spins = 0;
+	char what[32];
+	int err;
 
-	while (!w->done) {
-		if (nvp_qpair_poll(&dev->admin, 0))
-			continue;
-		if (++spins % 64)
-			continue;
-		/* Cheap enough every 64 empty polls: device gone, fatal, or late. */
-		uint32_t csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
-
-		if (csts == UINT32_MAX || NVME_GET(csts, CSTS_CFS) || nvp_now_ns() > deadline) {
-			req->cb = admin_abandoned;
-			if (csts == UINT32_MAX) {
-				nvp_dev_mark_removed(dev);
-				return nvp_set_error(-ENODEV, "admin opcode %#x: controller registers read all ones (device removed?)", opc);
-			}
-			if (NVME_GET(csts, CSTS_CFS)) {
-				*cfs = 1;
-				return nvp_set_error(-EIO, "admin opcode %#x: controller fatal status (CSTS.CFS); resetting the controller", opc);
-			}
-			return nvp_set_error(-ETIMEDOUT, "admin opcode %#x: no completion within %u ms", opc,
-					     dev->opts.admin_timeout_ms);
-		}
-		sched_yield();
+	snprintf(what, sizeof(what), "admin opcode %#x", opc);
+	err = nvp_ctrl_wait(dev, what, dev->opts.admin_timeout_ms, 1, admin_progress, w);
+	if (!err)
+		return 0;
+	req->cb = admin_abandoned;
+	if (err == -ENODEV) {
+		nvp_dev_mark_removed(dev);
+		return err;
 	}
-	return 0;
+	if (err == -EIO) {
+		*cfs = 1;
+		return nvp_set_error(-EIO, "admin opcode %#x: controller fatal status (CSTS.CFS); resetting the controller", opc);
+	}
+	return nvp_set_error(-ETIMEDOUT, "admin opcode %#x: no completion within %u ms", opc,
+			     dev->opts.admin_timeout_ms);
 }
 
 static int admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
@@ -165,7 +169,7 @@ int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, s
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", nvp_errmsg());
-		nvp_ctrl_reset(dev);
+		nvp_ctrl_recover(dev);
 		nvp_set_error(err, "%s", msg);
 	}
 	return err;
@@ -239,22 +243,6 @@ NVP_API int nvp_get_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, u
 NVP_API int nvp_set_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, uint32_t *dw0)
 {
 	return features(dev, NVME_ADMIN_SET_FEATURES, fid, cdw11, dw0);
-}
-
-int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted)
-{
-	uint32_t n = wanted - 1, dw0;
-	int err = nvp_set_features(dev, NVME_FEAT_NUM_QUEUES, n | n << 16, &dw0);
-	unsigned nsq, ncq;
-
-	if (err)
-		return nvp_prefix_error(err, "Set Features (Number of Queues)");
-	nsq = (dw0 & 0xffff) + 1;
-	ncq = (dw0 >> 16) + 1;
-	*granted = nsq < ncq ? nsq : ncq;
-	if (*granted > wanted)
-		*granted = wanted; /* may report more than asked; we only use what we asked */
-	return 0;
 }
 
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp)

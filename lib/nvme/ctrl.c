@@ -5,7 +5,8 @@
  * Order: disable (wait CSTS.RDY = 0), program AQA/ASQ/ACQ, write CC with
  * the queue entry sizes and page size and EN = 1, wait CSTS.RDY = 1. Every
  * wait is bounded by CAP.TO and gives up early on CSTS.CFS or on a BAR that
- * reads all ones (device gone).
+ * reads all ones (device gone); nvp_ctrl_wait() is the one loop that does
+ * it, for these waits and for the admin queue's.
  */
 #include <errno.h>
 #include <sched.h>
@@ -53,26 +54,45 @@ size_t nvp_ctrl_max_xfer(uint8_t mdts, uint64_t cap)
 	return mpsmin << mdts;
 }
 
-/* Wait until CSTS.RDY equals @rdy. */
-static int wait_ready(struct nvp_dev *dev, unsigned rdy, const char *what)
+int nvp_ctrl_wait(struct nvp_dev *dev, const char *what, unsigned timeout_ms, int cfs,
+		  int (*done)(struct nvp_dev *dev, uint32_t csts, void *arg), void *arg)
 {
-	uint64_t deadline = nvp_now_ns() + (uint64_t)dev->ready_timeout_ms * 1000000;
+	uint64_t deadline = nvp_now_ns() + (uint64_t)timeout_ms * 1000000;
 
 	for (;;) {
 		uint32_t csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
 
+		/* First: all ones would pass for RDY = 1 and SHST = complete. */
 		if (csts == UINT32_MAX)
 			return nvp_set_error(-ENODEV, "%s: controller registers read all ones (device removed?)",
 					     what);
-		if (NVME_GET(csts, CSTS_RDY) == rdy)
+		if (done(dev, csts, arg))
 			return 0;
-		if (rdy && NVME_GET(csts, CSTS_CFS))
-			return nvp_set_error(-EIO, "%s: controller fatal status (CSTS.CFS) set", what);
+		if (cfs && NVME_GET(csts, CSTS_CFS))
+			return -EIO;
 		if (nvp_now_ns() > deadline)
-			return nvp_set_error(-ETIMEDOUT, "%s: CSTS.RDY did not become %u within CAP.TO (%u ms)",
-					     what, rdy, dev->ready_timeout_ms);
+			return -ETIMEDOUT;
 		sched_yield();
 	}
+}
+
+static int csts_rdy_is(struct nvp_dev *dev, uint32_t csts, void *arg)
+{
+	(void)dev;
+	return NVME_GET(csts, CSTS_RDY) == *(const unsigned *)arg;
+}
+
+/* Wait until CSTS.RDY equals @rdy. */
+static int wait_ready(struct nvp_dev *dev, unsigned rdy, const char *what)
+{
+	int err = nvp_ctrl_wait(dev, what, dev->ready_timeout_ms, rdy, csts_rdy_is, &rdy);
+
+	if (err == -EIO)
+		return nvp_set_error(-EIO, "%s: controller fatal status (CSTS.CFS) set", what);
+	if (err == -ETIMEDOUT)
+		return nvp_set_error(-ETIMEDOUT, "%s: CSTS.RDY did not become %u within CAP.TO (%u ms)",
+				     what, rdy, dev->ready_timeout_ms);
+	return err;
 }
 
 int nvp_ctrl_disable(struct nvp_dev *dev)
@@ -120,12 +140,19 @@ int nvp_ctrl_enable(struct nvp_dev *dev)
 	return wait_ready(dev, 1, "enabling the controller");
 }
 
+static int csts_shutdown_done(struct nvp_dev *dev, uint32_t csts, void *arg)
+{
+	(void)dev;
+	(void)arg;
+	return NVME_GET(csts, CSTS_SHST) == NVME_CSTS_SHST_COMPLETE;
+}
+
 int nvp_ctrl_shutdown(struct nvp_dev *dev)
 {
 	volatile uint8_t *bar = dev->bus->bar0;
-	uint64_t deadline;
 	unsigned timeout_ms = NVP_SHUTDOWN_TIMEOUT_MS;
 	uint32_t cc = nvp_reg_read32(bar, NVME_REG_CC);
+	int err;
 
 	if (cc == UINT32_MAX)
 		return nvp_set_error(-ENODEV, "shutdown: controller registers read all ones");
@@ -136,18 +163,10 @@ int nvp_ctrl_shutdown(struct nvp_dev *dev)
 		timeout_ms = dev->id_ctrl.rtd3e / 1000;
 	cc &= ~(uint32_t)NVME_SET(NVME_CC_SHN_MASK, CC_SHN);
 	nvp_reg_write32(bar, NVME_REG_CC, cc | (uint32_t)NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN));
-	deadline = nvp_now_ns() + (uint64_t)timeout_ms * 1000000;
-	for (;;) {
-		uint32_t csts = nvp_reg_read32(bar, NVME_REG_CSTS);
-
-		if (csts == UINT32_MAX)
-			return nvp_set_error(-ENODEV, "shutdown: controller registers read all ones");
-		if (NVME_GET(csts, CSTS_SHST) == NVME_CSTS_SHST_COMPLETE)
-			return 0;
-		if (nvp_now_ns() > deadline)
-			return nvp_set_error(-ETIMEDOUT, "shutdown did not complete within %u ms", timeout_ms);
-		sched_yield();
-	}
+	err = nvp_ctrl_wait(dev, "shutdown", timeout_ms, 0, csts_shutdown_done, NULL);
+	if (err == -ETIMEDOUT)
+		return nvp_set_error(-ETIMEDOUT, "shutdown did not complete within %u ms", timeout_ms);
+	return err;
 }
 
 void nvp_dev_mark_removed(struct nvp_dev *dev)
@@ -155,68 +174,6 @@ void nvp_dev_mark_removed(struct nvp_dev *dev)
 	if (!nvp_xchg_acq_rel(&dev->removed, 1)) /* any thread may see all ones: log once */
 		nvp_log(NVP_LOG_ERROR, "%s: controller registers read all ones: device removed; "
 			"every command now ends with -ENODEV", dev->bus->name);
-}
-
-/*
- * Disable, re-enable, re-create the admin queue; I/O queues are re-created
- * by their owners (nvp__qpair_recover) once they see the new generation.
- * The generation moves first, so no qpair keeps trusting a queue that the
- * disable is about to drop.
- */
-int nvp_ctrl_reset_locked(struct nvp_dev *dev)
-{
-	unsigned gen = nvp_add_fetch_acq_rel(&dev->reset_gen, 1); /* qpairs load it with acquire to recover */
-	uint32_t n = dev->nr_io_queues - 1;
-	struct nvme_sqe nq = {
-		.opc = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = n | n << 16,
-	};
-	int err;
-
-	if (dev->removed)
-		return nvp_set_error(-ENODEV, "reset: the controller was removed");
-	nvp_log(NVP_LOG_WARN, "%s: resetting the controller", dev->bus->name);
-	err = nvp_ctrl_disable(dev);
-	if (err == -ENODEV)
-		nvp_dev_mark_removed(dev);
-	if (err)
-		return nvp_prefix_error(err, "reset");
-	nvp_qpair_reset_rings(&dev->admin);
-	dev->admin.gen = gen;
-	dev->aer_outstanding = 0; /* the disable dropped them */
-	err = nvp_ctrl_enable(dev);
-	if (err)
-		return nvp_prefix_error(err, "reset");
-	/* The controller forgot how many queues it granted; ask for the same again. */
-	if (dev->nr_io_queues && nvp_admin_sync_locked(dev, &nq, NULL, 0, NULL))
-		nvp_log(NVP_LOG_WARN, "%s: reset: %s", dev->bus->name, nvp_errmsg());
-	/* ... and the shadow doorbells: qpairs bind to them again as they re-create their queues. */
-	nvp_dbbuf_config_locked(dev);
-	nvp_aer_arm_locked(dev);
-	return 0;
-}
-
-NVP_API int nvp_ctrl_reset(struct nvp_dev *dev)
-{
-	int err;
-
-	if (!dev)
-		return nvp_set_error(-EINVAL, "nvp_ctrl_reset: dev is NULL");
-	pthread_mutex_lock(&dev->admin_lock);
-	err = nvp_ctrl_reset_locked(dev);
-	pthread_mutex_unlock(&dev->admin_lock);
-	if (dev->reset_cb)
-		dev->reset_cb(dev, err, dev->reset_arg);
-	return err;
-}
-
-NVP_API void nvp_dev_set_reset_cb(struct nvp_dev *dev, nvp_reset_cb cb, void *arg)
-{
-	if (!dev)
-		return;
-	pthread_mutex_lock(&dev->admin_lock);
-	dev->reset_cb = cb;
-	dev->reset_arg = arg;
-	pthread_mutex_unlock(&dev->admin_lock);
 }
 
 NVP_API int nvp_dev_removed(const struct nvp_dev *dev)

@@ -39,86 +39,18 @@ static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
 		dst->io_timeout_ms = NVP_DEFAULT_IO_TIMEOUT_MS;
 }
 
-static int identify_ctrl(struct nvp_dev *dev)
+/* Everything after the bus is open: DMA memory, then the controller's open sequence. */
+static int bring_up(struct nvp_dev *dev, const struct nvp_mem_ops *mem)
 {
-	int err = nvp_identify(dev, NVME_ID_CNS_CTRL, 0, &dev->id_ctrl);
-
-	if (err)
-		return nvp_prefix_error(err, "Identify Controller");
-	dev->max_xfer = nvp_ctrl_max_xfer(dev->id_ctrl.mdts, dev->cap);
-	if (dev->id_ctrl.nn == 0)
-		nvp_log(NVP_LOG_WARN, "%s: controller reports no namespaces (NN = 0)", dev->bus->name);
-	return 0;
-}
-
-static int setup_io_queues(struct nvp_dev *dev)
-{
-	unsigned wanted = dev->opts.nr_io_queues;
-	/* Queue pairs whose doorbells lie inside BAR0: a wild CAP.DSTRD must not send stores past it. */
-	size_t fit = (dev->bus->bar0_len - NVME_REG_DBS) / (2 * dev->db_stride);
-	int err;
-
-	if (wanted > 65535)
-		wanted = 65535;
-	if (fit < 2)
-		return nvp_set_error(-ENODEV, "BAR0 (%zu bytes) has no room for I/O queue doorbells at stride %u",
-				     dev->bus->bar0_len, dev->db_stride);
-	if (wanted > fit - 1) {
-		nvp_log(NVP_LOG_WARN, "%s: BAR0 holds doorbells for %zu I/O queues only", dev->bus->name, fit - 1);
-		wanted = (unsigned)(fit - 1);
-	}
-	err = nvp_admin_set_num_queues(dev, wanted, &dev->nr_io_queues);
-	if (err)
-		return err;
-	dev->io_qpairs = calloc(dev->nr_io_queues + 1, sizeof(*dev->io_qpairs));
-	return dev->io_qpairs ? 0 : -ENOMEM;
-}
-
-/* Everything after the bus is open: registers, admin queue, identity. */
-static int bring_up(struct nvp_dev *dev)
-{
-	const char *mem_name = nvp_be_mem_name(dev->bus->ops, &dev->opts);
-	const struct nvp_mem_ops *mem = nvp_mem_find(mem_name);
 	int numa = dev->opts.numa_node >= 0 ? dev->opts.numa_node : dev->bus->numa_node;
 	int err;
 
-	if (!mem)
-		return nvp_set_error(-EINVAL, "unknown memory '%s': use hugepages or libc", mem_name);
 	err = nvp_dma_pool_init(&dev->pool, dev->bus, mem, numa);
 	if (err)
 		return err;
-	err = nvp_ctrl_parse_cap(dev, nvp_reg_read64(dev->bus->bar0, NVME_REG_CAP));
-	if (err)
-		return err;
-	if (dev->bus->bar0_len < NVME_REG_DBS + 2 * dev->db_stride)
-		return nvp_set_error(-ENODEV, "BAR0 (%zu bytes) is too small for the admin doorbells (stride %u)",
-				     dev->bus->bar0_len, dev->db_stride);
-	dev->vs = nvp_reg_read32(dev->bus->bar0, NVME_REG_VS);
-	err = nvp_ctrl_disable(dev);
-	if (err)
-		return err;
-	err = nvp_admin_init(dev);
-	if (err)
-		return err;
-	err = nvp_ctrl_enable(dev);
-	if (err)
-		return err;
-	err = identify_ctrl(dev);
-	if (err)
-		return err;
-	err = setup_io_queues(dev);
-	if (err)
-		return err;
-	err = nvp_dbbuf_setup(dev);
-	if (err)
-		return err;
-	err = nvp_ns_scan(dev);
-	if (err)
-		return err;
-	pthread_mutex_lock(&dev->admin_lock);
-	nvp_aer_arm_locked(dev);
-	pthread_mutex_unlock(&dev->admin_lock);
-	return 0;
+	/* Every config today reaches its controller through registers in BAR0. */
+	dev->ctrl = &nvp_ctrl_pcie;
+	return nvp_ctrl_run(dev, 0);
 }
 
 static void dev_free(struct nvp_dev *dev)
@@ -138,7 +70,7 @@ static void dev_free(struct nvp_dev *dev)
 
 NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opts)
 {
-	const char *be_name;
+	struct nvp_be_choice be;
 	struct nvp_uri u;
 	struct nvp_dev *dev;
 	int err;
@@ -151,14 +83,13 @@ NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opt
 		return nvp_err_ptr(nvp_set_error(-ENOMEM, "out of memory"));
 	opts_fill(&dev->opts, opts);
 	pthread_mutex_init(&dev->admin_lock, NULL);
-	be_name = dev->opts.be ? dev->opts.be : getenv("NVP_BE");
-	if (be_name && !*be_name)
-		be_name = NULL;
 
-	err = nvp_be_open(&u, be_name, &dev->opts, &dev->bus);
+	err = nvp_be_open(&u, &dev->opts, &be);
 	if (err)
 		goto out_free;
-	err = bring_up(dev);
+	dev->be = be.cfg;
+	dev->bus = be.bus;
+	err = bring_up(dev, be.mem);
 	if (err)
 		goto out_disable;
 	if (u.nsid && !nvp_ns_get(dev, u.nsid)) {
@@ -244,5 +175,5 @@ NVP_API void nvp_dma_free(struct nvp_dev *dev, void *buf)
 
 NVP_API struct nvp_sim *nvp_dev_sim(struct nvp_dev *dev)
 {
-	return dev && dev->bus->ops == &nvp_sim_ops ? nvp_sim_from_bus(dev->bus) : NULL;
+	return dev && (dev->be->caps & NVP_BE_SIM) ? nvp_sim_from_bus(dev->bus) : NULL;
 }

@@ -26,8 +26,13 @@ struct nvp_ns {
 	struct nvp_dev *dev;
 };
 
+struct nvp_be_config;
+struct nvp_ctrl_ops;
+
 struct nvp_dev {
+	const struct nvp_be_config *be; /* the config it was opened with */
 	struct nvp_bus *bus;
+	const struct nvp_ctrl_ops *ctrl; /* the controller sequence: nvp_ctrl_pcie */
 	struct nvp_dma_pool pool;
 	struct nvp_opts opts;
 
@@ -97,10 +102,48 @@ static inline volatile uint32_t *nvp_cq_doorbell(const struct nvp_dev *dev, unsi
 	return (volatile uint32_t *)(dev->bus->bar0 + NVME_REG_DBS + nvp_db_offset(dev, qid, 1));
 }
 
+/*
+ * One step of a controller sequence. @open runs at nvp_dev_open(), before
+ * the device is shared, without admin_lock; @reset at a reset, with
+ * admin_lock held. NULL: not part of that run. 0 or -errno with a message.
+ */
+struct nvp_ctrl_step {
+	const char *name;
+	int (*open)(struct nvp_dev *dev);
+	int (*reset)(struct nvp_dev *dev);
+};
+
+/*
+ * How a transport brings its controller up, as SPDK names controller
+ * states: a table of steps; open runs them from the first, a reset from
+ * @reset_from. PCIe's (pcie.c) works on the registers in BAR0; a transport
+ * without them (the kernel's ioctls, NVMe/TCP's Property Get/Set) brings
+ * its own table. Slow path only: the I/O path never looks here.
+ */
+struct nvp_ctrl_ops {
+	const char *name;
+	const struct nvp_ctrl_step *steps;
+	unsigned nr_steps;
+	unsigned reset_from;
+};
+/* pcie.c: vfio-pci, uio-generic, sim. */
+extern const struct nvp_ctrl_ops nvp_ctrl_pcie;
+/* recover.c: run dev->ctrl's open sequence (@reset 0) or its reset part (1), logging each step at debug level. */
+int nvp_ctrl_run(struct nvp_dev *dev, int reset);
+
 /* ctrl.c: register-level bring-up and shutdown. */
 int nvp_ctrl_disable(struct nvp_dev *dev);
 int nvp_ctrl_enable(struct nvp_dev *dev);
 int nvp_ctrl_shutdown(struct nvp_dev *dev);
+/*
+ * The one wait on CSTS: until @done(csts) says so, for at most @timeout_ms.
+ * Gives up at once when the registers read all ones (-ENODEV, with the
+ * message "@what: controller registers read all ones (device removed?)")
+ * or, when @cfs, on CSTS.CFS (-EIO); else -ETIMEDOUT. -EIO and -ETIMEDOUT
+ * carry no message: the caller words them. Yields between reads.
+ */
+int nvp_ctrl_wait(struct nvp_dev *dev, const char *what, unsigned timeout_ms, int cfs,
+		  int (*done)(struct nvp_dev *dev, uint32_t csts, void *arg), void *arg);
 /* Decode CAP into dev (page size, stride, timeouts); -ENODEV/-ENOTSUP on a bad CAP. */
 int nvp_ctrl_parse_cap(struct nvp_dev *dev, uint64_t cap);
 /* MDTS in bytes, capped by nvpoll; 0 MDTS means no limit of the controller's. */
@@ -115,8 +158,15 @@ void nvp_qpair_reset_rings(struct nvp_qpair *qp);
 uint64_t nvp_ticks_per_ms(void);
 uint64_t nvp_ms_to_ticks(unsigned ms);
 
-/* ctrl.c */
+/* recover.c: bump the generation, run the reset steps (admin_lock held). */
 int nvp_ctrl_reset_locked(struct nvp_dev *dev);
+/*
+ * The one entry point of recovery: take admin_lock, reset, tell the
+ * application's reset callback. For nvp_ctrl_reset() and for the admin
+ * and poll paths when they find the controller failed.
+ */
+int nvp_ctrl_recover(struct nvp_dev *dev);
+/* ctrl.c */
 /* Note the device is gone (once, logged). */
 void nvp_dev_mark_removed(struct nvp_dev *dev);
 
@@ -141,7 +191,6 @@ int nvp_admin_sync_locked(struct nvp_dev *dev, const struct nvme_sqe *cmd, void 
 int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *aborted);
 int nvp_admin_create_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
 int nvp_admin_delete_io_queues(struct nvp_dev *dev, struct nvp_qpair *qp);
-int nvp_admin_set_num_queues(struct nvp_dev *dev, unsigned wanted, unsigned *granted);
 
 /* dbbuf.c: shadow doorbells. */
 int nvp_dbbuf_setup(struct nvp_dev *dev);

@@ -288,7 +288,7 @@ NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
 	} else if (!qp->outstanding || !expire(qp, now)) {
 		return;
 	}
-	nvp_ctrl_reset(dev);
+	nvp_ctrl_recover(dev);
 	nvp__qpair_recover(qp);
 }
 

@@ -24,8 +24,10 @@
 #include "nvpoll.h"
 #include "be/be.h"
 #include "hugemem/dma.h"
+#include "sim/sim.h"
 #include "vfio/probe.h"
 #include "vfio/sysfs.h"
+#include "vfio/vfio.h"
 
 #define MIB (1ul << 20)
 
@@ -114,6 +116,7 @@ static void expect_msg(const char *what)
 
 static int open_be(const char *uri, const char *be, const char *mem, struct nvp_bus **bus)
 {
+	struct nvp_be_choice c;
 	struct nvp_opts opts;
 	struct nvp_uri u;
 	int ret;
@@ -125,7 +128,10 @@ static int open_be(const char *uri, const char *be, const char *mem, struct nvp_
 	if (ret)
 		return ret;
 	/* As nvp_dev_open() calls it. */
-	return nvp_be_open(&u, be ? be : getenv("NVP_BE"), &opts, bus);
+	ret = nvp_be_open(&u, &opts, &c);
+	if (!ret)
+		*bus = c.bus;
+	return ret;
 }
 
 static uint16_t fake_cmd_reg(const char *bdf)
@@ -289,12 +295,13 @@ static void test_env_override(void **state)
 	assert_int_equal(open_be("0000:00:03.0", NULL, NULL, &bus), -EBUSY);
 	expect_msg("device 0000:00:03.0 is bound to vfio-pci, run scripts/setup.sh config to hand it to uio_pci_generic");
 	expect_msg("(config uio-generic from NVP_BE; the device is bound to vfio-pci, which config vfio-pci serves");
-	/* Even through nvp_be_open() called with no name. */
+	/* Even through nvp_be_open() called with no opts. */
 	{
+		struct nvp_be_choice c;
 		struct nvp_uri u;
 
 		assert_int_equal(nvp_uri_parse("0000:00:03.0", &u), 0);
-		assert_int_equal(nvp_be_open(&u, NULL, NULL, &bus), -EBUSY);
+		assert_int_equal(nvp_be_open(&u, NULL, &c), -EBUSY);
 		expect_msg("from NVP_BE");
 	}
 	/* The public path; a sim URI with a PCI config named in the environment. */
@@ -478,6 +485,7 @@ static void test_backends(void **state)
 		assert_non_null(strstr(be[1].reason, "uio_pci_generic loaded, root, 4 hugepages"));
 	assert_string_equal(be[2].name, "sim");
 	assert_null(be[2].driver);
+	assert_string_equal(be[2].mems, "libc,hugepages");
 	assert_int_equal(be[2].usable, 1);
 
 	/* Take things away: each is named. */

@@ -20,6 +20,7 @@
 #include <nvpoll.h>
 #include <nvpoll/sim.h>
 
+#include "nvme/nvme.h"
 #include "sync_io.h"
 
 static struct nvp_dev *open_sim(const char *uri, unsigned admin_timeout_ms)
@@ -869,6 +870,24 @@ static void test_fatal_in_io_path_recovers(void **state)
 }
 
 /* Every public entry point takes NULL without crashing and says so. */
+/* Open and reset run one table: reset is its tail from "disable", minus the open-only steps. */
+static void test_ctrl_steps(void **state)
+{
+	const struct nvp_ctrl_ops *c = &nvp_ctrl_pcie;
+	unsigned nreset = 0;
+	(void)state;
+
+	assert_true(c->reset_from < c->nr_steps);
+	assert_string_equal(c->steps[c->reset_from].name, "disable");
+	for (unsigned i = 0; i < c->nr_steps; i++) {
+		assert_non_null(c->steps[i].open);
+		if (i < c->reset_from)
+			assert_null(c->steps[i].reset);
+		nreset += c->steps[i].reset != NULL;
+	}
+	assert_int_equal(nreset, 6); /* disable, admin queue, enable, queues, doorbell buffer, AERs */
+}
+
 static void test_null_inputs(void **state)
 {
 	struct nvp_dev *dev = open_sim("sim", 0);
@@ -1091,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(test_fatal_in_io_path_recovers),
 		cmocka_unit_test(test_async_events),
 		cmocka_unit_test(test_removal_requested),
+		cmocka_unit_test(test_ctrl_steps),
 		cmocka_unit_test(test_null_inputs),
 	};
 
