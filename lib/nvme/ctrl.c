@@ -68,6 +68,13 @@ int nvp_ctrl_wait(struct nvp_dev *dev, const char *what, unsigned timeout_ms, in
 					     what);
 		if (done(dev, csts, arg))
 			return 0;
+		/*
+		 * A device on its way out need not read all ones (uio: its BAR
+		 * then answers garbage), so ask the bus too. Not during the
+		 * release itself, whose shutdown waits here.
+		 */
+		if (!nvp_load_acquire(&dev->released) && nvp_dev_check_release(dev))
+			return nvp_set_error(-ENODEV, "%s: the device was removed", what);
 		if (cfs && NVME_GET(csts, CSTS_CFS))
 			return -EIO;
 		if (nvp_now_ns() > deadline)
