@@ -90,7 +90,8 @@ clean:
 #   make examples    build/examples/{hello,async_reader}
 #   make install     PREFIX=/usr/local DESTDIR=...;   make uninstall   undoes it
 #   make abi         exports, headers (C, C++), man pages, install + out-of-tree examples
-# make unit also runs the examples and fio (verify, trim, several jobs) against the sim.
+# make unit also runs the examples, fio (verify, trim, several jobs) and nvpoll-perf's signal
+# handling against the sim.
 
 NVP_MAJOR    := $(shell sed -n 's/^\#define NVP_VERSION_MAJOR //p' include/nvpoll.h)
 NVP_MINOR    := $(shell sed -n 's/^\#define NVP_VERSION_MINOR //p' include/nvpoll.h)
@@ -141,11 +142,12 @@ $(O)/test-bench/%: test/bench/%.sh
 
 unit: unit-ecosystem
 unit-ecosystem: $(EXAMPLES) $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/nvpoll-fio.so $(O)/test-abi/fio-sim) \
-		$(O)/nvpoll-perf $(O)/test-bench/report
-	@test/run-unit.sh $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/test-abi/fio-sim) $(O)/test-bench/report
+		$(O)/nvpoll-perf $(O)/test-abi/perf-signals $(O)/test-bench/report
+	@test/run-unit.sh $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/test-abi/fio-sim) $(O)/test-abi/perf-signals \
+		$(O)/test-bench/report
 
 abi: all fio $(EXAMPLES) $(ABI_TESTS)
-	@test/run-unit.sh $(filter-out %/examples %/fio-sim,$(ABI_TESTS))
+	@test/run-unit.sh $(filter-out %/examples %/fio-sim %/perf-signals,$(ABI_TESTS))
 
 vmtest: fio $(EXAMPLES)
 

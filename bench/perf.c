@@ -45,7 +45,7 @@
 
 #define PERF_EXIT_FAIL 1
 #define PERF_EXIT_USAGE 2
-#define PERF_EXIT_INTERRUPTED 130
+#define PERF_EXIT_SIGNAL 128	/* + the signal's number: 130 SIGINT, 143 SIGTERM, as a shell reports it */
 #define PERF_MAX_THREADS 256
 #define PERF_DRAIN_S 5		/* after a stop, wait this long for commands in flight */
 #define PERF_WATCHDOG_S 30	/* past the planned end, stop a run that does not end */
@@ -89,7 +89,8 @@ static const char usage_text[] =
 	"  -h, --help           this text\n"
 	"\n"
 	"A progress line is printed every second when stdout is a terminal. Exit status: 0 done,\n"
-	"1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT (summary still printed).\n";
+	"1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT, 143 by SIGTERM (the\n"
+	"summary is still printed; further signals do not cut it short).\n";
 
 enum perf_mode { MODE_READ, MODE_WRITE, MODE_RANDREAD, MODE_RANDWRITE, MODE_RW, MODE_RANDRW };
 static const char *const mode_names[] = { "read", "write", "randread", "randwrite", "rw", "randrw" };
@@ -222,6 +223,7 @@ struct worker {
 	uint64_t measure_start, last_cpl;
 	uint64_t warm_ticks, run_ticks, count;
 	int failed;
+	int measured;		/* left the warmup: the counts are a measurement */
 	struct nvp_qpair_stats qstats;
 
 	/* Cold. */
@@ -235,13 +237,19 @@ struct worker {
 	int started, finished;
 };
 
-static int g_stop; /* atomic: SIGINT, or a thread failed */
-static volatile sig_atomic_t g_sigint;
+static int g_stop; /* atomic: a stop signal, or a thread failed */
+static volatile sig_atomic_t g_signal; /* the first SIGINT or SIGTERM; 0: none */
 
-static void on_sigint(int sig)
+/*
+ * Stays installed for the whole run: timeout(1) and a terminal signal the
+ * whole process group, so a second signal can land right behind the first,
+ * and it must not kill the process before the summary. The stop is bounded
+ * anyway (PERF_DRAIN_S, then the controller's own timeouts).
+ */
+static void on_stop_signal(int sig)
 {
-	(void)sig;
-	g_sigint = 1;
+	if (!g_signal)
+		g_signal = sig;
 	nvp_store_relaxed(&g_stop, 1); /* a flag alone: workers read nothing behind it */
 }
 
@@ -466,6 +474,7 @@ static __attribute__((noinline, cold)) void phase_advance(struct worker *w, uint
 	if (w->phase == PHASE_WARMUP) {
 		counts_reset(w, now);
 		w->phase = PHASE_MEASURE;
+		w->measured = 1;
 		if (w->count) {
 			/* Those in flight (and this one) complete inside the measurement. */
 			w->left = w->count > w->inflight + 1 ? w->count - w->inflight - 1 : 0;
@@ -913,7 +922,7 @@ struct perf_run {
 	uint64_t slice_blocks;		/* I/O-size blocks per thread */
 	struct worker *w;
 	unsigned nr_workers;		/* set up so far */
-	int interrupted;
+	int signal;			/* the signal that stopped the run; 0: none */
 };
 
 /* What the device must allow, checked once it is open; exit status or 0. */
@@ -996,6 +1005,7 @@ static int setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 	if (cfg->count)
 		w->left = w->count = cfg->count / cfg->threads + (id < cfg->count % cfg->threads);
 	w->warm_ticks = (uint64_t)(cfg->warmup_s * 1e9 / r->clk.ns_per_tick);
+	w->measured = !w->warm_ticks;
 	w->run_ticks = (uint64_t)(cfg->time_s * 1e9 / r->clk.ns_per_tick);
 
 	w->qp = nvp_qpair_create(r->dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
@@ -1154,6 +1164,35 @@ static void text_row(const struct perf_run *r, const char *name, int cpu, const 
 	printf("\n");
 }
 
+static const char *signal_name(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+/* Workers still in the warmup when the run stopped: their counts are warmup I/Os. */
+static unsigned nr_unmeasured(const struct perf_run *r)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->nr_workers; i++)
+		n += !r->w[i].measured;
+	return n;
+}
+
+static void warmup_text(const struct perf_run *r)
+{
+	unsigned n = nr_unmeasured(r);
+
+	if (n && n == r->nr_workers) {
+		printf("the run never left warmup (--warmup %g): the figures above are warmup I/Os, "
+		       "not a measurement\n", r->cfg.warmup_s);
+		return;
+	}
+	for (unsigned i = 0; n && i < r->nr_workers; i++)
+		if (!r->w[i].measured)
+			printf("thread %u never left warmup: its figures are warmup I/Os, not a measurement\n", i);
+}
+
 static void report(const struct perf_run *r, int failed)
 {
 	const struct perf_cfg *cfg = &r->cfg;
@@ -1199,16 +1238,19 @@ static void report(const struct perf_run *r, int failed)
 		printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64
 		       ",\"warmup_s\":%.3f,\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64
-		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 "},\"interrupted\":%s,\"failed\":%s,",
+		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 "},\"interrupted\":%s,\"signal\":%s%s%s,"
+		       "\"left_warmup\":%s,\"failed\":%s,",
 		       nvp_dev_backend(r->dev), nvp_dev_shadow_doorbells(r->dev) ? "shadow" : "registers", r->nsid,
 		       r->info->lba_size, mode_names[cfg->mode], cfg->read_pct,
 		       cfg->io_size, cfg->depth, cfg->threads, cfg->count ? 0 : cfg->time_s, cfg->count, cfg->warmup_s,
 		       r->win_start, r->win_start + r->win_lbas, cfg->verify ? "true" : "false",
-		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, r->interrupted ? "true" : "false",
-		       failed ? "true" : "false");
+		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, r->signal ? "true" : "false",
+		       r->signal ? "\"" : "", r->signal ? signal_name(r->signal) : "null", r->signal ? "\"" : "",
+		       nr_unmeasured(r) ? "false" : "true", failed ? "true" : "false");
 		printf("\"threads\":[");
 		for (unsigned i = 0; i < r->nr_workers; i++) {
-			printf("%s{\"id\":%u,\"cpu\":%d,", i ? "," : "", i, r->w[i].cpu);
+			printf("%s{\"id\":%u,\"cpu\":%d,\"left_warmup\":%s,", i ? "," : "", i, r->w[i].cpu,
+			       r->w[i].measured ? "true" : "false");
 			json_stats(r, &ts[i]);
 			printf("}");
 		}
@@ -1228,8 +1270,10 @@ static void report(const struct perf_run *r, int failed)
 			text_row(r, name, r->w[i].cpu, &ts[i]);
 		}
 		text_row(r, "total", -1, &tot);
-		printf("\n%" PRIu64 " I/Os (%" PRIu64 " reads, %" PRIu64 " writes) in %.3f s%s\n", tot.ios,
-		       tot.reads, tot.c.writes, tot.secs, r->interrupted ? ", interrupted" : "");
+		printf("\n%" PRIu64 " I/Os (%" PRIu64 " reads, %" PRIu64 " writes) in %.3f s%s%s\n", tot.ios,
+		       tot.reads, tot.c.writes, tot.secs, r->signal ? ", stopped by " : "",
+		       r->signal ? signal_name(r->signal) : "");
+		warmup_text(r);
 		for (unsigned i = 0; i < r->nr_workers; i++) {
 			const struct nvp_qpair_stats *q = &ts[i].q;
 
@@ -1345,10 +1389,9 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 
-	/* The first SIGINT stops the run cleanly; a second one kills (SA_RESETHAND). */
+	/* No SA_RESETHAND: a second signal must not kill the process before the summary. */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sa.sa_flags = SA_RESETHAND;
+	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -1390,12 +1433,12 @@ int main(int argc, char **argv)
 		run(&r);
 	/* Over the whole run, the TSC's rate is known to a few parts per million. */
 	clock_calibrate(&r.clk, 0);
-	r.interrupted = g_sigint;
+	r.signal = g_signal;
 	for (unsigned i = 0; i < r.nr_workers; i++)
 		failed |= r.w[i].failed;
 	report(&r, failed);
 	teardown(&r);
 	if (failed)
 		return PERF_EXIT_FAIL;
-	return r.interrupted ? PERF_EXIT_INTERRUPTED : 0;
+	return r.signal ? PERF_EXIT_SIGNAL + r.signal : 0;
 }

@@ -4,12 +4,15 @@
  * write logical blocks -- through the same library applications link.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nvpoll.h>
 #include "json.h"
@@ -28,8 +31,11 @@ static const char usage_text[] =
 	"  identify DEVICE [--nsid N] [--json]        controller and namespace identity\n"
 	"  read DEVICE --nsid N --slba S --nlb C --data FILE\n"
 	"                                            read C logical blocks from S into FILE\n"
+	"                                            (- for standard output)\n"
 	"  write DEVICE --nsid N --slba S --nlb C --data FILE\n"
 	"                                            write C logical blocks at S from FILE\n"
+	"                                            (- for standard input); nothing is written\n"
+	"                                            unless FILE holds all C blocks\n"
 	"  log DEVICE --log smart|error|fw [--json]   read a log page\n"
 	"\n"
 	"options for every command:\n"
@@ -215,66 +221,204 @@ static int rw_chunk(struct nvp_qpair *qp, const struct nvp_ns *ns, int write, ui
 	return 0;
 }
 
-static int cmd_rw(struct nvp_dev *dev, const struct args *a, int write)
-{
-	const struct nvp_ns *ns;
-	const struct nvp_ns_info *info;
-	struct nvp_qpair *qp;
-	size_t total, chunk_blocks, done_blocks = 0;
+/*
+ * The --data file of a read or write, opened before the device is (opening
+ * resets the controller, so a bad path should cost nothing). "-" is standard
+ * input or output.
+ */
+struct data_file {
+	const char *name;	/* for messages */
 	FILE *f;
-	void *buf;
-	int rc = 1;
+	uint8_t *mem;		/* a write's input from a stream, read whole; else NULL */
+	size_t off;		/* bytes of @mem handed out */
+};
 
-	if (!a->have_nsid || !a->have_slba || !a->have_nlb || !a->data)
-		return die("%s needs --nsid, --slba, --nlb and --data", write ? "write" : "read");
-	ns = nvp_ns_get(dev, a->nsid);
-	if (!ns)
-		return die("%s", nvp_errmsg());
-	info = nvp_ns_info(ns);
+static int data_open(const char *path, int write, struct data_file *d)
+{
+	struct stat st;
+	int fd;
+
+	memset(d, 0, sizeof(*d));
+	if (!strcmp(path, "-")) {
+		d->name = write ? "standard input" : "standard output";
+		d->f = write ? stdin : stdout;
+		return 0;
+	}
+	d->name = path;
+	/* No O_TRUNC: a read's output is truncated once the device is ready, not before. */
+	fd = write ? open(path, O_RDONLY | O_CLOEXEC) : open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		fd = -1;
+		errno = EISDIR;
+	}
+	d->f = fd >= 0 ? fdopen(fd, write ? "rb" : "wb") : NULL;
+	if (!d->f) {
+		fprintf(stderr, "nvpoll: cannot open %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	return 0;
+}
+
+/* Bytes left in a regular file from its position; -1 for a pipe, terminal, device. */
+static long long regular_bytes_left(FILE *f)
+{
+	struct stat st;
+	off_t pos;
+
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+		return -1;
+	pos = ftello(f);
+	return pos >= 0 && st.st_size > pos ? (long long)(st.st_size - pos) : 0;
+}
+
+/*
+ * All @total bytes a write needs are there before its first command goes out:
+ * a regular file by its size, any other input read into memory whole.
+ */
+static int data_check_input(struct data_file *d, size_t total, uint32_t nlb, uint32_t lba_size)
+{
+	long long left = regular_bytes_left(d->f);
+	size_t have;
+
+	if (left >= 0) {
+		have = (unsigned long long)left < total ? (size_t)left : total;
+	} else {
+		d->mem = malloc(total);
+		if (!d->mem) {
+			fprintf(stderr, "nvpoll: no memory to hold the %zu bytes of %s before writing them: "
+				"nothing was written; write from a regular file instead\n", total, d->name);
+			return 1;
+		}
+		have = fread(d->mem, 1, total, d->f);
+		if (have < total && ferror(d->f)) {
+			fprintf(stderr, "nvpoll: reading %s: %s: nothing was written\n", d->name, strerror(errno));
+			return 1;
+		}
+	}
+	if (have < total) {
+		fprintf(stderr, "nvpoll: %s holds %zu bytes, less than the %zu bytes (%u blocks of %u) that "
+			"--nlb %u asks for: nothing was written\n", d->name, have, total, nlb, lba_size, nlb);
+		return 1;
+	}
+	return 0;
+}
+
+static int data_read(struct data_file *d, void *buf, size_t bytes)
+{
+	if (!d->mem)
+		return fread(buf, 1, bytes, d->f) == bytes ? 0 : -1;
+	memcpy(buf, d->mem + d->off, bytes);
+	d->off += bytes;
+	return 0;
+}
+
+/* A read's output starts empty, now that the device is ready to fill it. */
+static int data_truncate(struct data_file *d)
+{
+	struct stat st;
+
+	if (fstat(fileno(d->f), &st) || !S_ISREG(st.st_mode) || ftruncate(fileno(d->f), 0) == 0)
+		return 0;
+	fprintf(stderr, "nvpoll: cannot truncate %s: %s\n", d->name, strerror(errno));
+	return 1;
+}
+
+/* Returns 1 if a read's output could not be completed; the input's close is not checked. */
+static int data_close(struct data_file *d, int write)
+{
+	int err = d->f == stdin || d->f == stdout ? fflush(d->f) : fclose(d->f);
+
+	free(d->mem);
+	if (err && !write) {
+		fprintf(stderr, "nvpoll: closing %s: %s\n", d->name, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* The input ran out or failed after the size check passed: it shrank, or an I/O error. */
+static void input_failed(const struct data_file *d, const struct args *a, size_t done)
+{
+	const char *why = ferror(d->f) ? strerror(errno) : "it ended early";
+
+	if (!done)
+		fprintf(stderr, "nvpoll: reading %s failed: %s: nothing was written\n", d->name, why);
+	else
+		fprintf(stderr, "nvpoll: reading %s failed: %s: LBAs %" PRIu64 "..%" PRIu64 " (%zu of the %u "
+			"blocks) were written, the rest were not\n", d->name, why, a->slba, a->slba + done - 1,
+			done, a->nlb);
+}
+
+/* The namespace, and the LBA range inside it. */
+static const struct nvp_ns_info *rw_ns(struct nvp_dev *dev, const struct args *a, const struct nvp_ns **ns)
+{
+	const struct nvp_ns_info *info;
+
+	*ns = nvp_ns_get(dev, a->nsid);
+	if (!*ns) {
+		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
+		return NULL;
+	}
+	info = nvp_ns_info(*ns);
 	if (a->slba >= info->nsze || a->nlb > info->nsze - a->slba) {
 		fprintf(stderr, "nvpoll: LBAs %" PRIu64 "..+%u are past the end of namespace %u (%" PRIu64 " blocks)\n",
 			a->slba, a->nlb, a->nsid, info->nsze);
-		return 1;
+		return NULL;
 	}
-	total = (size_t)a->nlb * info->lba_size;
-	chunk_blocks = nvp_dev_max_xfer(dev) / info->lba_size;
-	f = fopen(a->data, write ? "rb" : "wb");
-	if (!f) {
-		fprintf(stderr, "nvpoll: cannot open %s: %s\n", a->data, strerror(errno));
-		return 1;
-	}
-	qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = 2 });
-	buf = qp ? nvp_dma_alloc(dev, chunk_blocks * info->lba_size) : NULL;
-	if (!buf) {
-		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
-		goto out;
-	}
+	return info;
+}
+
+/* Moves the blocks, one command of at most the controller's largest transfer at a time. */
+static int rw_loop(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct args *a, int write,
+		   struct data_file *d, void *buf, size_t chunk_blocks, uint32_t lba_size)
+{
+	size_t done_blocks = 0;
+
 	while (done_blocks < a->nlb) {
 		uint32_t n = (uint32_t)(a->nlb - done_blocks < chunk_blocks ? a->nlb - done_blocks : chunk_blocks);
-		size_t bytes = (size_t)n * info->lba_size;
+		size_t bytes = (size_t)n * lba_size;
 
-		if (write && fread(buf, 1, bytes, f) != bytes) {
-			fprintf(stderr, "nvpoll: %s holds less than the %zu bytes --nlb %u asks for\n", a->data, total,
-				a->nlb);
-			goto out;
+		if (write && data_read(d, buf, bytes)) {
+			input_failed(d, a, done_blocks);
+			return 1;
 		}
 		if (rw_chunk(qp, ns, write, a->slba + done_blocks, n, buf))
-			goto out;
-		if (!write && fwrite(buf, 1, bytes, f) != bytes) {
-			fprintf(stderr, "nvpoll: writing %s: %s\n", a->data, strerror(errno));
-			goto out;
+			return 1;
+		if (!write && fwrite(buf, 1, bytes, d->f) != bytes) {
+			fprintf(stderr, "nvpoll: writing %s: %s\n", d->name, strerror(errno));
+			return 1;
 		}
 		done_blocks += n;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+static int cmd_rw(struct nvp_dev *dev, const struct args *a, int write, struct data_file *d)
+{
+	const struct nvp_ns *ns;
+	const struct nvp_ns_info *info = rw_ns(dev, a, &ns);
+	struct nvp_qpair *qp;
+	size_t chunk_blocks;
+	void *buf;
+	int rc = 1;
+
+	if (!info)
+		return 1;
+	if (write ? data_check_input(d, (size_t)a->nlb * info->lba_size, a->nlb, info->lba_size) : data_truncate(d))
+		return 1;
+	chunk_blocks = nvp_dev_max_xfer(dev) / info->lba_size;
+	qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = 2 });
+	buf = qp ? nvp_dma_alloc(dev, chunk_blocks * info->lba_size) : NULL;
+	if (!buf)
+		fprintf(stderr, "nvpoll: %s%s\n", nvp_errmsg(), write ? ": nothing was written" : "");
+	else
+		rc = rw_loop(qp, ns, a, write, d, buf, chunk_blocks, info->lba_size);
 	if (buf)
 		nvp_dma_free(dev, buf);
 	nvp_qpair_destroy(qp);
-	if (fclose(f) && !write) {
-		fprintf(stderr, "nvpoll: closing %s: %s\n", a->data, strerror(errno));
-		rc = 1;
-	}
 	return rc;
 }
 
@@ -300,8 +444,7 @@ static int cmd_log(struct nvp_dev *dev, const struct args *a)
 	} u;
 	int err;
 
-	if (!a->log)
-		return die("%s", "log needs --log smart|error|fw");
+	/* check_options() vetted --log before the device was opened. */
 	if (strcmp(a->log, "smart") == 0) {
 		err = nvp_get_log_page(dev, 0xffffffff, NVME_LOG_SMART, &u.smart, sizeof(u.smart));
 		if (err)
@@ -359,8 +502,6 @@ static int cmd_log(struct nvp_dev *dev, const struct args *a)
 			}
 		}
 		printf(a->json ? "]}\n" : "");
-	} else {
-		return die("--log '%s': expected smart, error or fw", a->log);
 	}
 	return 0;
 }
@@ -493,44 +634,94 @@ static int cmd_list(const struct args *a)
 	return 0;
 }
 
-int main(int argc, char **argv)
+enum { CMD_IDENTIFY, CMD_READ, CMD_WRITE, CMD_LOG, CMD_LIST, CMD_LIST_BACKENDS, NR_CMDS };
+static const char *const cmd_names[NR_CMDS] = { "identify", "read", "write", "log", "list", "list-backends" };
+
+static int check_rw_options(const char *cmd, const struct args *a)
 {
-	static const char *const cmds[] = { "identify", "read", "write", "log", "list", "list-backends" };
+	static const char *const names[] = { "--nsid", "--slba", "--nlb", "--data" };
+	const int given[] = { a->have_nsid, a->have_slba, a->have_nlb, a->data != NULL };
+	unsigned nr_missing = 0, shown = 0;
+	char missing[64] = "";
+	size_t off = 0;
+
+	for (size_t k = 0; k < 4; k++)
+		nr_missing += !given[k];
+	if (!nr_missing)
+		return 0;
+	for (size_t k = 0; k < 4; k++) {
+		if (given[k])
+			continue;
+		off += (size_t)snprintf(missing + off, sizeof(missing) - off, "%s%s",
+					!shown ? "" : shown + 1 == nr_missing ? " and " : ", ", names[k]);
+		shown++;
+	}
+	fprintf(stderr, "nvpoll: %s needs %s: nvpoll %s DEVICE --nsid N --slba S --nlb C --data FILE\n", cmd,
+		missing, cmd);
+	return 2;
+}
+
+/* What a command needs, checked before the device is opened: opening resets the controller. */
+static int check_options(unsigned cmd, const struct args *a)
+{
+	if (cmd == CMD_READ || cmd == CMD_WRITE)
+		return check_rw_options(cmd_names[cmd], a);
+	if (cmd == CMD_LOG && !a->log)
+		return die("%s", "log needs --log smart|error|fw");
+	if (cmd == CMD_LOG && strcmp(a->log, "smart") && strcmp(a->log, "error") && strcmp(a->log, "fw"))
+		return die("--log '%s': expected smart, error or fw", a->log);
+	return 0;
+}
+
+static int run_on_device(unsigned cmd, const struct args *a)
+{
+	struct data_file data;
 	struct nvp_opts opts;
 	struct nvp_dev *dev;
+	int rw = cmd == CMD_READ || cmd == CMD_WRITE, rc;
+
+	if (rw && data_open(a->data, cmd == CMD_WRITE, &data))
+		return 1;
+	nvp_opts_init(&opts);
+	opts.be = a->be;
+	opts.mem = a->mem;
+	dev = nvp_dev_open(a->dev, &opts);
+	if (!dev) {
+		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
+		rc = 1;
+	} else {
+		switch (cmd) {
+		case CMD_IDENTIFY: rc = cmd_identify(dev, a); break;
+		case CMD_LOG: rc = cmd_log(dev, a); break;
+		default: rc = cmd_rw(dev, a, cmd == CMD_WRITE, &data); break;
+		}
+		nvp_dev_close(dev);
+	}
+	if (rw && data_close(&data, cmd == CMD_WRITE))
+		rc = 1;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
 	struct args a;
 	int rc = parse_args(argc, argv, &a);
-	size_t i;
+	unsigned cmd;
 
 	if (rc)
 		return rc;
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmds[i], a.cmd); i++)
+	for (cmd = 0; cmd < NR_CMDS && strcmp(cmd_names[cmd], a.cmd); cmd++)
 		;
-	if (i == sizeof(cmds) / sizeof(cmds[0]))
+	if (cmd == NR_CMDS)
 		return die("unknown command '%s' (nvpoll --help lists them)", a.cmd);
-	if (i >= 4 && a.dev)
+	if (cmd >= CMD_LIST && a.dev)
 		return die("%s takes no DEVICE", a.cmd);
-	if (i == 4)
+	if (cmd == CMD_LIST)
 		return cmd_list(&a);
-	if (i == 5)
+	if (cmd == CMD_LIST_BACKENDS)
 		return cmd_list_backends(&a);
 	if (!a.dev)
 		return die("%s needs a DEVICE: a PCI address such as 0000:00:05.0 (nvpoll list), or sim", a.cmd);
-
-	nvp_opts_init(&opts);
-	opts.be = a.be;
-	opts.mem = a.mem;
-	dev = nvp_dev_open(a.dev, &opts);
-	if (!dev) {
-		fprintf(stderr, "nvpoll: %s\n", nvp_errmsg());
-		return 1;
-	}
-	switch (i) {
-	case 0: rc = cmd_identify(dev, &a); break;
-	case 1: rc = cmd_rw(dev, &a, 0); break;
-	case 2: rc = cmd_rw(dev, &a, 1); break;
-	default: rc = cmd_log(dev, &a); break;
-	}
-	nvp_dev_close(dev);
-	return rc;
+	rc = check_options(cmd, &a);
+	return rc ? rc : run_on_device(cmd, &a);
 }

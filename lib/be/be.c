@@ -12,7 +12,9 @@
  *   3. A PCI address: the config whose kernel driver the device is bound to,
  *      looked up in table order: vfio-pci -> "vfio-pci", uio_pci_generic ->
  *      "uio-generic". Bound to nvme, to another driver or to none: an error
- *      that says to run scripts/setup.sh config.
+ *      that says to run scripts/setup.sh config. Not an NVMe controller at
+ *      all (its PCI class, checked first, whichever way the config was
+ *      chosen): an error that says so, since setup.sh would not bind it.
  * The memory kind (opts->mem, else $NVP_MEM, else the config's default) is
  * checked against the config before the device is touched, and handed back
  * with the bus, so the open resolves neither again.
@@ -155,6 +157,9 @@ int nvp_be_select(const char *bdf, const struct nvp_be_config **out)
 	ret = nvp_pci_check_exists(bdf);
 	if (ret < 0)
 		return ret;
+	ret = nvp_pci_check_nvme(bdf);
+	if (ret < 0)
+		return ret;
 	ret = nvp_pci_driver(bdf, drv, sizeof(drv));
 	if (ret < 0)
 		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
@@ -245,6 +250,10 @@ int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct n
 					     uri->is_sim ? "sim" : uri->addr,
 					     uri->is_sim ? "sim URIs open with config sim" :
 					     "config sim opens only sim[:options] URIs");
+		/* Before the config's own checks, whose cure (setup.sh) could not bind it. */
+		err = uri->is_sim ? 0 : nvp_pci_check_nvme(uri->addr);
+		if (err)
+			return err;
 	} else if (uri->is_sim) {
 		cfg = nvp_be_config_find("sim");
 	} else {

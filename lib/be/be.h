@@ -57,11 +57,19 @@ size_t nvp_be_configs(const struct nvp_be_config **configs);
 
 /*
  * The config automatic selection picks for PCI device @bdf: the one whose
- * kernel driver the device is bound to. -ENODEV (no such device, or not
- * bound) or -EBUSY (bound to nvme or another driver no config uses), with
- * a message naming scripts/setup.sh.
+ * kernel driver the device is bound to. -ENODEV (no such device, not an
+ * NVMe controller, or not bound) or -EBUSY (bound to nvme or another driver
+ * no config uses), with a message naming scripts/setup.sh where binding
+ * would help.
  */
 int nvp_be_select(const char *bdf, const struct nvp_be_config **out);
+
+/*
+ * 0 if PCI function @bdf is an NVMe controller (class 0x010802), or if
+ * sysfs cannot tell; else -ENODEV with a message giving its class and what
+ * libpci calls it, since binding it (scripts/setup.sh) would not help.
+ */
+int nvp_pci_check_nvme(const char *bdf);
 
 /* The memory kind a device opened with @cfg uses: opts->mem, else $NVP_MEM, else the default. */
 const char *nvp_be_mem_name(const struct nvp_bus_ops *ops, const struct nvp_opts *opts);

@@ -9,6 +9,9 @@
  * libpci reads sysfs at nvp_sysfs_root()/bus/pci, so tests can hand it a
  * fake tree. Its error callback must not return: it jumps back here, and the
  * pci_access (one per call, nothing shared) is dropped.
+ *
+ * The same names tell a user who opens a function that is not an NVMe
+ * controller what it is (nvp_pci_check_nvme()).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -52,6 +55,67 @@ static void pci_quiet(char *msg, ...)
 	vsnprintf(buf, sizeof(buf), msg, ap);
 	va_end(ap);
 	nvp_log(NVP_LOG_DEBUG, "libpci: %s", buf);
+}
+
+/* A pci_access of our own, reading sysfs under nvp_sysfs_root(); NULL when out of memory. */
+static struct pci_access *pci_start(void)
+{
+	char path[512];
+	struct pci_access *pacc = pci_alloc();
+
+	if (!pacc)
+		return NULL;
+	pacc->error = pci_error;
+	pacc->warning = pci_quiet;
+	pacc->debug = pci_quiet;
+	pacc->method = PCI_ACCESS_SYS_BUS_PCI;
+	snprintf(path, sizeof(path), "%s/bus/pci", nvp_sysfs_root());
+	pci_set_param(pacc, "sysfs.path", path);
+	return pacc;
+}
+
+/*
+ * "Host bridge: Intel Corporation 440FX - 82441FX PMC [Natoma]" from pci.ids,
+ * as lspci names it; as much of it as libpci knows, "" when nothing.
+ */
+static void pci_describe(const char *bdf, long class, char *out, size_t len)
+{
+	struct pci_access *pacc = pci_start();
+	char cls[128] = "", dev[256] = "";
+	long vendor, device;
+	jmp_buf jb;
+
+	out[0] = '\0';
+	if (!pacc)
+		return;
+	pci_jmp = &jb;
+	if (setjmp(jb) == 0) {
+		if (!pci_lookup_name(pacc, cls, sizeof(cls), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS,
+				     (int)(class >> 8)))
+			cls[0] = '\0';
+		if (nvp_sysfs_read_long(&vendor, "bus/pci/devices/%s/vendor", bdf) < 0 ||
+		    nvp_sysfs_read_long(&device, "bus/pci/devices/%s/device", bdf) < 0 ||
+		    !pci_lookup_name(pacc, dev, sizeof(dev), PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE |
+				     PCI_LOOKUP_NO_NUMBERS, (int)vendor, (int)device))
+			dev[0] = '\0';
+		snprintf(out, len, "%s%s%s", cls, cls[0] && dev[0] ? ": " : "", dev);
+	}
+	pci_jmp = NULL;
+	pci_cleanup(pacc);
+}
+
+int nvp_pci_check_nvme(const char *bdf)
+{
+	char what[384];
+	long class;
+
+	/* Unreadable: the open that follows says why (no such device, ...). */
+	if (nvp_sysfs_read_long(&class, "bus/pci/devices/%s/class", bdf) < 0 || class == NVME_CLASS)
+		return 0;
+	pci_describe(bdf, class, what, sizeof(what));
+	return nvp_set_error(-ENODEV, "%s is not an NVMe controller (class %#08lx%s%s): nvpoll drives only "
+			     "NVMe controllers (class 0x010802); nvpoll list shows them", bdf, class,
+			     what[0] ? ", " : "", what);
 }
 
 static int cmp_info(const void *a, const void *b)
@@ -153,21 +217,14 @@ static int scan(struct pci_access *pacc, struct nvp_pci_info **list)
 
 NVP_API int nvp_enumerate(struct nvp_pci_info **list)
 {
-	char path[512];
 	struct pci_access *pacc;
 	jmp_buf jb;
 	int nr;
 
 	*list = NULL;
-	pacc = pci_alloc();
+	pacc = pci_start();
 	if (!pacc)
 		return nvp_set_error(-ENOMEM, "out of memory starting libpci");
-	pacc->error = pci_error;
-	pacc->warning = pci_quiet;
-	pacc->debug = pci_quiet;
-	pacc->method = PCI_ACCESS_SYS_BUS_PCI;
-	snprintf(path, sizeof(path), "%s/bus/pci", nvp_sysfs_root());
-	pci_set_param(pacc, "sysfs.path", path);
 	pci_jmp = &jb;
 	if (setjmp(jb)) {
 		pci_jmp = NULL;

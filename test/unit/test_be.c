@@ -89,6 +89,11 @@ static int fake_setup(void **state)
 	fake_dev("0000:00:08.0", "uio_pci_generic", 8, "DMA-FQ", "0x010802", "0");
 	fake_dev("0000:00:09.0", "uio_pci_generic", 9, "identity", "0x010802", "0");
 	fake_dev("0000:00:1f.2", "ahci", 10, "DMA", "0x010601", "0"); /* not NVMe: never listed */
+	/* Not NVMe either, with the ids pci.ids names: QEMU's i440FX host bridge, a virtio disk. */
+	fake_dev("0000:00:00.0", NULL, -1, NULL, "0x060000", "-1");
+	fake_dev("0000:00:0b.0", "virtio-pci", -1, NULL, "0x010000", "-1");
+	xsystem("cd %s/bus/pci/devices && echo 0x8086 > 0000:00:00.0/vendor && echo 0x1237 > 0000:00:00.0/device && "
+		"echo 0x1af4 > 0000:00:0b.0/vendor && echo 0x1001 > 0000:00:0b.0/device", fk->root);
 	set_hugepages(4);
 	xsystem("touch %s/vfio %s/3", fk->vfio_dir, fk->vfio_dir);
 	setenv("NVP_SYSFS_ROOT", fk->root, 1);
@@ -220,6 +225,40 @@ static void test_open_auto_errors(void **state)
 	assert_int_equal(errno, EBUSY);
 	expect_msg("open 0000:00:05.0/ns=1: device 0000:00:05.0 is bound to nvme: run scripts/setup.sh config");
 	assert_null(bus);
+}
+
+static void expect_not_nvme(const char *what)
+{
+	expect_msg(what);
+	expect_msg("nvpoll drives only NVMe controllers (class 0x010802)");
+	if (strstr(nvp_errmsg(), "setup.sh"))
+		fail_msg("\"%s\" tells the user to bind a function that is no NVMe controller", nvp_errmsg());
+}
+
+/* Binding would not help a function that is no NVMe controller: it is told what it is instead. */
+static void test_not_nvme(void **state)
+{
+	const struct nvp_be_config *cfg = NULL;
+	struct nvp_bus *bus = NULL;
+
+	(void)state;
+	assert_int_equal(nvp_be_select("0000:00:00.0", &cfg), -ENODEV);
+	expect_not_nvme("0000:00:00.0 is not an NVMe controller (class 0x060000, Host bridge: "
+			"Intel Corporation 440FX - 82441FX PMC [Natoma])");
+	assert_int_equal(nvp_be_select("0000:00:0b.0", &cfg), -ENODEV);
+	expect_not_nvme("0000:00:0b.0 is not an NVMe controller (class 0x010000, SCSI storage controller: "
+			"Red Hat, Inc. Virtio block device)");
+	assert_null(cfg);
+	/* A config named by the caller checks it too, before its own binding checks. */
+	assert_int_equal(open_be("0000:00:00.0", "vfio-pci", NULL, &bus), -ENODEV);
+	expect_not_nvme("0000:00:00.0 is not an NVMe controller (class 0x060000, Host bridge");
+	assert_int_equal(open_be("0000:00:0b.0", "uio-generic", NULL, &bus), -ENODEV);
+	expect_not_nvme("0000:00:0b.0 is not an NVMe controller (class 0x010000");
+	assert_null(bus);
+	/* Whole path, public API. */
+	assert_null(nvp_dev_open("0000:00:1f.2", NULL));
+	assert_int_equal(errno, ENODEV);
+	expect_not_nvme("open 0000:00:1f.2: 0000:00:1f.2 is not an NVMe controller (class 0x010601, SATA controller");
 }
 
 static void test_unknown_backend(void **state)
@@ -607,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_uri),
 		cmocka_unit_test(test_select_by_binding),
 		cmocka_unit_test(test_open_auto_errors),
+		cmocka_unit_test(test_not_nvme),
 		cmocka_unit_test(test_unknown_backend),
 		cmocka_unit_test(test_mem_per_config),
 		cmocka_unit_test(test_env_override),
