@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,7 +213,8 @@ static int rw_chunk(struct nvp_qpair *qp, const struct nvp_ns *ns, int write, ui
 	if (err)
 		return die("%s", nvp_errmsg());
 	while (!s.done)
-		nvp_qpair_poll(qp, 0);
+		if (!nvp_qpair_poll(qp, 0))
+			sched_yield(); /* a sim's thread (or valgrind's one CPU) needs the time */
 	if (s.err) {
 		fprintf(stderr, "nvpoll: %s of LBA %" PRIu64 "+%u failed: %s\n", write ? "write" : "read", slba, nlb,
 			nvp_status_format(s.status, status, sizeof(status)));
