@@ -557,8 +557,9 @@ make_monitor_dir() {
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-    [[ -n ${run:-} ]] && rm -rf "$run"
-    [[ -n ${monitor_dir:-} ]] && rm -rf "$monitor_dir"
+    # An EXIT trap's last status becomes the script's: end on a true one.
+    [[ -z ${run:-} ]] || rm -rf "$run"
+    [[ -z ${monitor_dir:-} ]] || rm -rf "$monitor_dir"
 }
 
 # Runs in the guest under the host's bash.  Host NVP_* variables pass through
