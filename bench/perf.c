@@ -730,8 +730,10 @@ static int uri_ok(const char *uri)
 	unsigned a, b, c, d;
 	int n = 0;
 
-	if (strncmp(uri, "sim", 3) == 0 && (uri[3] == '\0' || uri[3] == ':'))
+	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) && (uri[3] == '\0' || uri[3] == ':'))
 		return 1;
+	if (strncmp(uri, "/dev/ng", 7) == 0 || strncmp(uri, "/dev/nvme", 9) == 0)
+		return 1; /* a kernel namespace node: the library says if it is not one */
 	if (sscanf(uri, "%4x:%2x:%2x.%1x%n", &a, &b, &c, &d, &n) != 4 || n == 0) {
 		n = 0;
 		if (sscanf(uri, "%2x:%2x.%1x%n", &a, &b, &c, &n) != 3 || n == 0)
@@ -879,7 +881,7 @@ static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 	cfg->uri = argv[optind];
 	if (!uri_ok(cfg->uri))
 		return usage_error("'%s' is not a device: use a PCI address such as 0000:00:05.0 (optionally /ns=N), "
-				   "or sim[:options]", cfg->uri);
+				   "/dev/ngXnY, /dev/nvmeXnY, sim[:options] or nil[:options]", cfg->uri);
 	if (have_time && cfg->count)
 		return usage_error("-t and -n exclude each other: measure for a time or for a count");
 	if (cfg->have_mix && cfg->mode != MODE_RW && cfg->mode != MODE_RANDRW)
@@ -904,7 +906,7 @@ static uint32_t pick_nsid(const struct perf_cfg *cfg)
 
 	if (cfg->nsid)
 		return cfg->nsid;
-	if (p && strncmp(cfg->uri, "sim", 3))
+	if (p && strncmp(cfg->uri, "sim", 3) && strncmp(cfg->uri, "nil", 3))
 		return (uint32_t)strtoul(p + 4, NULL, 10);
 	return 1;
 }

@@ -28,6 +28,7 @@ extern "C" {
 
 struct nvp_dev;
 struct nvp_dma_region;
+struct nvp_transport_ops;
 
 /* Per-slot flags. */
 #define NVP_REQ_TIMED_OUT 0x1	/* deadline passed: completes with -ETIMEDOUT */
@@ -41,7 +42,7 @@ struct nvp_req {
 	uint16_t next_free;	 /* free list link while idle */
 	uint8_t busy;		 /* 1 from submission to completion */
 	uint8_t flags;		 /* NVP_REQ_* */
-	uint32_t rsvd;
+	uint32_t xfer_len;	 /* data bytes: what a transport other than PCIe hands on */
 	uint64_t *prp_list;	 /* this slot's PRP list memory */
 	uint64_t prp_list_iova;
 	struct nvme_sqe sqe;	 /* as submitted: a controller reset resubmits it */
@@ -93,6 +94,14 @@ struct nvp_qpair {
 	void *cq_mem;
 	void *prp_mem;
 	uint64_t next_check;	/* nvp__ticks() of the next timeout/health check */
+
+	/* Transports other than PCIe (lib/nvme/transport.h); xport NULL for PCIe. */
+	const struct nvp_transport_ops *xport;
+	void *xport_priv;
+	uint16_t xport_sq_head;	/* next SQ entry the transport takes */
+	uint16_t xport_cq_tail;	/* where it posts the next completion ... */
+	uint16_t xport_cq_phase; /* ... with this phase */
+	uint32_t xport_db[2];	/* the doorbells: nothing reads them */
 };
 /* The qpair is allocated 64-byte aligned (lib/nvme/qpair.c): every submit touches one cache line. */
 NVME_STATIC_ASSERT(offsetof(struct nvp_qpair, sq_shadow) <= 64, "per-submit fields of nvp_qpair in one cache line");

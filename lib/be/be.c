@@ -31,6 +31,7 @@
 #include "be/be.h"
 #include "hugemem/dma.h"
 #include "internal.h"
+#include "nil/nil.h"
 #include "sim/sim.h"
 #include "vfio/probe.h"
 #include "vfio/sysfs.h"
@@ -39,6 +40,12 @@
 static int sim_usable(char *why, size_t len)
 {
 	snprintf(why, len, "in-process controller model: needs nothing");
+	return 1;
+}
+
+static int nil_usable(char *why, size_t len)
+{
+	snprintf(why, len, "completes every command at once, moves no data: needs nothing");
 	return 1;
 }
 
@@ -65,6 +72,12 @@ static const struct nvp_be_config configs[] = {
 		.ops = &nvp_sim_ops,
 		.caps = NVP_BE_SIM | NVP_BE_MEM_HUGEPAGES | NVP_BE_MEM_LIBC,
 		.usable = sim_usable,
+	},
+	{
+		.ops = &nvp_nil_bus_ops,
+		.xport = &nvp_xport_nil,
+		.caps = NVP_BE_NIL | NVP_BE_MEM_HUGEPAGES | NVP_BE_MEM_LIBC,
+		.usable = nil_usable,
 	},
 };
 
@@ -111,23 +124,69 @@ static const char *config_names(void)
 	return buf;
 }
 
+unsigned nvp_uri_kind_cap(enum nvp_uri_kind kind)
+{
+	static const unsigned caps[] = {
+		[NVP_URI_PCI] = NVP_BE_PCI, [NVP_URI_SIM] = NVP_BE_SIM, [NVP_URI_NIL] = NVP_BE_NIL,
+		[NVP_URI_NGDEV] = NVP_BE_NGDEV, [NVP_URI_BLKDEV] = NVP_BE_BLKDEV,
+	};
+
+	return caps[kind];
+}
+
+/* "sim", "sim:..." (and the same for nil): the options after the colon into out->addr. */
+static int uri_model(const char *uri, const char *word, enum nvp_uri_kind kind, struct nvp_uri *out)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(uri, word, n) || (uri[n] != '\0' && uri[n] != ':'))
+		return 0;
+	out->kind = kind;
+	if (strlen(uri + n) >= sizeof(out->addr))
+		return nvp_set_error(-EINVAL, "%s options are too long", word);
+	snprintf(out->addr, sizeof(out->addr), "%s", uri[n] ? uri + n + 1 : "");
+	return 1;
+}
+
+/* "/dev/" @prefix X "n" Y, X and Y decimal: the kernel's names for a namespace's nodes. */
+static int dev_node(const char *uri, const char *prefix)
+{
+	const char *p = uri + strlen("/dev/");
+	size_t n = strlen(prefix), digits;
+
+	if (strncmp(uri, "/dev/", 5) || strncmp(p, prefix, n))
+		return 0;
+	p += n;
+	digits = strspn(p, "0123456789");
+	if (!digits || p[digits] != 'n')
+		return 0;
+	p += digits + 1;
+	digits = strspn(p, "0123456789");
+	return digits && p[digits] == '\0';
+}
+
 int nvp_uri_parse(const char *uri, struct nvp_uri *out)
 {
 	char bdf[NVP_URI_ADDR_MAX];
 	const char *slash;
 	char *end;
 	unsigned long nsid;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (!uri || !*uri)
-		return nvp_set_error(-EINVAL, "no device given: use a PCI address such as 0000:00:05.0, or sim");
-	if (strncmp(uri, "sim", 3) == 0 && (uri[3] == '\0' || uri[3] == ':')) {
-		out->is_sim = 1;
-		if (strlen(uri + 3) >= sizeof(out->addr))
-			return nvp_set_error(-EINVAL, "sim options are too long");
-		snprintf(out->addr, sizeof(out->addr), "%s", uri[3] ? uri + 4 : "");
+		return nvp_set_error(-EINVAL, "no device given: use a PCI address such as 0000:00:05.0, "
+				     "/dev/ng0n1, /dev/nvme0n1, sim or nil");
+	if ((ret = uri_model(uri, "sim", NVP_URI_SIM, out)) || (ret = uri_model(uri, "nil", NVP_URI_NIL, out)))
+		return ret < 0 ? ret : 0;
+	if (dev_node(uri, "ng") || dev_node(uri, "nvme")) {
+		out->kind = dev_node(uri, "ng") ? NVP_URI_NGDEV : NVP_URI_BLKDEV;
+		if (strlen(uri) >= sizeof(out->addr))
+			goto bad;
+		snprintf(out->addr, sizeof(out->addr), "%s", uri);
 		return 0;
 	}
+	out->kind = NVP_URI_PCI;
 	slash = strchr(uri, '/');
 	if ((size_t)(slash ? slash - uri : (long)strlen(uri)) >= sizeof(bdf))
 		goto bad;
@@ -146,7 +205,8 @@ int nvp_uri_parse(const char *uri, struct nvp_uri *out)
 	return 0;
 bad:
 	return nvp_set_error(-EINVAL, "'%s' is not a device URI: use a PCI address such as 0000:00:05.0 "
-			     "(optionally /ns=N), or sim[:options]", uri);
+			     "(optionally /ns=N), a namespace node /dev/ngXnY or /dev/nvmeXnY, sim[:options] "
+			     "or nil[:options]", uri);
 }
 
 int nvp_be_select(const char *bdf, const struct nvp_be_config **out)
@@ -228,6 +288,48 @@ static int hint_other_config(int err, const struct nvp_be_config *cfg, const cha
 			     fits->driver, fits->ops->name);
 }
 
+/* The first config in table order that opens URIs with cap bit @cap (every kind has one). */
+static const struct nvp_be_config *first_for(unsigned cap)
+{
+	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs); i++)
+		if (configs[i].caps & cap)
+			return &configs[i];
+	return NULL;
+}
+
+/* The URI as the user knows it: "sim" for sim's (its options say nothing), else its address. */
+static const char *uri_text(const struct nvp_uri *uri)
+{
+	switch (uri->kind) {
+	case NVP_URI_SIM: return "sim";
+	case NVP_URI_NIL: return "nil";
+	default: return uri->addr;
+	}
+}
+
+/* "config sim opens only sim[:options] URIs", or which configs open a URI of @kind. */
+static const char *what_opens(const struct nvp_be_config *cfg, enum nvp_uri_kind kind)
+{
+	static const char *const forms[] = {
+		[NVP_URI_PCI] = "PCI address", [NVP_URI_SIM] = "sim[:options]", [NVP_URI_NIL] = "nil[:options]",
+		[NVP_URI_NGDEV] = "/dev/ngXnY", [NVP_URI_BLKDEV] = "/dev/nvmeXnY",
+	};
+	static __thread char buf[256];
+	size_t off;
+
+	if (cfg->caps & (NVP_BE_SIM | NVP_BE_NIL)) {
+		snprintf(buf, sizeof(buf), "config %s opens only %s URIs", cfg->ops->name,
+			 forms[cfg->caps & NVP_BE_SIM ? NVP_URI_SIM : NVP_URI_NIL]);
+		return buf;
+	}
+	off = (size_t)snprintf(buf, sizeof(buf), "%s URIs open with config", forms[kind]);
+	for (size_t i = 0, n = 0; i < NVP_ARRAY_SIZE(configs) && off < sizeof(buf); i++)
+		if (configs[i].caps & nvp_uri_kind_cap(kind))
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s %s", n++ ? "," : "",
+						configs[i].ops->name);
+	return buf;
+}
+
 int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct nvp_be_choice *out)
 {
 	const char *be_name = opts ? opts->be : NULL, *from = "", *mem, *env = getenv("NVP_BE");
@@ -245,17 +347,15 @@ int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct n
 		if (!cfg)
 			return nvp_set_error(-EINVAL, "unknown backend config '%s'%s: use one of %s "
 					     "(nvpoll list-backends)", be_name, from, config_names());
-		if (!(cfg->caps & (uri->is_sim ? NVP_BE_SIM : NVP_BE_PCI)))
+		if (!(cfg->caps & nvp_uri_kind_cap(uri->kind)))
 			return nvp_set_error(-EINVAL, "config '%s'%s cannot open '%s': %s", be_name, from,
-					     uri->is_sim ? "sim" : uri->addr,
-					     uri->is_sim ? "sim URIs open with config sim" :
-					     "config sim opens only sim[:options] URIs");
+					     uri_text(uri), what_opens(cfg, uri->kind));
 		/* Before the config's own checks, whose cure (setup.sh) could not bind it. */
-		err = uri->is_sim ? 0 : nvp_pci_check_nvme(uri->addr);
+		err = uri->kind == NVP_URI_PCI ? nvp_pci_check_nvme(uri->addr) : 0;
 		if (err)
 			return err;
-	} else if (uri->is_sim) {
-		cfg = nvp_be_config_find("sim");
+	} else if (uri->kind != NVP_URI_PCI) {
+		cfg = first_for(nvp_uri_kind_cap(uri->kind));
 	} else {
 		err = nvp_be_select(uri->addr, &cfg);
 		if (err)
@@ -268,7 +368,7 @@ int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct n
 		return err;
 	err = cfg->ops->open(uri->addr, opts, &out->bus);
 	if (err)
-		return be_name && !uri->is_sim ? hint_other_config(err, cfg, uri->addr, from) : err;
+		return be_name && uri->kind == NVP_URI_PCI ? hint_other_config(err, cfg, uri->addr, from) : err;
 	out->cfg = cfg;
 	out->mem = nvp_mem_find(mem);
 	return 0;

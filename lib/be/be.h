@@ -10,6 +10,7 @@
 
 struct nvp_opts;
 struct nvp_mem_ops;
+struct nvp_transport_ops;
 
 /* What a config can do: bits of nvp_be_config.caps. */
 enum nvp_be_cap {
@@ -17,6 +18,9 @@ enum nvp_be_cap {
 	NVP_BE_MEM_LIBC = 1u << 1,	/* accepts mem=libc */
 	NVP_BE_PCI = 1u << 2,		/* opens PCI addresses (BDF URIs) */
 	NVP_BE_SIM = 1u << 3,		/* opens sim[:options] URIs: its bus is the in-process model */
+	NVP_BE_NIL = 1u << 4,		/* opens nil[:options] URIs */
+	NVP_BE_NGDEV = 1u << 5,		/* opens /dev/ngXnY (the kernel's NVMe generic char devices) */
+	NVP_BE_BLKDEV = 1u << 6,	/* opens /dev/nvmeXnY (the kernel's NVMe block devices) */
 };
 
 /*
@@ -26,6 +30,7 @@ enum nvp_be_cap {
  */
 struct nvp_be_config {
 	const struct nvp_bus_ops *ops;
+	const struct nvp_transport_ops *xport; /* NULL: PCIe through the bus's BAR0 (nvme/transport.h) */
 	const char *driver;	/* kernel driver a device must be bound to; NULL: not a PCI config */
 	unsigned caps;		/* enum nvp_be_cap */
 	const char *mem_note;	/* why others are refused, and what to do */
@@ -37,15 +42,28 @@ struct nvp_be_config {
 
 #define NVP_URI_ADDR_MAX 256
 
+/* What a URI names; each kind has the cap bit of the configs that open it. */
+enum nvp_uri_kind {
+	NVP_URI_PCI,		/* "0000:00:05.0" or "00:05.0", with "/ns=N" or not */
+	NVP_URI_SIM,		/* "sim" or "sim:<options>" */
+	NVP_URI_NIL,		/* "nil" or "nil:<options>" */
+	NVP_URI_NGDEV,		/* "/dev/ngXnY" */
+	NVP_URI_BLKDEV,		/* "/dev/nvmeXnY" */
+};
+
 struct nvp_uri {
-	int is_sim;			/* "sim" or "sim:<options>" */
-	char addr[NVP_URI_ADDR_MAX];	/* normalized BDF, or the sim's option string */
+	enum nvp_uri_kind kind;
+	char addr[NVP_URI_ADDR_MAX];	/* normalized BDF, the sim's or nil's option string, or the /dev path */
 	uint32_t nsid;			/* from "/ns=N"; 0 when not given */
 };
 
+/* The cap bit of configs that open URIs of @kind. */
+unsigned nvp_uri_kind_cap(enum nvp_uri_kind kind);
+
 /*
- * Parse "0000:00:05.0", "00:05.0", either with "/ns=N", or "sim[:options]".
- * Returns 0 or -EINVAL with nvp_set_error() saying what a URI looks like.
+ * Parse "0000:00:05.0", "00:05.0", either with "/ns=N", "sim[:options]",
+ * "nil[:options]", "/dev/ngXnY" or "/dev/nvmeXnY". Returns 0 or -EINVAL
+ * with nvp_set_error() saying what a URI looks like.
  */
 int nvp_uri_parse(const char *uri, struct nvp_uri *out);
 

@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "nvme/nvme.h"
 #include "nvme/prp.h"
+#include "nvme/transport.h"
 
 struct admin_wait {
 	int done;
@@ -148,11 +149,35 @@ static int admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf
 	return 0;
 }
 
+/* A transport's own admin path (the kernel's ioctl, nil's answers), with the same message for a failure. */
+static int xport_admin(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
+		       struct nvme_cqe *cqe)
+{
+	struct nvme_cqe c = { 0 };
+	int err;
+
+	if (len > NVP_ADMIN_BOUNCE_SIZE || (len && !buf))
+		return nvp_set_error(-EINVAL, "admin data of %zu bytes: at most %u bytes, and a buffer", len,
+				     NVP_ADMIN_BOUNCE_SIZE);
+	err = dev->xport->admin(dev, cmd, buf, len, &c);
+	if (cqe)
+		*cqe = c;
+	if (err == -EIO) {
+		char status[96];
+
+		return nvp_set_error(err, "admin opcode %#x failed: %s", cmd->opc,
+				     nvp_status_format(nvp_cqe_status(&c), status, sizeof(status)));
+	}
+	return err;
+}
+
 int nvp_admin_sync_locked(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
 			  struct nvme_cqe *cqe)
 {
 	int cfs = 0;
 
+	if (dev->xport)
+		return xport_admin(dev, cmd, buf, len, cqe);
 	return admin_sync(dev, cmd, buf, len, cqe, &cfs);
 }
 
@@ -161,6 +186,8 @@ int nvp_admin_sync(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, s
 {
 	int cfs = 0, err;
 
+	if (dev->xport)
+		return xport_admin(dev, cmd, buf, len, cqe);
 	pthread_mutex_lock(&dev->admin_lock);
 	err = admin_sync(dev, cmd, buf, len, cqe, &cfs);
 	pthread_mutex_unlock(&dev->admin_lock);

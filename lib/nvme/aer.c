@@ -113,7 +113,8 @@ NVP_API int nvp_admin_poll(struct nvp_dev *dev)
 	}
 	if (dev->removed)
 		return nvp_set_error(-ENODEV, "the controller was removed");
-	if (pthread_mutex_trylock(&dev->admin_lock))
+	/* A transport's controller keeps its own AERs (the kernel's) or has none (nil). */
+	if (dev->xport || pthread_mutex_trylock(&dev->admin_lock))
 		return 0;
 	nvp_qpair_poll(&dev->admin, 0);
 	n = dev->nr_aer_pending;

@@ -11,6 +11,7 @@
 #include "be/be.h"
 #include "internal.h"
 #include "nvme/nvme.h"
+#include "nvme/transport.h"
 #include "sim/sim.h"
 #include <nvpoll/sim.h>
 
@@ -48,8 +49,8 @@ static int bring_up(struct nvp_dev *dev, const struct nvp_mem_ops *mem)
 	err = nvp_dma_pool_init(&dev->pool, dev->bus, mem, numa);
 	if (err)
 		return err;
-	/* Every config today reaches its controller through registers in BAR0. */
-	dev->ctrl = &nvp_ctrl_pcie;
+	/* PCIe reaches its controller through registers in BAR0; a transport brings its own sequence. */
+	dev->ctrl = dev->xport ? dev->xport->ctrl : &nvp_ctrl_pcie;
 	return nvp_ctrl_run(dev, 0);
 }
 
@@ -89,6 +90,7 @@ NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opt
 		goto out_free;
 	dev->be = be.cfg;
 	dev->bus = be.bus;
+	dev->xport = be.cfg->xport;
 	err = bring_up(dev, be.mem);
 	if (err)
 		goto out_disable;
@@ -100,7 +102,7 @@ NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opt
 
 out_disable:
 	/* Stop the controller before its queue memory goes away. */
-	if (dev->cap)
+	if (dev->cap && !dev->xport)
 		nvp_ctrl_disable(dev);
 out_free:
 	nvp_prefix_error(err, "open %s", uri);
@@ -115,8 +117,11 @@ NVP_API void nvp_dev_close(struct nvp_dev *dev)
 	for (unsigned qid = 1; dev->io_qpairs && qid <= dev->nr_io_queues; qid++)
 		if (dev->io_qpairs[qid])
 			nvp_qpair_destroy(dev->io_qpairs[qid]);
-	/* A removed device has no registers left to shut down (released: already done). */
-	if (!dev->removed) {
+	/*
+	 * A removed device has no registers left to shut down (released: already
+	 * done); a transport's controller is not ours to shut down.
+	 */
+	if (!dev->removed && !dev->xport) {
 		if (nvp_ctrl_shutdown(dev))
 			nvp_log(NVP_LOG_WARN, "%s: %s", dev->bus->name, nvp_errmsg());
 		/* Disabled, the controller forgets the admin queue before its memory is unmapped. */

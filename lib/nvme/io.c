@@ -117,6 +117,7 @@ start(struct nvp_qpair *qp, const void *buf, size_t len, uint16_t *cid, int *err
 		*err = qpair_full(qp);
 		return NULL;
 	}
+	req->xfer_len = (uint32_t)len; /* for transports (nvme/transport.h); PCIe has the PRPs */
 	*err = map_data(qp, req, buf, len, &req->sqe);
 	if (NVP_UNLIKELY(*err)) {
 		nvp__req_put(qp, *cid);

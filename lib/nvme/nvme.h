@@ -32,7 +32,8 @@ struct nvp_ctrl_ops;
 struct nvp_dev {
 	const struct nvp_be_config *be; /* the config it was opened with */
 	struct nvp_bus *bus;
-	const struct nvp_ctrl_ops *ctrl; /* the controller sequence: nvp_ctrl_pcie */
+	const struct nvp_ctrl_ops *ctrl; /* the controller sequence: nvp_ctrl_pcie, or the transport's */
+	const struct nvp_transport_ops *xport; /* NULL: PCIe, through bus->bar0 (transport.h) */
 	struct nvp_dma_pool pool;
 	struct nvp_opts opts;
 

@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "nvme/nvme.h"
 #include "nvme/prp.h"
+#include "nvme/transport.h"
 
 /* PRP list bytes per slot: a power of two up to a page, so no list straddles one. */
 static size_t prp_slot_bytes(size_t entries, unsigned page_shift)
@@ -44,8 +45,10 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	qp->page_size = 1u << dev->page_shift;
 	qp->max_xfer = (uint32_t)max_xfer;
 	qp->prp_entries = (unsigned)entries;
-	qp->sq_db = nvp_sq_doorbell(dev, qid);
-	qp->cq_db = nvp_cq_doorbell(dev, qid);
+	if (!dev->xport) { /* a transport's doorbells are its own: nvp_xport_qpair_init() */
+		qp->sq_db = nvp_sq_doorbell(dev, qid);
+		qp->cq_db = nvp_cq_doorbell(dev, qid);
+	}
 	qp->dev_gen = &dev->reset_gen;
 	qp->gen = nvp_load_acquire(&dev->reset_gen); /* bumped by a reset on another thread */
 	qp->timeout_ticks = qid ? nvp_ms_to_ticks(dev->opts.io_timeout_ms) : NVP_NO_TIMEOUT;
@@ -187,6 +190,10 @@ NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 	unsigned nfail = 0;
 	int err;
 
+	if (qp->xport) { /* not a reset: a transport qpair comes here at every poll (transport.h) */
+		qp->xport->poll(qp);
+		return;
+	}
 	qp->gen = gen;
 	if (qp->qid == 0)
 		return; /* the reset itself re-creates the admin queue */
@@ -266,7 +273,8 @@ NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
 	uint64_t now = nvp__ticks();
 	uint32_t csts;
 
-	if (qp->qid == 0 || qp->dead || now < qp->next_check)
+	/* Transports: the kernel keeps deadlines and health (transport.h). */
+	if (qp->qid == 0 || qp->dead || qp->xport || now < qp->next_check)
 		return;
 	qp->next_check = now + nvp_ticks_per_ms();
 	if (NVP_UNLIKELY(qp->sq_head >= qp->size)) {
@@ -375,7 +383,7 @@ NVP_API struct nvp_qpair *nvp_qpair_create(struct nvp_dev *dev, const struct nvp
 	dev->io_qpairs[qid] = qp; /* reserve the id before dropping the lock */
 	pthread_mutex_unlock(&dev->admin_lock);
 
-	err = nvp_admin_create_io_queues(dev, qp);
+	err = dev->xport ? nvp_xport_qpair_init(qp) : nvp_admin_create_io_queues(dev, qp);
 	if (err)
 		goto out_release_qid;
 	return qp;
@@ -420,7 +428,10 @@ NVP_API void nvp_qpair_destroy(struct nvp_qpair *qp)
 		return;
 	dev = qp->dev;
 	drain(qp);
-	nvp_admin_delete_io_queues(dev, qp);
+	if (qp->xport)
+		qp->xport->qpair_fini(qp);
+	else
+		nvp_admin_delete_io_queues(dev, qp);
 	cancel_outstanding(qp);
 	pthread_mutex_lock(&dev->admin_lock);
 	dev->io_qpairs[qp->qid] = NULL;

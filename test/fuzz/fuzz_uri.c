@@ -118,17 +118,23 @@ static void fuzz_uri(const char *s)
 	if (nvp_uri_parse(s, &u))
 		return;
 	FUZZ_CHECK(memchr(u.addr, '\0', sizeof(u.addr)) != NULL);
-	if (u.is_sim) {
-		FUZZ_CHECK(strncmp(s, "sim", 3) == 0);
+	if (u.kind == NVP_URI_SIM || u.kind == NVP_URI_NIL) {
+		FUZZ_CHECK(strncmp(s, u.kind == NVP_URI_SIM ? "sim" : "nil", 3) == 0);
 		FUZZ_CHECK(strcmp(u.addr, s[3] ? s + 4 : "") == 0);
 		FUZZ_CHECK(u.nsid == 0);
 		return;
 	}
+	if (u.kind == NVP_URI_NGDEV || u.kind == NVP_URI_BLKDEV) {
+		FUZZ_CHECK(strncmp(s, u.kind == NVP_URI_NGDEV ? "/dev/ng" : "/dev/nvme", u.kind == NVP_URI_NGDEV ? 7 : 9) == 0);
+		FUZZ_CHECK(strcmp(u.addr, s) == 0 && u.nsid == 0);
+		return;
+	}
+	FUZZ_CHECK(u.kind == NVP_URI_PCI);
 	check_bdf(u.addr);
 	FUZZ_CHECK(u.nsid <= 0xfffffffeu);
 	FUZZ_CHECK((u.nsid != 0) == (strchr(s, '/') != NULL));
 	FUZZ_CHECK(nvp_uri_parse(u.addr, &again) == 0);
-	FUZZ_CHECK(!again.is_sim && again.nsid == 0 && strcmp(again.addr, u.addr) == 0);
+	FUZZ_CHECK(again.kind == NVP_URI_PCI && again.nsid == 0 && strcmp(again.addr, u.addr) == 0);
 }
 
 static int cfg_cheap(const struct sim_cfg *cfg)

@@ -161,6 +161,8 @@ static void test_uri(void **state)
 		"", "0000:00:03.0/ns=0", "/ns=1", "0000:00:03.0/ns=", "0000:00:03.0/nsid=1",
 		"0000:00:03.0/ns=1x", "0000:00:03.0/ns=-1", "0000:00:03.0/ns=4294967295", "simx",
 		"0000:00:03.0/", "nvme0n1", "0000:00:03.0:ns=1", "0000:00:03/ns=1",
+		"nilx", "/dev/nvme0", "/dev/ng0", "/dev/nvme0n1p1", "/dev/ng0n", "/dev/ngXn1", "/dev/nvme0n1/ns=1",
+		"/dev/sda", "dev/ng0n1",
 	};
 	struct nvp_uri u;
 
@@ -168,14 +170,26 @@ static void test_uri(void **state)
 	assert_int_equal(nvp_uri_parse("00:03.0/ns=2", &u), 0);
 	assert_string_equal(u.addr, "0000:00:03.0");
 	assert_int_equal(u.nsid, 2);
-	assert_false(u.is_sim);
+	assert_int_equal(u.kind, NVP_URI_PCI);
 	assert_int_equal(nvp_uri_parse("0000:00:03.0/ns=4294967294", &u), 0);
 	assert_int_equal(u.nsid, 0xfffffffe);
 	assert_int_equal(nvp_uri_parse("sim:ns=2,lbads=512:4096", &u), 0);
-	assert_true(u.is_sim);
+	assert_int_equal(u.kind, NVP_URI_SIM);
 	assert_string_equal(u.addr, "ns=2,lbads=512:4096");
 	assert_int_equal(nvp_uri_parse("sim", &u), 0);
-	assert_true(u.is_sim);
+	assert_int_equal(u.kind, NVP_URI_SIM);
+	assert_int_equal(nvp_uri_parse("nil", &u), 0);
+	assert_int_equal(u.kind, NVP_URI_NIL);
+	assert_string_equal(u.addr, "");
+	assert_int_equal(nvp_uri_parse("nil:ns=2,lbads=9", &u), 0);
+	assert_int_equal(u.kind, NVP_URI_NIL);
+	assert_string_equal(u.addr, "ns=2,lbads=9");
+	assert_int_equal(nvp_uri_parse("/dev/ng0n1", &u), 0);
+	assert_int_equal(u.kind, NVP_URI_NGDEV);
+	assert_string_equal(u.addr, "/dev/ng0n1");
+	assert_int_equal(nvp_uri_parse("/dev/nvme12n3", &u), 0);
+	assert_int_equal(u.kind, NVP_URI_BLKDEV);
+	assert_string_equal(u.addr, "/dev/nvme12n3");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (nvp_uri_parse(bad[i], &u) != -EINVAL)
 			fail_msg("'%s' was accepted", bad[i]);
@@ -268,7 +282,7 @@ static void test_unknown_backend(void **state)
 
 	(void)state;
 	assert_int_equal(open_be("0000:00:03.0", "spdk", NULL, &bus), -EINVAL);
-	expect_msg("unknown backend config 'spdk': use one of vfio-pci, uio-generic, sim (nvpoll list-backends)");
+	expect_msg("unknown backend config 'spdk': use one of vfio-pci, uio-generic, sim, nil (nvpoll list-backends)");
 	nvp_opts_init(&opts);
 	opts.be = "vfio";
 	assert_null(nvp_dev_open("sim", &opts));
@@ -506,10 +520,10 @@ static void test_backends(void **state)
 	char path[128];
 
 	(void)state;
-	assert_int_equal(nvp_backends(NULL, 0), 3);
-	assert_int_equal(nvp_backends(be, 1), 3); /* counts all, fills one */
+	assert_int_equal(nvp_backends(NULL, 0), 4);
+	assert_int_equal(nvp_backends(be, 1), 4); /* counts all, fills one */
 	assert_string_equal(be[0].name, "vfio-pci");
-	assert_int_equal(nvp_backends(be, NVP_MAX_BACKENDS), 3);
+	assert_int_equal(nvp_backends(be, NVP_MAX_BACKENDS), 4);
 	assert_string_equal(be[0].name, "vfio-pci");
 	assert_string_equal(be[0].driver, "vfio-pci");
 	assert_string_equal(be[0].mems, "hugepages,libc");
@@ -526,6 +540,10 @@ static void test_backends(void **state)
 	assert_null(be[2].driver);
 	assert_string_equal(be[2].mems, "libc,hugepages");
 	assert_int_equal(be[2].usable, 1);
+	assert_string_equal(be[3].name, "nil");
+	assert_null(be[3].driver);
+	assert_string_equal(be[3].mems, "libc,hugepages");
+	assert_int_equal(be[3].usable, 1);
 
 	/* Take things away: each is named. */
 	set_hugepages(0);

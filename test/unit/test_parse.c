@@ -129,7 +129,7 @@ static void test_uri(void **state)
 	assert_string_equal(u.addr, "0000:00:1f.7");
 	assert_int_equal(u.nsid, 2);
 	assert_int_equal(nvp_uri_parse("sim", &u), 0);
-	assert_true(u.is_sim);
+	assert_int_equal(u.kind, NVP_URI_SIM);
 	assert_string_equal(u.addr, "");
 	assert_int_equal(nvp_uri_parse("sim:ns=2,lbads=4096", &u), 0);
 	assert_string_equal(u.addr, "ns=2,lbads=4096");
