@@ -10,7 +10,9 @@ O       ?= build
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -fPIC -fvisibility=hidden -D_GNU_SOURCE -Iinclude -Ilib
-LDLIBS  += -lpthread -lnuma -lpci
+# What libnvpoll itself links: kept in one place for the .pc file, sanitizer and fuzz builds.
+DEP_LIBS := -lpthread -lnuma -lpci -luring -laio
+LDLIBS  += $(DEP_LIBS)
 
 LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
@@ -70,7 +72,7 @@ check: deps
 # Sanitizers: a separate build tree so objects never mix.
 asan:
 	$(MAKE) O=$(O)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDLIBS="-lpthread -lnuma -lpci -fsanitize=address,undefined" unit
+		LDLIBS="$(DEP_LIBS) -fsanitize=address,undefined" unit
 
 valgrind: $(UNIT_BINS)
 	@VALGRIND=1 test/run-unit.sh $(UNIT_BINS)
@@ -163,7 +165,7 @@ install: all fio
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \
 		'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' 'Name: nvpoll' \
 		'Description: userspace polled-mode NVMe driver' 'Version: $(NVP_MAJOR).$(NVP_MINOR)' \
-		'Libs: -L$${libdir} -lnvpoll' 'Libs.private: -lpthread -lnuma -lpci' 'Cflags: -I$${includedir}' \
+		'Libs: -L$${libdir} -lnvpoll' 'Libs.private: $(DEP_LIBS)' 'Cflags: -I$${includedir}' \
 		>$(DESTDIR)$(LIBDIR)/pkgconfig/nvpoll.pc
 	install -m 755 $(O)/nvpoll $(if $(wildcard $(O)/nvpoll-perf),$(O)/nvpoll-perf) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(O)/nvpoll-fio.so $(DESTDIR)$(LIBDIR)/nvpoll/
@@ -210,7 +212,7 @@ $(O)/fuzz/lib/%.o: lib/%.c
 
 $(O)/fuzz/%: test/fuzz/%.c $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -MMD -MP \
-		-o $@ $< $(FUZZ_LIB_OBJS) -lpthread -lnuma -lpci
+		-o $@ $< $(FUZZ_LIB_OBJS) $(DEP_LIBS)
 
 $(O)/fuzz-regress/standalone.o: test/fuzz/standalone.c
 	@mkdir -p $(dir $@)

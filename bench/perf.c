@@ -899,16 +899,12 @@ static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 	return 0;
 }
 
-/* The namespace: --nsid, else the URI's /ns=N, else 1. */
-static uint32_t pick_nsid(const struct perf_cfg *cfg)
+/* The namespace: --nsid, else the one the URI names (/ns=N, a kernel namespace node), else 1. */
+static uint32_t pick_nsid(const struct perf_cfg *cfg, const struct nvp_dev *dev)
 {
-	const char *p = strstr(cfg->uri, "/ns=");
-
 	if (cfg->nsid)
 		return cfg->nsid;
-	if (p && strncmp(cfg->uri, "sim", 3) && strncmp(cfg->uri, "nil", 3))
-		return (uint32_t)strtoul(p + 4, NULL, 10);
-	return 1;
+	return nvp_dev_nsid(dev) ? nvp_dev_nsid(dev) : 1;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -933,7 +929,7 @@ static int check_device(struct perf_run *r)
 	const struct perf_cfg *cfg = &r->cfg;
 	uint64_t nsze, io_lbas, slice;
 
-	r->nsid = pick_nsid(cfg);
+	r->nsid = pick_nsid(cfg, r->dev);
 	r->ns = nvp_ns_get(r->dev, r->nsid);
 	if (!r->ns)
 		return usage_error("namespace %u: %s", r->nsid, nvp_errmsg());

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define NVP_VERSION_MAJOR 0
-#define NVP_VERSION_MINOR 1
+#define NVP_VERSION_MINOR 2
 
 struct nvp_dev;
 struct nvp_ns;
@@ -41,7 +41,7 @@ struct nvp_qpair;
 /* ---- Opening a device ------------------------------------------------ */
 
 struct nvp_opts {
-	const char *be;		/* "vfio-pci", "uio-generic", "sim"; NULL: $NVP_BE, else by binding */
+	const char *be;		/* a config (nvp_backends(): "vfio-pci", "io_uring_cmd", "nil", ...); NULL: $NVP_BE, else by the URI */
 	const char *mem;	/* "hugepages" or "libc"; NULL: the config's default */
 	int numa_node;		/* node for DMA memory; -1: the device's node */
 	unsigned admin_timeout_ms; /* per admin command; 0: 5000 */
@@ -49,6 +49,8 @@ struct nvp_opts {
 	unsigned io_timeout_ms;	/* default deadline of I/O commands; 0: 30000; see nvp_qpair_set_timeout() */
 	unsigned reset_policy;	/* what a controller reset does to I/O in flight: NVP_RESET_* */
 	unsigned shadow_doorbells; /* 1: shadow doorbells (Doorbell Buffer Config) where offered; 0: registers */
+	unsigned kernel_iopoll;	/* io_uring, io_uring_cmd: 1 = polled completions (IORING_SETUP_IOPOLL;
+				   the nvme driver needs poll queues: nvme.poll_queues=N) */
 };
 
 /*
@@ -70,9 +72,12 @@ void nvp_opts_init(struct nvp_opts *opts);
 
 /*
  * Open the controller named by @uri: a PCI address "0000:00:05.0" (the
- * domain may be left out) or "sim[:options]". @opts may be NULL. The
- * controller is reset, enabled, identified, and its active namespaces read.
- * Returns NULL with errno set and nvp_errmsg() on failure.
+ * domain may be left out; "/ns=N" names a namespace), a kernel namespace
+ * node "/dev/ngXnY" or "/dev/nvmeXnY" (the controller the kernel drives,
+ * through its paths), "sim[:options]" or "nil[:options]". @opts may be
+ * NULL. nvpoll's own driver resets, enables and identifies the controller;
+ * every config reads the active namespaces. Returns NULL with errno set
+ * and nvp_errmsg() on failure.
  */
 struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opts);
 
@@ -92,11 +97,16 @@ const struct nvme_id_ctrl *nvp_dev_id_ctrl(const struct nvp_dev *dev);
 size_t nvp_dev_max_xfer(const struct nvp_dev *dev);
 /* Most entries an I/O queue may have (CAP.MQES + 1). */
 unsigned nvp_dev_max_queue_depth(const struct nvp_dev *dev);
-/* The name of the config in use: "vfio-pci", "uio-generic" or "sim". */
+/* The name of the config in use: "vfio-pci", "uio-generic", "io_uring_cmd", "sim", "nil", ... */
 const char *nvp_dev_backend(const struct nvp_dev *dev);
 /* 1 while I/O queues use shadow doorbells (opts.shadow_doorbells, and the controller took them). */
 int nvp_dev_shadow_doorbells(const struct nvp_dev *dev);
-/* Controller register values read at open. */
+/* The namespace the URI named ("/ns=N", or a kernel node such as /dev/ng0n2), 0 when it named none. */
+uint32_t nvp_dev_nsid(const struct nvp_dev *dev);
+/*
+ * Controller register values read at open. Configs without registers
+ * (the kernel's, nil) report CAP 0, and VS from Identify's VER.
+ */
 uint64_t nvp_dev_cap(const struct nvp_dev *dev);
 uint32_t nvp_dev_vs(const struct nvp_dev *dev);
 
@@ -104,16 +114,27 @@ uint32_t nvp_dev_vs(const struct nvp_dev *dev);
 
 /*
  * Choosing a config: opts.be, else $NVP_BE, else by the URI: "sim[:...]"
- * opens with sim, a PCI address with the config whose kernel driver the
- * device is bound to (vfio-pci -> "vfio-pci", uio_pci_generic ->
- * "uio-generic"; nvme or nothing: an error naming scripts/setup.sh).
+ * opens with sim, "nil[:...]" with nil, /dev/ngXnY with io_uring_cmd,
+ * /dev/nvmeXnY with io_uring, a PCI address with the config whose kernel
+ * driver the device is bound to (vfio-pci -> "vfio-pci", uio_pci_generic
+ * -> "uio-generic", nvme -> "io_uring_cmd" on that controller's
+ * namespaces; none: an error naming scripts/setup.sh).
  * Memory: opts.mem, else $NVP_MEM, else the config's default.
+ *
+ * The kernel's configs (io_uring_cmd, io_uring, libaio, psync) leave the
+ * controller to the kernel nvme driver: no shadow doorbells, no AERs of
+ * nvpoll's, deadlines are the kernel's (nvp_qpair_set_timeout() has no
+ * effect), nvp_ctrl_reset() is NVME_IOCTL_RESET, and commands reach the
+ * kernel at the next nvp_qpair_poll(), not at nvp_qpair_ring(). io_uring,
+ * libaio and psync move read, write, flush, DSM (deallocate) and write
+ * zeroes; other opcodes complete with -EOPNOTSUPP. nil completes every
+ * command at the next poll and moves no data (reads return zeroes).
  */
 
 /* One built-in config, as nvp_backends() finds it. */
 struct nvp_backend_info {
-	const char *name;	/* "vfio-pci", "uio-generic", "sim": the value for opts.be / $NVP_BE */
-	const char *driver;	/* kernel driver a device must be bound to; NULL for sim */
+	const char *name;	/* "vfio-pci", "uio-generic", "io_uring_cmd", ...: the value for opts.be / $NVP_BE */
+	const char *driver;	/* kernel driver a PCI device must be bound to; NULL for sim and nil */
 	const char *default_mem; /* used when opts.mem is NULL: "hugepages" or "libc" */
 	const char *mems;	/* memory kinds it accepts, comma separated: "hugepages,libc" */
 	int usable;		/* 1 when this machine can use it right now */
@@ -127,7 +148,7 @@ struct nvp_backend_info {
  */
 unsigned nvp_backends(struct nvp_backend_info *out, unsigned max);
 
-#define NVP_MAX_BACKENDS 8
+#define NVP_MAX_BACKENDS 16
 
 /* One NVMe controller (PCI class 01:08:02) found by nvp_enumerate(). */
 struct nvp_pci_info {

@@ -4,7 +4,7 @@
 # kernel and busybox itself. With --fuzz: clang and libFuzzer too (make fuzz).
 set -euo pipefail
 
-pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev
+pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev liburing-dev libaio-dev
       qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3
       man-db groff-base xz-utils dpkg-dev e2fsprogs util-linux)
 

@@ -8,7 +8,10 @@
  * fio splits --filename at every ':', so a device is written with '.' in
  * place of ':' ("0000.00.05.0", domain optional: "00.05.0"), or with each
  * ':' escaped as "\:"; "/ns=N" picks the namespace (default: the first
- * active one). "sim" (or "sim\:ns=2,size=256M") is the in-process model.
+ * active one). "sim" (or "sim\:ns=2,size=256M") is the in-process model,
+ * "nil" the one that does nothing; a kernel node ("/dev/ng0n1",
+ * "/dev/nvme0n1") goes through the kernel's path for it (io_uring_cmd,
+ * io_uring; NVP_BE names another), its namespace the node's.
  *
  * Shape: one nvp_dev per controller per process, opened by the first job
  * that names it and closed when the last job using it ends (refcounted);
@@ -112,8 +115,9 @@ static int parse_filename(const char *name, char *uri, size_t len, uint32_t *nsi
 		return -EINVAL;
 	memcpy(dev, name, n);
 	dev[n] = '\0';
-	if (strcmp(dev, "sim") == 0 || strncmp(dev, "sim:", 4) == 0) {
-		snprintf(uri, len, "%s", dev);
+	if (strcmp(dev, "sim") == 0 || strncmp(dev, "sim:", 4) == 0 || strcmp(dev, "nil") == 0 ||
+	    strncmp(dev, "nil:", 4) == 0 || strncmp(dev, "/dev/", 5) == 0) {
+		snprintf(uri, len, "%s", dev); /* the library checks kernel nodes (/dev/ngXnY, /dev/nvmeXnY) */
 		return 0;
 	}
 	for (char *p = dev; *p; p++) {
@@ -242,7 +246,8 @@ static int attach_file(struct thread_data *td, struct fio_file *f)
 		return 0;
 	if (parse_filename(f->file_name, uri, sizeof(uri), &nsid)) {
 		log_err("nvpoll-fio: '%s' is not a device: write a PCI address with '.' for ':' "
-			"(0000.00.05.0, or escape each ':' as '\\:'), optionally /ns=N, or sim\n",
+			"(0000.00.05.0, or escape each ':' as '\\:'), optionally /ns=N, a kernel node /dev/ngXnY or "
+			"/dev/nvmeXnY, sim or nil\n",
 			f->file_name);
 		return -EINVAL;
 	}
@@ -256,6 +261,8 @@ static int attach_file(struct thread_data *td, struct fio_file *f)
 			td->o.name, thr->ndev->uri, uri);
 		return -EINVAL;
 	}
+	if (nsid == 0)
+		nsid = nvp_dev_nsid(thr->ndev->dev); /* a kernel node names its namespace */
 	if (nsid == 0) {
 		if (nvp_ns_list(thr->ndev->dev, &nsids) == 0) {
 			log_err("nvpoll-fio: %s has no active namespace\n", uri);

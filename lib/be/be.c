@@ -31,6 +31,7 @@
 #include "be/be.h"
 #include "hugemem/dma.h"
 #include "internal.h"
+#include "kernel/kernel.h"
 #include "nil/nil.h"
 #include "sim/sim.h"
 #include "vfio/probe.h"
@@ -67,6 +68,40 @@ static const struct nvp_be_config configs[] = {
 			    "libc pages through the IOMMU",
 		.usable = nvp_uio_usable,
 		.check = nvp_uio_check,
+	},
+	/* The kernel's paths: for a controller bound to nvme, and the kernel's namespace nodes. */
+#define KERNEL_CAPS (NVP_BE_PCI | NVP_BE_NGDEV | NVP_BE_BLKDEV | NVP_BE_MEM_LIBC | NVP_BE_MEM_HUGEPAGES)
+	{
+		.ops = &nvp_kernel_uring_cmd_ops,
+		.xport = &nvp_xport_uring_cmd,
+		.driver = "nvme",
+		.caps = KERNEL_CAPS,
+		.usable = nvp_kernel_uring_cmd_usable,
+		.check = nvp_kernel_check,
+	},
+	{
+		.ops = &nvp_kernel_uring_ops,
+		.xport = &nvp_xport_uring,
+		.driver = "nvme",
+		.caps = KERNEL_CAPS,
+		.usable = nvp_kernel_uring_usable,
+		.check = nvp_kernel_check,
+	},
+	{
+		.ops = &nvp_kernel_aio_ops,
+		.xport = &nvp_xport_aio,
+		.driver = "nvme",
+		.caps = KERNEL_CAPS,
+		.usable = nvp_kernel_aio_usable,
+		.check = nvp_kernel_check,
+	},
+	{
+		.ops = &nvp_kernel_psync_ops,
+		.xport = &nvp_xport_psync,
+		.driver = "nvme",
+		.caps = KERNEL_CAPS,
+		.usable = nvp_kernel_psync_usable,
+		.check = nvp_kernel_check,
 	},
 	{
 		.ops = &nvp_sim_ops,
@@ -330,6 +365,23 @@ static const char *what_opens(const struct nvp_be_config *cfg, enum nvp_uri_kind
 	return buf;
 }
 
+/* Options only some configs have, refused by the others with the name of one that has them. */
+static int check_opts(const struct nvp_be_config *cfg, const struct nvp_opts *opts)
+{
+	const char *name = cfg->ops->name;
+
+	if (!opts)
+		return 0;
+	if (opts->shadow_doorbells && cfg->xport)
+		return nvp_set_error(-EINVAL, "config %s has no doorbells of nvpoll's to shadow: shadow doorbells "
+				     "are nvpoll's own PCIe driver's (vfio-pci, uio-generic, sim)", name);
+	if (opts->kernel_iopoll && cfg->xport != &nvp_xport_uring && cfg->xport != &nvp_xport_uring_cmd)
+		return nvp_set_error(-EINVAL, "config %s has no kernel polled completions: they are io_uring's "
+				     "and io_uring_cmd's (IORING_SETUP_IOPOLL)%s", name,
+				     cfg->xport ? "" : "; nvpoll's own driver always polls");
+	return 0;
+}
+
 int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct nvp_be_choice *out)
 {
 	const char *be_name = opts ? opts->be : NULL, *from = "", *mem, *env = getenv("NVP_BE");
@@ -362,6 +414,9 @@ int nvp_be_open(const struct nvp_uri *uri, const struct nvp_opts *opts, struct n
 			return err;
 	}
 
+	err = check_opts(cfg, opts);
+	if (err)
+		return err;
 	mem = nvp_be_mem_name(cfg->ops, opts);
 	err = nvp_be_check_mem(cfg, mem);
 	if (err)

@@ -72,7 +72,8 @@ struct nvp_bus {
 	volatile uint8_t *bar0;	/* NVMe controller registers, mapped */
 	size_t bar0_len;
 	int numa_node;		/* -1 when unknown */
-	char name[64];		/* BDF or "sim", for messages */
+	char name[64];		/* BDF, "sim", a /dev node: for messages */
+	uint32_t nsid;		/* the namespace the address itself names (a kernel node's); 0: none */
 };
 
 #endif /* NVP_BE_BUS_H */

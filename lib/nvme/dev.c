@@ -94,7 +94,8 @@ NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opt
 	err = bring_up(dev, be.mem);
 	if (err)
 		goto out_disable;
-	if (u.nsid && !nvp_ns_get(dev, u.nsid)) {
+	dev->uri_nsid = u.nsid ? u.nsid : dev->bus->nsid;
+	if (dev->uri_nsid && !nvp_ns_get(dev, dev->uri_nsid)) {
 		err = -ENOENT;
 		goto out_disable;
 	}
@@ -153,6 +154,11 @@ NVP_API int nvp_dev_shadow_doorbells(const struct nvp_dev *dev)
 NVP_API const char *nvp_dev_backend(const struct nvp_dev *dev)
 {
 	return dev ? dev->bus->ops->name : NULL;
+}
+
+NVP_API uint32_t nvp_dev_nsid(const struct nvp_dev *dev)
+{
+	return dev ? dev->uri_nsid : 0;
 }
 
 NVP_API uint64_t nvp_dev_cap(const struct nvp_dev *dev)

@@ -36,6 +36,7 @@ struct nvp_dev {
 	const struct nvp_transport_ops *xport; /* NULL: PCIe, through bus->bar0 (transport.h) */
 	struct nvp_dma_pool pool;
 	struct nvp_opts opts;
+	uint32_t uri_nsid;	/* the namespace the URI named; 0: none */
 
 	uint64_t cap;
 	uint32_t vs;

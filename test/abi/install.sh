@@ -50,8 +50,8 @@ check "the installed library's soname is libnvpoll.so.$major" \
 # ---- pkg-config, from the DESTDIR as if it were /
 export PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
 check "pkg-config --modversion nvpoll is $major.$minor" test "$(pkg-config --modversion nvpoll)" = "$major.$minor"
-check "pkg-config --static --libs nvpoll has -lpthread -lnuma -lpci" \
-	bash -c "pkg-config --static --libs nvpoll | grep -q -- '-lnvpoll -lpthread -lnuma -lpci'"
+check "pkg-config --static --libs nvpoll has -lpthread -lnuma -lpci -luring -laio" \
+	bash -c "pkg-config --static --libs nvpoll | grep -q -- '-lnvpoll -lpthread -lnuma -lpci -luring -laio'"
 echo "  cflags: $(pkg-config --cflags nvpoll)   libs: $(pkg-config --libs nvpoll)"
 
 # ---- examples, out of tree: a copy of examples/ and nothing else of the source

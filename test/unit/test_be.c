@@ -215,8 +215,9 @@ static void test_select_by_binding(void **state)
 	assert_int_equal(nvp_be_select("0000:00:04.0", &cfg), 0);
 	assert_string_equal(cfg->ops->name, "uio-generic");
 	assert_ptr_equal(cfg->ops, &nvp_uio_ops);
-	assert_int_equal(nvp_be_select("0000:00:05.0", &cfg), -EBUSY);
-	expect_msg("device 0000:00:05.0 is bound to nvme: run scripts/setup.sh config");
+	/* Bound to the kernel's driver: the kernel's passthrough path on its controller. */
+	assert_int_equal(nvp_be_select("0000:00:05.0", &cfg), 0);
+	assert_string_equal(cfg->ops->name, "io_uring_cmd");
 	assert_int_equal(nvp_be_select("0000:00:06.0", &cfg), -ENODEV);
 	expect_msg("device 0000:00:06.0 is not bound to any driver: run scripts/setup.sh config");
 	assert_int_equal(nvp_be_select("0000:00:07.0", &cfg), -EBUSY);
@@ -230,14 +231,14 @@ static void test_open_auto_errors(void **state)
 	struct nvp_bus *bus = NULL;
 
 	(void)state;
-	assert_int_equal(open_be("0000:00:05.0", NULL, NULL, &bus), -EBUSY);
-	expect_msg("bound to nvme: run scripts/setup.sh config");
+	assert_int_equal(open_be("0000:00:05.0", NULL, NULL, &bus), -ENODEV);
+	expect_msg("0000:00:05.0 is bound to nvme but has no controller in ");
 	assert_int_equal(open_be("00:06.0", NULL, NULL, &bus), -ENODEV);
 	expect_msg("not bound to any driver");
 	/* Whole path, public API: the URI comes first in the message. */
 	assert_null(nvp_dev_open("0000:00:05.0/ns=1", NULL));
-	assert_int_equal(errno, EBUSY);
-	expect_msg("open 0000:00:05.0/ns=1: device 0000:00:05.0 is bound to nvme: run scripts/setup.sh config");
+	assert_int_equal(errno, ENODEV);
+	expect_msg("open 0000:00:05.0/ns=1: 0000:00:05.0 is bound to nvme but has no controller");
 	assert_null(bus);
 }
 
@@ -282,7 +283,7 @@ static void test_unknown_backend(void **state)
 
 	(void)state;
 	assert_int_equal(open_be("0000:00:03.0", "spdk", NULL, &bus), -EINVAL);
-	expect_msg("unknown backend config 'spdk': use one of vfio-pci, uio-generic, sim, nil (nvpoll list-backends)");
+	expect_msg("unknown backend config 'spdk': use one of vfio-pci, uio-generic, io_uring_cmd, io_uring, libaio, psync, sim, nil (nvpoll list-backends)");
 	nvp_opts_init(&opts);
 	opts.be = "vfio";
 	assert_null(nvp_dev_open("sim", &opts));
@@ -298,6 +299,47 @@ static void test_unknown_backend(void **state)
 	assert_ptr_equal(nvp_be_find("vfio-pci"), &nvp_vfio_ops);
 	assert_ptr_equal(nvp_be_find("sim"), &nvp_sim_ops);
 	assert_null(nvp_be_find("uio"));
+}
+
+/* The kernel's configs and nil: which URIs each opens, and what each refuses, by name. */
+static void test_kernel_config_refusals(void **state)
+{
+	struct nvp_opts opts;
+	struct nvp_bus *bus = NULL;
+
+	(void)state;
+	assert_int_equal(open_be("sim", "io_uring_cmd", NULL, &bus), -EINVAL);
+	expect_msg("config 'io_uring_cmd' cannot open 'sim': sim[:options] URIs open with config sim");
+	assert_int_equal(open_be("/dev/ng0n1", "vfio-pci", NULL, &bus), -EINVAL);
+	expect_msg("config 'vfio-pci' cannot open '/dev/ng0n1': /dev/ngXnY URIs open with config io_uring_cmd, "
+		   "io_uring, libaio, psync");
+	assert_int_equal(open_be("/dev/nvme0n1", "nil", NULL, &bus), -EINVAL);
+	expect_msg("config nil opens only nil[:options] URIs");
+	assert_null(bus);
+	/* A node that is not there. */
+	assert_null(nvp_dev_open("/dev/ng97n3", NULL));
+	assert_int_equal(errno, ENODEV);
+	expect_msg("open /dev/ng97n3: /dev/ng97n3 does not exist: nvme list");
+	assert_null(nvp_dev_open("/dev/nvme97n3", NULL));
+	expect_msg("/dev/nvme97n3 does not exist");
+	/* Options only nvpoll's own driver, or only io_uring, has. */
+	nvp_opts_init(&opts);
+	opts.shadow_doorbells = 1;
+	assert_null(nvp_dev_open("nil", &opts));
+	assert_int_equal(errno, EINVAL);
+	expect_msg("config nil has no doorbells of nvpoll's to shadow: shadow doorbells are nvpoll's own PCIe "
+		   "driver's (vfio-pci, uio-generic, sim)");
+	opts.be = "psync";
+	assert_null(nvp_dev_open("/dev/nvme0n1", &opts));
+	expect_msg("config psync has no doorbells of nvpoll's to shadow");
+	opts.shadow_doorbells = 0;
+	opts.kernel_iopoll = 1;
+	assert_null(nvp_dev_open("/dev/nvme0n1", &opts));
+	expect_msg("config psync has no kernel polled completions: they are io_uring's and io_uring_cmd's");
+	opts.be = NULL;
+	assert_null(nvp_dev_open("sim", &opts));
+	expect_msg("config sim has no kernel polled completions: they are io_uring's and io_uring_cmd's "
+		   "(IORING_SETUP_IOPOLL); nvpoll's own driver always polls");
 }
 
 static void test_mem_per_config(void **state)
@@ -520,10 +562,10 @@ static void test_backends(void **state)
 	char path[128];
 
 	(void)state;
-	assert_int_equal(nvp_backends(NULL, 0), 4);
-	assert_int_equal(nvp_backends(be, 1), 4); /* counts all, fills one */
+	assert_int_equal(nvp_backends(NULL, 0), 8);
+	assert_int_equal(nvp_backends(be, 1), 8); /* counts all, fills one */
 	assert_string_equal(be[0].name, "vfio-pci");
-	assert_int_equal(nvp_backends(be, NVP_MAX_BACKENDS), 4);
+	assert_int_equal(nvp_backends(be, NVP_MAX_BACKENDS), 8);
 	assert_string_equal(be[0].name, "vfio-pci");
 	assert_string_equal(be[0].driver, "vfio-pci");
 	assert_string_equal(be[0].mems, "hugepages,libc");
@@ -536,14 +578,31 @@ static void test_backends(void **state)
 	assert_int_equal(be[1].usable, geteuid() == 0);
 	if (geteuid() == 0)
 		assert_non_null(strstr(be[1].reason, "uio_pci_generic loaded, root, 4 hugepages"));
-	assert_string_equal(be[2].name, "sim");
-	assert_null(be[2].driver);
-	assert_string_equal(be[2].mems, "libc,hugepages");
-	assert_int_equal(be[2].usable, 1);
-	assert_string_equal(be[3].name, "nil");
-	assert_null(be[3].driver);
-	assert_string_equal(be[3].mems, "libc,hugepages");
-	assert_int_equal(be[3].usable, 1);
+	/* The kernel's paths: nothing to open without a controller of the kernel's. */
+	for (int i = 2; i < 6; i++) {
+		static const char *const names[] = { "io_uring_cmd", "io_uring", "libaio", "psync" };
+
+		assert_string_equal(be[i].name, names[i - 2]);
+		assert_string_equal(be[i].driver, "nvme");
+		assert_string_equal(be[i].mems, "libc,hugepages");
+		assert_int_equal(be[i].usable, 0);
+		if (!strstr(be[i].reason, "/sys/class/nvme is empty") && !strstr(be[i].reason, "cannot be set up"))
+			fail_msg("%s: %s", be[i].name, be[i].reason);
+	}
+	assert_string_equal(be[6].name, "sim");
+	assert_null(be[6].driver);
+	assert_string_equal(be[6].mems, "libc,hugepages");
+	assert_int_equal(be[6].usable, 1);
+	assert_string_equal(be[7].name, "nil");
+	assert_null(be[7].driver);
+	assert_string_equal(be[7].mems, "libc,hugepages");
+	assert_int_equal(be[7].usable, 1);
+	/* A controller of the kernel's: named. */
+	xsystem("mkdir -p %s/class/nvme/nvme3", fk->root);
+	nvp_backends(be, NVP_MAX_BACKENDS);
+	if (be[5].usable != 1 || !strstr(be[5].reason, "1 controller of the kernel's (nvme3)"))
+		fail_msg("psync: %s", be[5].reason);
+	xsystem("rm -r %s/class/nvme", fk->root);
 
 	/* Take things away: each is named. */
 	set_hugepages(0);
@@ -616,9 +675,9 @@ static void test_enumerate(void **state)
 	d = find(list, n, "0000:00:05.0");
 	assert_int_equal(d->numa_node, -1);
 	assert_string_equal(d->driver, "nvme");
-	assert_null(d->backend);
-	assert_int_equal(d->nr_usable, 0);
-	assert_non_null(strstr(d->reason, "bound to nvme: run scripts/setup.sh config"));
+	assert_string_equal(d->backend, "io_uring_cmd");
+	assert_int_equal(d->nr_usable, 0);	/* no controller of the kernel's in sysfs yet */
+	assert_non_null(strstr(d->reason, "0000:00:05.0 is bound to nvme but has no controller yet"));
 
 	d = find(list, n, "0000:00:06.0");
 	assert_string_equal(d->driver, "");
@@ -640,6 +699,17 @@ static void test_enumerate(void **state)
 	assert_non_null(strstr(d->reason, "/3 does not exist"));
 	free(list);
 	xsystem("mv %s/3.off %s/3", fk->vfio_dir, fk->vfio_dir);
+
+	/* Once the kernel's controller shows up, every kernel config can open the device. */
+	xsystem("mkdir -p %s/bus/pci/devices/0000:00:05.0/nvme/nvme3", fk->root);
+	n = nvp_enumerate(&list);
+	d = find(list, n, "0000:00:05.0");
+	assert_int_equal(d->nr_usable, 4);
+	assert_string_equal(d->usable[0], "io_uring_cmd");
+	assert_string_equal(d->usable[3], "psync");
+	assert_string_equal(d->reason, "");
+	free(list);
+	xsystem("rm -r %s/bus/pci/devices/0000:00:05.0/nvme", fk->root);
 }
 
 static void test_enumerate_no_sysfs(void **state)
@@ -666,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_open_auto_errors),
 		cmocka_unit_test(test_not_nvme),
 		cmocka_unit_test(test_unknown_backend),
+		cmocka_unit_test(test_kernel_config_refusals),
 		cmocka_unit_test(test_mem_per_config),
 		cmocka_unit_test(test_env_override),
 		cmocka_unit_test(test_uio_open_close),

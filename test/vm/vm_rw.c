@@ -406,7 +406,8 @@ static void test_qd32_mixed(void **state)
 	assert_int_equal(st.bad_cqes, 0);
 	if (mix_reset) {
 		printf("# reset under load: %llu commands resubmitted\n", (unsigned long long)st.resubmitted);
-		assert_int_equal(st.recoveries, 1);
+		/* nvpoll's own driver re-creates the queues; a transport's kernel keeps its own (no CAP of ours). */
+		assert_int_equal(st.recoveries, nvp_dev_cap(e->dev) ? 1 : 0);
 	}
 	/* Every LBA holds the last generation acknowledged. */
 	for (uint64_t l = 0; l < MIX_LBAS; l++) {
