@@ -132,4 +132,16 @@ for c in "${cases[@]}"; do
 	fio_run "uringpoll-$name" "${blk[$nsid]}" "$bs" "$rw" "$qd" io_uring --hipri
 done
 
+# ---- the kernel's paths through nvpoll's API, beside fio's engine on the same path (QD32 cases)
+for c in "${cases[@]:1}"; do
+	read -r name nsid bs rw qd _ <<<"$c"
+	ng=/dev/${blk[$nsid]#/dev/}
+	ng=/dev/ng${ng#/dev/nvme}
+	run_json "nvkuring-$name" build/nvpoll-perf "${blk[$nsid]}" --be io_uring -o "$bs" -w "$rw" -q "$qd" \
+		-t "$dur" --warmup "$warm" --cpus "$cpu" --json
+	run_json "nvkcmd-$name" build/nvpoll-perf "$ng" --be io_uring_cmd -o "$bs" -w "$rw" -q "$qd" \
+		-t "$dur" --warmup "$warm" --cpus "$cpu" --json
+	fio_run "uringcmd-$name" "$ng" "$bs" "$rw" "$qd" io_uring_cmd --cmd_type=nvme
+done
+
 [[ ! -s $out/failed ]]

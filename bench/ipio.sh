@@ -35,20 +35,26 @@ if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/nul
 fi
 command -v python3 >/dev/null || die "python3 is missing: apt-get install python3"
 
+# QD32 and QD1 on the sim (nvpoll's PCIe path), then QD32 on nil (the transport path, no device:
+# the library's own cost per I/O there; nil zeroes each read's buffer, counted in).
 specs=()
-for qd in 32 1; do
+for run in 32:sim 1:sim 32:nil; do
+	qd=${run%%:*} config=${run#*:}
 	n=$count
 	((qd == 1)) && n=$((count / 5))
-	cg=$out/ipio-qd$qd.callgrind
+	name=ipio-qd$qd${config/sim/}
+	dev=sim:lbads=4096
+	[[ $config == nil ]] && dev=nil
+	cg=$out/$name.callgrind
 	rm -f "$cg"
 	if ! valgrind -q --tool=callgrind --toggle-collect=worker_main --callgrind-out-file="$cg" \
-		"$perf" sim:lbads=4096 -q "$qd" -o 4096 -w randread -n "$n" --seed 1 --yield --json \
-		>"$out/ipio-qd$qd.json" 2>"$out/ipio-qd$qd.err"; then
-		cat "$out/ipio-qd$qd.err" >&2
-		die "nvpoll-perf under callgrind failed (QD$qd)"
+		"$perf" "$dev" -q "$qd" -o 4096 -w randread -n "$n" --seed 1 --yield --json \
+		>"$out/$name.json" 2>"$out/$name.err"; then
+		cat "$out/$name.err" >&2
+		die "nvpoll-perf under callgrind failed (QD$qd, $config)"
 	fi
-	callgrind_annotate --inclusive=no --auto=no --threshold=100 "$cg" >"$out/ipio-qd$qd.txt"
-	specs+=("$qd:$out/ipio-qd$qd.txt:$out/ipio-qd$qd.json")
+	callgrind_annotate --inclusive=no --auto=no --threshold=100 "$cg" >"$out/$name.txt"
+	specs+=("$qd@$config:$out/$name.txt:$out/$name.json")
 done
-echo "instructions per 4 KiB read, nvpoll-perf against sim, callgrind (I/O thread only):"
+echo "instructions per 4 KiB read, nvpoll-perf against sim and nil, callgrind (I/O thread only):"
 python3 bench/report.py ipio "$out/ipio.json" "${specs[@]}"

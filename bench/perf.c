@@ -80,6 +80,7 @@ static const char usage_text[] =
 	"      --be NAME        backend config: vfio-pci, uio-generic, sim (default: by device)\n"
 	"      --mem KIND       DMA memory: hugepages or libc (default: the config's)\n"
 	"      --shadow-doorbells  use shadow doorbells (Doorbell Buffer Config) if the controller offers them\n"
+	"      --iopoll            io_uring, io_uring_cmd: polled completions (the nvme driver needs poll queues)\n"
 	"\n"
 	"output:\n"
 	"      --json           one JSON document on stdout instead of the text report\n"
@@ -111,7 +112,7 @@ struct perf_cfg {
 	uint32_t nsid;		/* 0: from the URI, else 1 */
 	int range_kind;		/* 0 none, 1 LBAs [range_a, range_b), 2 bytes range_a from LBA 0 */
 	uint64_t range_a, range_b;
-	int verify, json, hist, yield, use_tsc, shadow_doorbells;
+	int verify, json, hist, yield, use_tsc, shadow_doorbells, iopoll;
 	uint64_t seed;
 };
 
@@ -745,7 +746,7 @@ static int uri_ok(const char *uri)
 static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD, O_SHADOW_DB };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -757,7 +758,7 @@ static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "mem", required_argument, NULL, O_MEM },   { "json", no_argument, NULL, O_JSON },
 		{ "hist", no_argument, NULL, O_HIST },	     { "clock", required_argument, NULL, O_CLOCK },
 		{ "yield", no_argument, NULL, O_YIELD },     { "help", no_argument, NULL, 'h' },
-		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB },
+		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
@@ -866,6 +867,7 @@ static int parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			break;
 		case O_YIELD: cfg->yield = 1; break;
 		case O_SHADOW_DB: cfg->shadow_doorbells = 1; break;
+		case O_IOPOLL: cfg->iopoll = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case ':': return usage_error("option %s needs a value", argv[optind - 1]);
 		default:
@@ -1398,6 +1400,7 @@ int main(int argc, char **argv)
 	opts.be = r.cfg.be;
 	opts.mem = r.cfg.mem;
 	opts.shadow_doorbells = (unsigned)r.cfg.shadow_doorbells;
+	opts.kernel_iopoll = (unsigned)r.cfg.iopoll;
 	if (r.cfg.threads > opts.nr_io_queues)
 		opts.nr_io_queues = r.cfg.threads;
 	r.dev = nvp_dev_open(r.cfg.uri, &opts);

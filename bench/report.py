@@ -29,6 +29,16 @@ TOOLS = {
     "uringpoll": "fio io_uring --hipri",
     "psync": "fio psync",
 }
+# The kernel's paths through nvpoll's API (nvpoll-perf --be ...) beside fio's engine on the same path.
+KERNEL_CASES = ["rr4k_qd32", "rw4k_qd32", "rr512_qd32"]
+KERNEL_PAIRS = [("nvkuring", "uring"), ("nvkcmd", "uringcmd")]
+KERNEL_TOOLS = {
+    "nvkuring": "nvpoll --be io_uring",
+    "uring": "fio io_uring",
+    "nvkcmd": "nvpoll --be io_uring_cmd",
+    "uringcmd": "fio io_uring_cmd",
+}
+TARGET_KERNEL_IOPS = 0.9  # nvpoll's kernel configs >= 0.9x fio's IOPS on the same engine
 TARGET_QD32_IOPS = 6.0  # nvpoll IOPS >= 6x io_uring at QD32
 TARGET_QD1_LAT = 0.2  # nvpoll mean latency <= 0.2x psync at QD1
 TARGET_IPIO = 200  # driver instructions per I/O at QD32
@@ -80,6 +90,16 @@ def table(guestdir, ipio_path=None):
                 results[(tool, name)] = nvpoll_result(doc) if tool == "nvpoll" else fio_result(doc)
                 if tool == "nvpoll":
                     counters[name] = nvpoll_counters(doc)
+            except (OSError, ValueError, KeyError, IndexError) as e:
+                missing.append(f"{tool}-{name}: {e}")
+    for name in KERNEL_CASES:
+        for tool in KERNEL_TOOLS:
+            if tool == "uring":
+                continue  # loaded above
+            path = os.path.join(guestdir, f"{tool}-{name}.json")
+            try:
+                doc = load_json(path)
+                results[(tool, name)] = nvpoll_result(doc) if tool.startswith("nvk") else fio_result(doc)
             except (OSError, ValueError, KeyError, IndexError) as e:
                 missing.append(f"{tool}-{name}: {e}")
     env = {}
@@ -139,6 +159,22 @@ def table(guestdir, ipio_path=None):
                 parts.append(f"{TOOLS[c]}: -")
         print(f"  {label:<22} " + "; ".join(parts))
 
+    print()
+    print("the kernel's paths, through nvpoll's API and through fio, same controller, same boot:")
+    kcols = list(KERNEL_TOOLS)
+    head = f"{'case':<22}" + "".join(f"| {KERNEL_TOOLS[c]:<{w - 1}}" for c in kcols)
+    print(head)
+    print(f"{'':<22}" + f"| {'IOPS':>8} {'mean':>8} {'p99':>8} " * len(kcols))
+    print("-" * len(head))
+    labels = {name: label for name, label, _ in CASES}
+    for name in KERNEL_CASES:
+        row = f"{labels[name]:<22}"
+        for c in kcols:
+            r = results.get((c, name))
+            row += f"| {'':>8} {'':>8} {'':>8} " if r is None else \
+                f"| {fmt(r['iops'], 8, 0)} {fmt(r['mean_us'], 8)} {fmt(r['p99_us'], 8)} "
+        print(row)
+
     shadow = [label for name, label, _ in CASES
               if results.get(("nvpoll", name), {}).get("doorbells") == "shadow"]
     if shadow:
@@ -171,7 +207,7 @@ def table(guestdir, ipio_path=None):
             print(f"  nvpoll's QD1 mean latency is {nv['mean_us']:.1f} us, "
                   f"{nv['mean_us'] - qd1[0][1]['cpu_us_per_io']:.1f} us above what the emulator itself spends per command.")
     print()
-    print("targets (issue 5):")
+    print("targets (issues 5 and 13):")
     verdicts = []
 
     def verdict(ok, text):
@@ -189,6 +225,15 @@ def table(guestdir, ipio_path=None):
                     f"({nv['iops']:.0f} vs {ur['iops']:.0f})")
         else:
             verdict(None, f"{label}: nvpoll IOPS >= {TARGET_QD32_IOPS:g}x fio io_uring: not measured")
+    for name in KERNEL_CASES:
+        for ours, theirs in KERNEL_PAIRS:
+            a, b = results.get((ours, name)), results.get((theirs, name))
+            text = f"{labels[name]}: {KERNEL_TOOLS[ours]} IOPS >= {TARGET_KERNEL_IOPS:g}x {KERNEL_TOOLS[theirs]}"
+            if a and b and b["iops"]:
+                x = a["iops"] / b["iops"]
+                verdict(x >= TARGET_KERNEL_IOPS, f"{text}: {x:.2f}x ({a['iops']:.0f} vs {b['iops']:.0f})")
+            else:
+                verdict(None, f"{text}: not measured")
     nv, ps = results.get(("nvpoll", "rr4k_qd1")), results.get(("psync", "rr4k_qd1"))
     if nv and ps and ps["mean_us"]:
         x = nv["mean_us"] / ps["mean_us"]
@@ -200,7 +245,7 @@ def table(guestdir, ipio_path=None):
     if ipio_path:
         try:
             ipio = load_json(ipio_path)
-            qd32 = next(r for r in ipio["runs"] if r["qd"] == 32)
+            qd32 = next(r for r in ipio["runs"] if r["qd"] == 32 and r.get("config", "sim") == "sim")
             verdict(qd32["driver_per_io"] < TARGET_IPIO,
                     f"instructions per I/O (sim, callgrind, QD32): driver {qd32['driver_per_io']:.0f} < {TARGET_IPIO}")
         except (OSError, ValueError, KeyError, StopIteration) as e:
@@ -276,7 +321,7 @@ def ipio(annotate_txt, perf_json, qd):
 
 def ipio_print(runs):
     for run in runs:
-        print(f"QD{run['qd']}: {run['ios']} I/Os; I/O thread: driver {run['driver_per_io']:.1f} + benchmark "
+        print(f"QD{run['qd']}, {run.get('config', 'sim')}: {run['ios']} I/Os; I/O thread: driver {run['driver_per_io']:.1f} + benchmark "
               f"{run['benchmark_per_io']:.1f} = {run['driver_per_io'] + run['benchmark_per_io']:.1f} instructions per I/O")
         print(f"  ({run['submissions_per_sq_doorbell']:.1f} submissions per SQ doorbell, "
               f"{run['completions_per_busy_poll']:.1f} completions per busy poll, "
@@ -289,15 +334,18 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "table":
         return table(argv[2], argv[3] if len(argv) > 3 else None)
     if len(argv) >= 4 and argv[1] == "ipio":
-        # ipio OUT_JSON QD:ANNOTATE:PERF_JSON ...
+        # ipio OUT_JSON QD[@CONFIG]:ANNOTATE:PERF_JSON ...  (CONFIG: the device, sim when left out)
         runs = []
         for spec in argv[3:]:
             qd, ann, pj = spec.split(":", 2)
-            runs.append(ipio(ann, pj, int(qd)))
+            qd, _, config = qd.partition("@")
+            run = ipio(ann, pj, int(qd))
+            run["config"] = config or "sim"
+            runs.append(run)
         ipio_print(runs)
         with open(argv[2], "w") as f:
             json.dump({"method": "valgrind --tool=callgrind --toggle-collect=worker_main on nvpoll-perf against "
-                       "sim; instructions of the I/O thread, by source file (lib/, include/nvpoll/: driver)",
+                       "sim (and nil: no device at all); instructions of the I/O thread, by source file (lib/, include/nvpoll/: driver)",
                        "runs": runs}, f, indent=1)
         return 0
     print(__doc__, file=sys.stderr)

@@ -21,8 +21,9 @@
 static const char usage_text[] =
 	"usage: nvpoll COMMAND [DEVICE] [options]\n"
 	"\n"
-	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound by scripts/setup.sh,\n"
-	"or sim[:options].\n"
+	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound by scripts/setup.sh\n"
+	"(or by the kernel's nvme driver: then through io_uring_cmd), a kernel namespace node\n"
+	"(/dev/ng0n1, /dev/nvme0n1), sim[:options] or nil[:options].\n"
 	"\n"
 	"commands:\n"
 	"  list [--json]                              NVMe controllers: driver, NUMA node, IOMMU\n"
@@ -40,8 +41,8 @@ static const char usage_text[] =
 	"  log DEVICE --log smart|error|fw [--json]   read a log page\n"
 	"\n"
 	"options for every command:\n"
-	"  --be NAME     backend config: vfio-pci, uio-generic, sim (default: $NVP_BE, else\n"
-	"                by the driver the device is bound to)\n"
+	"  --be NAME     backend config, one of list-backends (default: $NVP_BE, else by\n"
+	"                the device: its driver, its node's kind, sim, nil)\n"
 	"  --mem KIND    DMA memory: hugepages or libc (default: $NVP_MEM, else the config's)\n"
 	"  -h, --help    this text\n";
 
@@ -164,8 +165,9 @@ static int cmd_identify(struct nvp_dev *dev, const struct args *a)
 		       ver, id->mdts, nvp_dev_max_xfer(dev), id->nn, id->oncs, id->vwc, nvp_dev_max_queue_depth(dev));
 	} else {
 		printf("vid      : %#06x\nssvid    : %#06x\nsn       : %s\nmn       : %s\nfr       : %s\n"
-		       "version  : %s\nmdts     : %u (%zu bytes per command)\nnn       : %u\n",
-		       id->vid, id->ssvid, sn, mn, fr, ver, id->mdts, nvp_dev_max_xfer(dev), id->nn);
+		       "version  : %s\nmdts     : %u (%zu bytes per command)\nnn       : %u\nbackend  : %s\n",
+		       id->vid, id->ssvid, sn, mn, fr, ver, id->mdts, nvp_dev_max_xfer(dev), id->nn,
+		       nvp_dev_backend(dev));
 	}
 	for (unsigned i = 0, shown = 0; i < n; i++) {
 		const struct nvp_ns_info *ns = nvp_ns_info(nvp_ns_get(dev, nsids[i]));

@@ -261,6 +261,13 @@ enum nvme_sc_media {
 	NVME_SC_UNWRITTEN_BLOCK = 0x87,
 };
 
+/* Path related status (SCT 3): what a host (the kernel's driver) reports for commands it gave up. */
+enum nvme_sc_path {
+	NVME_SC_INTERNAL_PATH_ERROR = 0x00,
+	NVME_SC_HOST_PATH_ERROR = 0x70,
+	NVME_SC_HOST_ABORTED = 0x71,
+};
+
 /* Admin command opcodes (spec 5). */
 enum nvme_admin_opc {
 	NVME_ADMIN_DELETE_SQ = 0x00,

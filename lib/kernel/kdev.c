@@ -238,6 +238,18 @@ int nvp_kdev_open(const struct nvp_bus_ops *ops, int block, const char *addr, co
 		goto fail;
 	}
 	kd->max_hw = max_hw_bytes(kd);
+	if (kd->iopoll && kd->block) {
+		const char *name = strrchr(kd->ns[0].path, '/') + 1;
+		long io_poll = 1;
+
+		/* The kernel would fail every polled command with EOPNOTSUPP: say so once, now. */
+		if (nvp_sysfs_read_long(&io_poll, "block/%s/queue/io_poll", name) == 0 && !io_poll) {
+			err = nvp_set_error(-EOPNOTSUPP, "%s has no polled I/O (queue/io_poll is 0): the nvme driver "
+					    "needs poll queues (nvme.poll_queues=N), and a multipath node may have none; "
+					    "io_uring_cmd polls on /dev/ng%s", kd->ns[0].path, name + 4);
+			goto fail;
+		}
+	}
 	{
 		long node_nr;
 

@@ -20,17 +20,42 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include <nvpoll/barrier.h>
+
 #include "internal.h"
 #include "kernel/kernel.h"
 #include "nvme/nvme.h"
 #include "nvme/transport.h"
+
+/*
+ * After a controller reset the kernel fails passthrough commands for a
+ * while (those in flight, and those issued while its namespace scan has
+ * the queues frozen: -EFAULT, -EINTR or Command Aborted By Host); it only
+ * requeues its own block I/O. Under NVP_RESET_RESUBMIT, a command that may
+ * run twice and fails within RESET_GRACE_NS of a reset goes again every
+ * RETRY_NS, as nvpoll's own driver resubmits it.
+ */
+#define RESET_GRACE_NS 2000000000ull
+#define RETRY_NS 2000000ull
 
 struct uring_qp {
 	struct io_uring ring;
 	int passthru;		/* io_uring_cmd: NVMe commands, not block I/O */
 	int iopoll;
 	unsigned inflight;
+	/* Resubmission after a reset (passthrough only). */
+	unsigned gen;		/* dev->reset_gen as last seen ... */
+	uint64_t reset_ns;	/* ... and when this qpair saw it move */
+	uint16_t *retry;	/* slots to put on the ring again ... */
+	unsigned nr_retry;
+	uint64_t retry_ns;	/* ... at this time */
 };
+
+static void uring_free(struct uring_qp *u)
+{
+	free(u->retry);
+	free(u);
+}
 
 static int ring_init(struct nvp_qpair *qp, int passthru)
 {
@@ -43,6 +68,12 @@ static int ring_init(struct nvp_qpair *qp, int passthru)
 		return nvp_set_error(-ENOMEM, "out of memory");
 	u->passthru = passthru;
 	u->iopoll = kd->iopoll;
+	u->gen = nvp_load_acquire(&qp->dev->reset_gen);
+	u->retry = calloc(qp->size, sizeof(*u->retry));
+	if (!u->retry) {
+		uring_free(u);
+		return nvp_set_error(-ENOMEM, "out of memory");
+	}
 	if (passthru)
 		p.flags |= IORING_SETUP_SQE128 | IORING_SETUP_CQE32;
 	if (u->iopoll)
@@ -50,7 +81,7 @@ static int ring_init(struct nvp_qpair *qp, int passthru)
 	/* Entries for every slot: the ring never refuses a command the qpair took. */
 	err = io_uring_queue_init_params(qp->size, &u->ring, &p);
 	if (err) {
-		free(u);
+		uring_free(u);
 		return nvp_set_error(err, "%s: io_uring setup (%u entries%s%s): %s%s", kd->bus.name, qp->size,
 				     passthru ? ", SQE128|CQE32" : "", kd->iopoll ? ", IOPOLL" : "", strerror(-err),
 				     err == -EPERM ? " (io_uring disabled: sysctl kernel.io_uring_disabled)" :
@@ -63,7 +94,7 @@ static int ring_init(struct nvp_qpair *qp, int passthru)
 	free(fds);
 	if (err) {
 		io_uring_queue_exit(&u->ring);
-		free(u);
+		uring_free(u);
 		return nvp_set_error(err, "%s: io_uring_register_files: %s", kd->bus.name, strerror(-err));
 	}
 	qp->xport_priv = u;
@@ -87,7 +118,7 @@ static void uring_qpair_fini(struct nvp_qpair *qp)
 	if (!u)
 		return;
 	io_uring_queue_exit(&u->ring); /* cancels what is still in flight */
-	free(u);
+	uring_free(u);
 	qp->xport_priv = NULL;
 }
 
@@ -174,6 +205,27 @@ static int take(struct nvp_qpair *qp, struct uring_qp *u, const struct nvme_sqe 
 	return 1;
 }
 
+/* A failed passthrough command that goes again (see RESET_GRACE_NS): 1 when @cid will. */
+static int resubmit(struct nvp_qpair *qp, struct uring_qp *u, uint16_t cid)
+{
+	uint64_t now;
+
+	if (qp->dev->opts.reset_policy != NVP_RESET_RESUBMIT || !nvp_sqe_resubmittable(&qp->reqs[cid].sqe))
+		return 0;
+	now = nvp_now_ns();
+	if (nvp_load_acquire(&qp->dev->reset_gen) != u->gen) {
+		u->gen = nvp_load_acquire(&qp->dev->reset_gen);
+		u->reset_ns = now;
+	}
+	if (!u->reset_ns || now - u->reset_ns > RESET_GRACE_NS)
+		return 0;
+	if (!u->nr_retry)
+		u->retry_ns = now + RETRY_NS;
+	u->retry[u->nr_retry++] = cid;
+	qp->stats.resubmitted++;
+	return 1;
+}
+
 static void uring_poll(struct nvp_qpair *qp)
 {
 	struct uring_qp *u = qp->xport_priv;
@@ -183,6 +235,13 @@ static void uring_poll(struct nvp_qpair *qp)
 
 	while ((sqe = nvp_xport_next_sqe(qp)))
 		queued += (unsigned)take(qp, u, sqe);
+	if (NVP_UNLIKELY(u->nr_retry) && nvp_now_ns() >= u->retry_ns) {
+		unsigned n = u->nr_retry;
+
+		u->nr_retry = 0;
+		for (unsigned i = 0; i < n; i++)
+			queued += (unsigned)take(qp, u, &qp->reqs[u->retry[i]].sqe);
+	}
 	if (queued || (u->iopoll && u->inflight)) {
 		int ret = io_uring_submit_and_get_events(&u->ring);
 
@@ -197,6 +256,8 @@ static void uring_poll(struct nvp_qpair *qp)
 
 		seen++;
 		if (u->passthru) {
+			if (cqe->res && resubmit(qp, u, cid))
+				continue;
 			if (cqe->res < 0)
 				nvp_xport_complete_err(qp, cid, nvp_set_error(cqe->res, "%s: io_uring_cmd: %s",
 									      qp->dev->bus->name, strerror(-cqe->res)));

@@ -154,6 +154,8 @@ size_t nvp_ctrl_max_xfer(uint8_t mdts, uint64_t cap);
 /* qpair.c: queue memory and request slots, shared by admin and I/O queues. */
 int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsigned size);
 void nvp_qpair_fini(struct nvp_qpair *qp);
+/* Commands that may run twice with the same outcome: what NVP_RESET_RESUBMIT submits again. */
+int nvp_sqe_resubmittable(const struct nvme_sqe *sqe);
 /* Empty rings and a full free list, as after init: for re-creating queues. */
 void nvp_qpair_reset_rings(struct nvp_qpair *qp);
 /* nvp__ticks() per millisecond, measured once per process. */

@@ -170,8 +170,7 @@ static void qpair_kill(struct nvp_qpair *qp)
 	qp->free_head = NVP_NO_CID; /* submissions now fail with -ENODEV */
 }
 
-/* Commands that may run twice with the same outcome. */
-static int resubmittable(const struct nvme_sqe *sqe)
+int nvp_sqe_resubmittable(const struct nvme_sqe *sqe)
 {
 	switch (sqe->opc) {
 	case NVME_CMD_READ: case NVME_CMD_WRITE: case NVME_CMD_FLUSH:
@@ -222,7 +221,7 @@ NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 		if (!req->busy)
 			continue;
 		if (!(req->flags & NVP_REQ_TIMED_OUT) && dev->opts.reset_policy == NVP_RESET_RESUBMIT &&
-		    resubmittable(&req->sqe)) {
+		    nvp_sqe_resubmittable(&req->sqe)) {
 			req->flags = 0;
 			req->deadline = nvp__ticks() + qp->timeout_ticks;
 			nvp__sq_post(qp, &req->sqe);

@@ -60,6 +60,9 @@ static const struct status_name status_names[] = {
 	{ NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_COMPARE_FAILED), "Compare Failure" },
 	{ NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_ACCESS_DENIED), "Access Denied" },
 	{ NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_UNWRITTEN_BLOCK), "Deallocated or Unwritten Logical Block" },
+	{ NVME_STATUS_CODE(NVME_SCT_PATH, NVME_SC_INTERNAL_PATH_ERROR), "Internal Path Error" },
+	{ NVME_STATUS_CODE(NVME_SCT_PATH, NVME_SC_HOST_PATH_ERROR), "Host Pathing Error" },
+	{ NVME_STATUS_CODE(NVME_SCT_PATH, NVME_SC_HOST_ABORTED), "Command Aborted By Host" },
 };
 
 NVP_API const char *nvp_status_str(uint16_t status)

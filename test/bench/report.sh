@@ -56,6 +56,19 @@ side = {"io_bytes": 4096, "iops": iops, "lat_ns": {"mean": mean_us * 1000, "perc
 doc = {"jobs": [{"read": side, "write": {"io_bytes": 0}}]}
 open(sys.argv[1], "w").write("fio: a note before the JSON\n" + json.dumps(doc))
 EOF
+# The kernel paths' table: nvpoll-perf's JSON (nil standing in for the kernel) beside fio-shaped
+# io_uring (same IOPS: 1.00x, PASS) and io_uring_cmd (1.25x nvpoll's: 0.80x, a MISS of 0.9x).
+"$build/nvpoll-perf" nil -q 32 -n 200000 --json >"$g/nvkuring-rr4k_qd32.json"
+cp "$g/nvkuring-rr4k_qd32.json" "$g/nvkcmd-rr4k_qd32.json"
+k_iops=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"]["iops"])' \
+	"$g/nvkuring-rr4k_qd32.json")
+python3 - "$g" "$k_iops" <<'EOF'
+import json, sys
+g, iops = sys.argv[1], float(sys.argv[2])
+for tool, x in (("uring", 1.0), ("uringcmd", 1.25)):
+    side = {"io_bytes": 4096, "iops": iops * x, "lat_ns": {"mean": 1000.0, "percentile": {"99.000000": 3000.0}}}
+    open(f"{g}/{tool}-rr4k_qd32.json", "w").write(json.dumps({"jobs": [{"read": side, "write": {"io_bytes": 0}}]}))
+EOF
 # The emulator: half busy during nvpoll's run, a quarter during psync's.
 cat >"$tmp/out/emucpu.json" <<'EOF'
 {"nvpoll-rr4k_qd1": {"wall_s": 6.0, "cpu_s": 3.0}, "psync-rr4k_qd1": {"wall_s": 6.0, "cpu_s": 1.5}}
@@ -69,6 +82,12 @@ grep -q "fio psync: 4.00x IOPS, 0.25x latency" "$tmp/report.txt" || fail "QD1 ra
 grep -q "MISS  4 KiB randread QD1: nvpoll mean latency <= 0.2x fio psync: 0.25x" "$tmp/report.txt" ||
 	fail "QD1 verdict"
 grep -q "PM QoS cpu_dma_latency=0" "$tmp/report.txt" || fail "PM QoS not reported"
+grep -q "PASS  4 KiB randread QD32: nvpoll --be io_uring IOPS >= 0.9x fio io_uring: 1.00x" "$tmp/report.txt" ||
+	fail "io_uring verdict"
+grep -q "MISS  4 KiB randread QD32: nvpoll --be io_uring_cmd IOPS >= 0.9x fio io_uring_cmd: 0.80x" "$tmp/report.txt" ||
+	fail "io_uring_cmd verdict"
+grep -q "N/A   4 KiB randwrite QD32: nvpoll --be io_uring_cmd IOPS >= 0.9x fio io_uring_cmd: not measured" \
+	"$tmp/report.txt" || fail "an unmeasured kernel-path case"
 want=$(python3 - "$nv_iops" <<'EOF'
 import sys
 i = float(sys.argv[1])

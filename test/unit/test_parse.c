@@ -22,7 +22,9 @@ static void test_status_str(void **state)
 	/* CRD, More and DNR do not change the name. */
 	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(0, 2) | NVME_STATUS_DNR | NVME_STATUS_MORE),
 			    "Invalid Field in Command");
-	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(3, 0x00)), "Path Related Status");
+	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(3, 0x00)), "Internal Path Error");
+	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(3, 0x71)), "Command Aborted By Host");
+	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(3, 0x05)), "Path Related Status");
 	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(7, 0x12)), "Vendor Specific Status");
 	assert_string_equal(nvp_status_str(NVME_STATUS_CODE(0, 0x7f)), "Unknown Status");
 	assert_string_equal(nvp_status_format(NVME_STATUS_CODE(0, 2) | NVME_STATUS_DNR, buf, sizeof(buf)),

@@ -148,10 +148,13 @@ mixed)
 	check "list says why it cannot be opened" list_json "\"usable\":[],\"reason\":\"$c1: the IOMMU translates"
 	check "IOMMU back to passthrough" set_domain "$c1" identity uio_pci_generic
 	check "rebind to the kernel nvme driver" rebind "$c1" nvme
-	check "bound to nvme: automatic choice refuses, naming setup.sh" \
-		expect_error "bound to nvme: run scripts/setup.sh config" "$nvpoll" identify "$c1"
-	check "list: driver nvme, no config can open it" list_json "\"driver\":\"nvme\"" \
-		"\"backend\":null,\"usable\":[],\"reason\":\"device $c1 is bound to nvme: run scripts/setup.sh config"
+	check "the kernel's namespace nodes appear" bash -c \
+		"for i in \$(seq 100); do ls /sys/bus/pci/devices/$c1/nvme/nvme*/ng* >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
+	check "bound to nvme: the automatic choice is the kernel's io_uring_cmd" backend_of "$c1" io_uring_cmd
+	check "list: driver nvme, the kernel's configs can open it" list_json "\"driver\":\"nvme\"" \
+		"\"backend\":\"io_uring_cmd\",\"usable\":[\"io_uring_cmd\",\"io_uring\",\"libaio\",\"psync\"]"
+	check "bound to nvme, --be uio-generic: refused, naming setup.sh" \
+		expect_error "bound to nvme.*setup.sh" "$nvpoll" --be uio-generic identify "$c1"
 	check "unbound" rebind "$c1" ""
 	check "bound to nothing: automatic choice refuses, naming setup.sh" \
 		expect_error "not bound to any driver: run scripts/setup.sh config" "$nvpoll" identify "$c1"

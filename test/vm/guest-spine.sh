@@ -76,8 +76,13 @@ check "inactive namespace is refused" expect_error "not active" \
 	"$nvpoll" identify "$NVP_BDF" --nsid 77
 if [ "$rebind" = --rebind-checks ]; then
 	check "rebind to the kernel nvme driver" rebind nvme
-	check "device bound to nvme gives a clear error naming setup.sh" \
-		expect_error "bound to nvme.*setup.sh" "$nvpoll" identify "$NVP_BDF"
+	check "the kernel's namespace nodes appear" bash -c \
+		"for i in \$(seq 100); do ls /sys/bus/pci/devices/$NVP_BDF/nvme/nvme*/ng* >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
+	check "bound to nvme: opens through the kernel's io_uring_cmd, data intact" bash -c \
+		"'$nvpoll' identify '$NVP_BDF' | grep -q '^backend  : io_uring_cmd' &&
+		 '$nvpoll' read '$NVP_BDF' --nsid 1 --slba 1000 --nlb 2051 --data '$tmp/kernel' && cmp '$tmp/in' '$tmp/kernel'"
+	check "bound to nvme, --be vfio-pci: a clear error naming setup.sh" \
+		expect_error "bound to nvme.*setup.sh" "$nvpoll" --be vfio-pci identify "$NVP_BDF"
 	check "rebind to vfio-pci" rebind vfio-pci
 	check "data written before the kernel driver took the device is still there" bash -c \
 		"'$nvpoll' read '$NVP_BDF' --nsid 1 --slba 1000 --nlb 2051 --data '$tmp/again2' && cmp '$tmp/in' '$tmp/again2'"

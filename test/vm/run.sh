@@ -85,6 +85,11 @@ for kernel in bookworm backports; do
 		--iommu off --qemu-args "$hotplug" -- test/vm/guest-unplug.sh uio
 done
 # scripts/setup.sh (issue 4): two controllers on nvme; the guest mounts ext4 on the second one.
+for kernel in bookworm backports; do
+	run_case "kernel configs ($kernel): io_uring_cmd, io_uring, libaio, psync on the nvme driver" \
+		--kernel-version "$kernel" --driver nvme --disk-size 64M --kernel-args nvme.poll_queues=2 -- \
+		test/vm/guest-kernel.sh nvpoll-vm0 131072
+done
 run_case "setup.sh: config/status/doctor/reset, one controller in use" --driver nvme --qemu-args \
 	"-drive if=none,id=nvm1,format=raw,snapshot=on,file=null-co://,file.read-zeroes=on,file.size=64M -device nvme,serial=nvpoll-vm1,drive=nvm1,addr=0x4" \
 	-- test/vm/guest-setup.sh

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Runs inside the QEMU guest (scripts/vm.sh --driver nvme, with the nvme
+# driver's poll queues: nvme.poll_queues=N): the kernel's configs, where
+# the controller stays the kernel nvme driver's and nvpoll is its client.
+#   - each config (io_uring_cmd, io_uring, libaio, psync) passes the driver
+#     tests (vm_rw: data at every size and offset, QD32 mixed I/O with
+#     per-LBA generations, a reset under load, error cases) and a verified
+#     nvpoll-perf run; io_uring and io_uring_cmd also with --iopoll;
+#   - the fallback: the PCI address of the nvme-bound controller opens
+#     through io_uring_cmd, and what it writes dd reads from the block
+#     device, and the other way round;
+#   - data written through io_uring_cmd is read back through vfio-pci after
+#     a rebind, and data vfio-pci wrote through io_uring_cmd after the
+#     controller went back to nvme;
+#   - the fio engine's crc32c verify job on /dev/ngXnY;
+#   - what the kernel configs refuse, with the config that can.
+#
+# usage: guest-kernel.sh EXPECTED_SERIAL EXPECTED_NSZE
+set -uo pipefail
+serial=${1:?usage: guest-kernel.sh SERIAL NSZE} nsze=${2:?usage: guest-kernel.sh SERIAL NSZE}
+cd "$(dirname "$0")/../.." || exit 1
+repo=$PWD
+bdf=${NVP_BDF:?not in a scripts/vm.sh guest (NVP_BDF unset)}
+nvpoll=build/nvpoll perf=build/nvpoll-perf
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+check() { # NAME CMD...: run CMD, report
+	local name=$1 start=$SECONDS; shift
+	if "$@" >"$tmp/out" 2>&1; then
+		sed 's/^/  | /' "$tmp/out" | tail -n 6
+		echo "ok   - $name ($((SECONDS - start)) s)"
+	else
+		sed 's/^/  | /' "$tmp/out" | tail -n 40
+		echo "FAIL - $name"
+		fails=$((fails + 1))
+	fi
+}
+
+expect_error() { # PATTERN CMD...: CMD must fail and say PATTERN
+	local pattern=$1; shift
+	if "$@" >"$tmp/err" 2>&1; then echo "unexpectedly succeeded: $*"; cat "$tmp/err"; return 1; fi
+	cat "$tmp/err"
+	grep -q -- "$pattern" "$tmp/err" || { echo "(expected: $pattern)"; return 1; }
+}
+
+expect_out() { # PATTERN CMD...: CMD must succeed and print PATTERN (extended regex)
+	local pattern=$1; shift
+	"$@" >"$tmp/o" 2>&1 || { cat "$tmp/o"; return 1; }
+	cat "$tmp/o"
+	grep -Eq -- "$pattern" "$tmp/o" || { echo "(expected: $pattern)"; return 1; }
+}
+
+rebind() { # BDF DRIVER
+	local dev=/sys/bus/pci/devices/$1
+	echo "$2" >"$dev/driver_override"
+	[ -e "$dev/driver" ] && echo "$1" >"$dev/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe
+	[ "$(basename "$(readlink "$dev/driver")")" = "$2" ]
+}
+
+# The kernel's nodes for the controller at $bdf, once they exist.
+nodes() {
+	local ctrl i
+	for ((i = 0; i < 100; i++)); do
+		ctrl=
+		for c in "/sys/bus/pci/devices/$bdf"/nvme/nvme*; do [ -e "$c" ] && ctrl=${c##*/}; done
+		if [ -n "$ctrl" ] && [ -e "/dev/ng${ctrl#nvme}n1" ] && [ -e "/dev/${ctrl}n1" ]; then
+			ng=/dev/ng${ctrl#nvme}n1 blk=/dev/${ctrl}n1
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "no namespace nodes for $bdf after 10 s"
+	return 1
+}
+
+pattern() { # FILE BLOCKS SEED: reproducible data
+	python3 -c "import random,sys; r=random.Random($3); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range($2 * 512)))" >"$1"
+}
+
+dd_read() { # DEV SLBA NLB OUT
+	dd if="$1" of="$4" bs=512 skip="$2" count="$3" iflag=direct status=none
+}
+
+uri_of() { [ "$1" = io_uring_cmd ] && echo "$ng" || echo "$blk"; }
+
+check "the controller's namespace nodes" nodes || { echo "guest-kernel: no nodes, giving up"; exit 1; }
+echo "# $bdf: $ng, $blk"
+
+for be in io_uring_cmd io_uring libaio psync; do
+	check "list-backends: $be usable, naming the controller" \
+		expect_out "^$be +yes +nvme .*1 controller of the kernel's \\(nvme" "$nvpoll" list-backends
+done
+
+for be in io_uring_cmd io_uring libaio psync; do
+	uri=$(uri_of "$be")
+	check "driver tests (vm_rw) through $be on $uri" env NVP_BE="$be" build/test-vm/vm_rw "$uri" "$serial" "$nsze"
+	check "nvpoll-perf --be $be: QD32 randrw --verify, the header names the config" \
+		expect_out "^nvpoll-perf: $uri \\($be\\)" "$perf" "$uri" --be "$be" -q 32 -w randrw --verify -t 2
+done
+check "nvpoll-perf --be io_uring_cmd --iopoll (poll queues): QD32 randrw --verify" \
+	expect_out "^nvpoll-perf: .* \\(io_uring_cmd\\)" "$perf" "$ng" --be io_uring_cmd --iopoll -q 32 -w randrw \
+	--verify -t 2
+# The block node polls where the kernel lets it (6.1 here; not 6.12's multipath node): else a clear refusal.
+if [ "$(cat "/sys/block/${blk#/dev/}/queue/io_poll")" = 1 ]; then
+	check "nvpoll-perf --be io_uring --iopoll (poll queues): QD32 randrw --verify" \
+		expect_out "^nvpoll-perf: .* \\(io_uring\\)" "$perf" "$blk" --be io_uring --iopoll -q 32 -w randrw \
+		--verify -t 2
+else
+	check "nvpoll-perf --be io_uring --iopoll on a node without polled I/O: refused, naming io_uring_cmd" \
+		expect_error "has no polled I/O (queue/io_poll is 0).*io_uring_cmd polls on /dev/ng" \
+		"$perf" "$blk" --be io_uring --iopoll -t 1
+fi
+
+# The fallback: a PCI address bound to nvme.
+check "$bdf bound to nvme opens through io_uring_cmd" \
+	expect_out "^backend  : io_uring_cmd" "$nvpoll" identify "$bdf"
+check "identify --json says so too" expect_out '"backend":"io_uring_cmd"' "$nvpoll" identify "$bdf" --json
+pattern "$tmp/a" 16 1
+check "written through $bdf (io_uring_cmd), read by dd from $blk" bash -c \
+	"'$nvpoll' write '$bdf' --nsid 1 --slba 2048 --nlb 16 --data '$tmp/a' &&
+	 dd if='$blk' of='$tmp/a.dd' bs=512 skip=2048 count=16 iflag=direct status=none && cmp '$tmp/a' '$tmp/a.dd'"
+pattern "$tmp/b" 16 2
+check "written by dd to $blk, read through $ng (io_uring_cmd) and psync" bash -c \
+	"dd if='$tmp/b' of='$blk' bs=512 seek=4096 oflag=direct conv=notrunc status=none &&
+	 '$nvpoll' read '$ng' --nsid 1 --slba 4096 --nlb 16 --data '$tmp/b.ng' && cmp '$tmp/b' '$tmp/b.ng' &&
+	 '$nvpoll' --be psync read '$blk' --nsid 1 --slba 4096 --nlb 16 --data '$tmp/b.ps' && cmp '$tmp/b' '$tmp/b.ps'"
+
+# Across drivers: what one path wrote, the other reads.
+check "rebind $bdf to vfio-pci" rebind "$bdf" vfio-pci
+check "vfio-pci reads what io_uring_cmd wrote" bash -c \
+	"'$nvpoll' read '$bdf' --nsid 1 --slba 2048 --nlb 16 --data '$tmp/a.vfio' && cmp '$tmp/a' '$tmp/a.vfio'"
+pattern "$tmp/c" 16 3
+check "vfio-pci writes" "$nvpoll" write "$bdf" --nsid 1 --slba 6144 --nlb 16 --data "$tmp/c"
+check "rebind $bdf to nvme" rebind "$bdf" nvme
+check "the namespace nodes are back" nodes
+check "io_uring_cmd and dd read what vfio-pci wrote" bash -c \
+	"'$nvpoll' read '$ng' --nsid 1 --slba 6144 --nlb 16 --data '$tmp/c.ng' && cmp '$tmp/c' '$tmp/c.ng' &&
+	 dd if='$blk' of='$tmp/c.dd' bs=512 skip=6144 count=16 iflag=direct status=none && cmp '$tmp/c' '$tmp/c.dd'"
+
+check "fio engine: crc32c verify job on $ng (io_uring_cmd)" bash -c \
+	"cd '$tmp' && fio --ioengine=external:'$repo/build/nvpoll-fio.so' --thread=1 --filename='$ng' \
+	 --name=verify --rw=randwrite --bs=4k --size=8m --iodepth=16 --iodepth_batch=4 \
+	 --iodepth_batch_complete_min=1 --verify=crc32c --do_verify=1 >fio.out 2>&1; rc=\$?;
+	 cat fio.out; [ \$rc = 0 ] && ! grep -E 'err= *[1-9]' fio.out"
+
+# Refusals, each naming what can.
+check "--shadow-doorbells on io_uring_cmd is refused" \
+	expect_error "config io_uring_cmd has no doorbells of nvpoll's to shadow.*vfio-pci, uio-generic, sim" \
+	"$perf" "$ng" --shadow-doorbells -t 1
+check "--iopoll on libaio is refused" \
+	expect_error "config libaio has no kernel polled completions: they are io_uring's and io_uring_cmd's" \
+	"$perf" "$blk" --be libaio --iopoll -t 1
+check "--be vfio-pci on the nvme-bound device says to bind it" \
+	expect_error "bound to nvme.*setup.sh" "$nvpoll" --be vfio-pci identify "$bdf"
+check "a node that is not there" expect_error "/dev/ng9n9 does not exist" "$nvpoll" identify /dev/ng9n9
+
+echo "guest-kernel: $fails failed"
+[ "$fails" = 0 ]
