@@ -139,8 +139,8 @@ static int block_of(const char *name, const char *ctrl)
 	return !strcmp(c, ctrl);
 }
 
-/* Every namespace node of kd->ctrl of the config's kind. */
-static int ns_scan(struct nvp_kdev *kd)
+/* Every namespace node of kd->ctrl of the config's kind; @uri: the /dev node the URI named, or NULL. */
+static int ns_scan(struct nvp_kdev *kd, const char *uri)
 {
 	char dir[512];
 	struct dirent *e;
@@ -154,9 +154,17 @@ static int ns_scan(struct nvp_kdev *kd)
 	d = opendir(dir);
 	if (!d)
 		return nvp_set_error(-errno, "cannot list %s: %s", dir, strerror(errno));
-	while (!err && (e = readdir(d))) {
-		if (kd->block ? block_of(e->d_name, kd->ctrl) : !strncmp(e->d_name, "ng", 2))
-			err = ns_add(kd, e->d_name);
+	while ((e = readdir(d))) {
+		if (!(kd->block ? block_of(e->d_name, kd->ctrl) : !strncmp(e->d_name, "ng", 2)))
+			continue;
+		err = ns_add(kd, e->d_name);
+		/* The URI's own node must open; a sibling the kernel is still setting up is left out. */
+		if (err && (!uri || strcmp(uri + 5, e->d_name)))
+			nvp_log(NVP_LOG_WARN, "%s: namespace node /dev/%s left out: %s", kd->bus.name, e->d_name,
+				nvp_errmsg());
+		else if (err)
+			break;
+		err = 0;
 	}
 	closedir(d);
 	if (!err && !kd->nr_ns)
@@ -216,7 +224,7 @@ int nvp_kdev_open(const struct nvp_bus_ops *ops, int block, const char *addr, co
 	}
 	if (err)
 		goto fail;
-	err = ns_scan(kd);
+	err = ns_scan(kd, node ? addr : NULL);
 	if (err)
 		goto fail;
 	if (node) {
@@ -237,6 +245,7 @@ int nvp_kdev_open(const struct nvp_bus_ops *ops, int block, const char *addr, co
 		err = nvp_set_error(-errno, "cannot open %s for admin commands: %s", ctrl_path, strerror(errno));
 		goto fail;
 	}
+	kd->bus.nsid = kd->uri_nsid;
 	kd->max_hw = max_hw_bytes(kd);
 	if (kd->iopoll && kd->block) {
 		const char *name = strrchr(kd->ns[0].path, '/') + 1;

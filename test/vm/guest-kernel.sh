@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs inside the QEMU guest (scripts/vm.sh --driver nvme, with the nvme
-# driver's poll queues: nvme.poll_queues=N): the kernel's configs, where
+# Runs inside the QEMU guest (scripts/vm.sh --driver nvme; it gives the nvme
+# driver two poll queues and probes again): the kernel's configs, where
 # the controller stays the kernel nvme driver's and nvpoll is its client.
 #   - each config (io_uring_cmd, io_uring, libaio, psync) passes the driver
 #     tests (vm_rw: data at every size and offset, QD32 mixed I/O with
@@ -15,7 +15,7 @@
 #   - the fio engine's crc32c verify job on /dev/ngXnY;
 #   - what the kernel configs refuse, with the config that can.
 #
-# usage: guest-kernel.sh EXPECTED_SERIAL EXPECTED_NSZE
+# usage: guest-kernel.sh EXPECTED_SERIAL EXPECTED_NSZE (namespace 1; a namespace 2 with 4 KiB blocks too)
 set -uo pipefail
 serial=${1:?usage: guest-kernel.sh SERIAL NSZE} nsze=${2:?usage: guest-kernel.sh SERIAL NSZE}
 cd "$(dirname "$0")/../.." || exit 1
@@ -60,19 +60,28 @@ rebind() { # BDF DRIVER
 	[ "$(basename "$(readlink "$dev/driver")")" = "$2" ]
 }
 
-# The kernel's nodes for the controller at $bdf, once they exist.
+# The kernel's nodes for the controller at $bdf, once both namespaces have them: ng/blk for nsid 1,
+# ng2/blk2 for nsid 2. Node numbers need not follow nsids (the kernel scans namespaces in
+# parallel), so sysfs's nsid attribute says which is which; ngXnY stands beside nvmeXnY.
 nodes() {
-	local ctrl i
+	local i b n
 	for ((i = 0; i < 100; i++)); do
-		ctrl=
-		for c in "/sys/bus/pci/devices/$bdf"/nvme/nvme*; do [ -e "$c" ] && ctrl=${c##*/}; done
-		if [ -n "$ctrl" ] && [ -e "/dev/ng${ctrl#nvme}n1" ] && [ -e "/dev/${ctrl}n1" ]; then
-			ng=/dev/ng${ctrl#nvme}n1 blk=/dev/${ctrl}n1
+		ng='' blk='' ng2='' blk2=''
+		for b in /sys/bus/pci/devices/"$bdf"/nvme/nvme*/nvme*n* /sys/block/nvme*n*; do
+			[ -r "$b/nsid" ] || continue
+			n=${b##*/}
+			[[ $n == *c* || $n == *p* ]] && continue
+			case $(cat "$b/nsid") in
+			1) blk=/dev/$n ng=/dev/ng${n#nvme} ;;
+			2) blk2=/dev/$n ng2=/dev/ng${n#nvme} ;;
+			esac
+		done
+		if [ -n "$blk" ] && [ -n "$blk2" ] && [ -e "$blk" ] && [ -e "$ng" ] && [ -e "$blk2" ] && [ -e "$ng2" ]; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	echo "no namespace nodes for $bdf after 10 s"
+	echo "no namespace nodes for both namespaces of $bdf after 10 s"
 	return 1
 }
 
@@ -86,8 +95,12 @@ dd_read() { # DEV SLBA NLB OUT
 
 uri_of() { [ "$1" = io_uring_cmd ] && echo "$ng" || echo "$blk"; }
 
+# Poll queues for --iopoll: the parameter applies when nvme probes, so probe again.
+check "nvme.poll_queues=2, and the controller probed again" bash -c \
+	"echo 2 >/sys/module/nvme/parameters/poll_queues && echo '$bdf' >/sys/bus/pci/devices/$bdf/driver/unbind &&
+	 echo nvme >/sys/bus/pci/devices/$bdf/driver_override && echo '$bdf' >/sys/bus/pci/drivers_probe"
 check "the controller's namespace nodes" nodes || { echo "guest-kernel: no nodes, giving up"; exit 1; }
-echo "# $bdf: $ng, $blk"
+echo "# $bdf: nsid 1 $ng, $blk; nsid 2 $ng2, $blk2"
 
 for be in io_uring_cmd io_uring libaio psync; do
 	check "list-backends: $be usable, naming the controller" \
@@ -103,7 +116,7 @@ done
 check "nvpoll-perf --be io_uring_cmd --iopoll (poll queues): QD32 randrw --verify" \
 	expect_out "^nvpoll-perf: .* \\(io_uring_cmd\\)" "$perf" "$ng" --be io_uring_cmd --iopoll -q 32 -w randrw \
 	--verify -t 2
-# The block node polls where the kernel lets it (6.1 here; not 6.12's multipath node): else a clear refusal.
+# The block node polls where the kernel says it does (queue/io_poll): else a clear refusal.
 if [ "$(cat "/sys/block/${blk#/dev/}/queue/io_poll")" = 1 ]; then
 	check "nvpoll-perf --be io_uring --iopoll (poll queues): QD32 randrw --verify" \
 		expect_out "^nvpoll-perf: .* \\(io_uring\\)" "$perf" "$blk" --be io_uring --iopoll -q 32 -w randrw \
@@ -113,6 +126,12 @@ else
 		expect_error "has no polled I/O (queue/io_poll is 0).*io_uring_cmd polls on /dev/ng" \
 		"$perf" "$blk" --be io_uring --iopoll -t 1
 fi
+
+# A node names its namespace: the second one (4 KiB blocks) through each kind of node.
+check "nvpoll-perf on $ng2 and $blk2 runs on namespace 2, 4 KiB blocks" bash -c \
+	"'$perf' '$ng2' -n 2000 | grep -q '^nvpoll-perf: $ng2 (io_uring_cmd), nsid 2, 4096-byte LBAs' &&
+	 '$perf' '$blk2' --be psync -n 2000 | grep -q '^nvpoll-perf: $blk2 (psync), nsid 2, 4096-byte LBAs'"
+check "driver tests (vm_rw) through io_uring_cmd on $ng2" env NVP_BE=io_uring_cmd build/test-vm/vm_rw "$ng2"
 
 # The fallback: a PCI address bound to nvme.
 check "$bdf bound to nvme opens through io_uring_cmd" \

@@ -85,11 +85,16 @@ for kernel in bookworm backports; do
 		--iommu off --qemu-args "$hotplug" -- test/vm/guest-unplug.sh uio
 done
 # scripts/setup.sh (issue 4): two controllers on nvme; the guest mounts ext4 on the second one.
+# A second namespace (4 KiB blocks) on a file of its own, fresh per run: its data is checked.
+ns2=$(mktemp /tmp/nvpoll-ns2.XXXXXX)
 for kernel in bookworm backports; do
+	truncate -s 0 "$ns2" && truncate -s 32M "$ns2"
 	run_case "kernel configs ($kernel): io_uring_cmd, io_uring, libaio, psync on the nvme driver" \
-		--kernel-version "$kernel" --driver nvme --disk-size 64M --kernel-args nvme.poll_queues=2 -- \
+		--kernel-version "$kernel" --driver nvme --disk-size 64M \
+		--qemu-args "-drive if=none,id=nvk2,format=raw,file=$ns2 $(nvme_ns nvk2 nvme0 2 4096)" -- \
 		test/vm/guest-kernel.sh nvpoll-vm0 131072
 done
+rm -f "$ns2"
 run_case "setup.sh: config/status/doctor/reset, one controller in use" --driver nvme --qemu-args \
 	"-drive if=none,id=nvm1,format=raw,snapshot=on,file=null-co://,file.read-zeroes=on,file.size=64M -device nvme,serial=nvpoll-vm1,drive=nvm1,addr=0x4" \
 	-- test/vm/guest-setup.sh
