@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "be/bus.h"
+#include "bus.h"
 
 extern const struct nvp_bus_ops nvp_uio_ops;
 

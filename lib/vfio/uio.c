@@ -31,7 +31,7 @@
 #include <linux/capability.h>
 #include <linux/pci_regs.h>
 
-#include "be/bus.h"
+#include "bus.h"
 #include "hugemem/dma.h"
 #include "hugemem/hugemem.h"
 #include "internal.h"

@@ -38,7 +38,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
-#include "be/bus.h"
+#include "bus.h"
 #include "hugemem/dma.h"
 #include "internal.h"
 #include "nvpoll.h"

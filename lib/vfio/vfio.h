@@ -8,7 +8,7 @@
 #ifndef NVP_VFIO_VFIO_H
 #define NVP_VFIO_VFIO_H
 
-#include "be/bus.h"
+#include "bus.h"
 
 extern const struct nvp_bus_ops nvp_vfio_ops;
 
