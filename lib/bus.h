@@ -22,6 +22,10 @@
 struct nvp_opts;
 struct nvp_bus;
 
+/* The map unit of dma_map(): each has one bus address. 2 MiB: one hugepage, one IOMMU entry. */
+#define NVP_DMA_UNIT_SHIFT 21
+#define NVP_DMA_UNIT_SIZE (1ul << NVP_DMA_UNIT_SHIFT)
+
 /* What check_removal() found. */
 enum nvp_bus_removal {
 	NVP_BUS_PRESENT = 0,

@@ -16,10 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct nvp_bus;
+#include "bus.h" /* NVP_DMA_UNIT_*: the bus's map unit */
 
-#define NVP_DMA_UNIT_SHIFT 21 /* 2 MiB: one hugepage, one dma_map call */
-#define NVP_DMA_UNIT_SIZE (1ul << NVP_DMA_UNIT_SHIFT)
 #define NVP_DMA_BLOCK_SHIFT 12 /* allocation granule and alignment: 4 KiB */
 #define NVP_DMA_BLOCK_SIZE (1ul << NVP_DMA_BLOCK_SHIFT)
 #define NVP_DMA_MAX_REGIONS 64

@@ -32,7 +32,6 @@
 #include <linux/pci_regs.h>
 
 #include "bus.h"
-#include "hugemem/dma.h"
 #include "hugemem/hugemem.h"
 #include "internal.h"
 #include "nvpoll.h"

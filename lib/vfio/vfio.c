@@ -39,7 +39,6 @@
 #include <linux/vfio.h>
 
 #include "bus.h"
-#include "hugemem/dma.h"
 #include "internal.h"
 #include "nvpoll.h"
 #include "vfio/bar_guard.h"
