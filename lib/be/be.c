@@ -33,9 +33,9 @@
 #include "internal.h"
 #include "kernel/kernel.h"
 #include "nil/nil.h"
+#include "pci/sysfs.h"
 #include "sim/sim.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 static int sim_usable(char *why, size_t len)

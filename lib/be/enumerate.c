@@ -26,8 +26,8 @@
 
 #include "be/be.h"
 #include "internal.h"
+#include "pci/sysfs.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 
 #define NVME_CLASS 0x010802 /* mass storage, non-volatile memory, NVM Express */
 

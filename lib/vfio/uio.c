@@ -35,9 +35,9 @@
 #include "hugemem/hugemem.h"
 #include "internal.h"
 #include "nvpoll.h"
-#include "vfio/bar_guard.h"
+#include "pci/bar_guard.h"
+#include "pci/sysfs.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 
 #define UIO_DRIVER "uio_pci_generic"
 

@@ -41,10 +41,10 @@
 #include "bus.h"
 #include "internal.h"
 #include "nvpoll.h"
-#include "vfio/bar_guard.h"
+#include "pci/bar_guard.h"
+#include "pci/sysfs.h"
 #include "vfio/iova.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 #define MIB (1024 * 1024)

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "pci/sysfs.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 static int count_iommu_groups(void)

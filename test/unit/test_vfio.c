@@ -20,8 +20,8 @@
 #include "xsystem.h"
 
 #include "nvpoll.h"
+#include "pci/sysfs.h"
 #include "vfio/iova.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 #define MIB (1ull << 20)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "vfio/sysfs.h"
+#include "pci/sysfs.h"
 
 #define PATH_LEN 512
 

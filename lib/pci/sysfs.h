@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysfs and PCI address helpers shared by the device-access backends
- * (vfio-pci, uio-generic).
+ * sysfs and PCI address helpers, below every config that reaches a PCI
+ * device or reads sysfs (vfio-pci, uio-generic, the kernel's, hugemem's
+ * page counts, lib/be's selection and listing).
  *
  * Every sysfs path is built under nvp_sysfs_root(): "/sys", or $NVP_SYSFS_ROOT
  * so tests can lay out a fake tree in a temporary directory. It is read at
  * each call, so nothing here is state two devices could fight over.
  */
-#ifndef NVP_VFIO_SYSFS_H
-#define NVP_VFIO_SYSFS_H
+#ifndef NVP_PCI_SYSFS_H
+#define NVP_PCI_SYSFS_H
 
 #include <stddef.h>
 
@@ -74,4 +75,4 @@ int nvp_iommu_group_check_viable(int group);
  */
 int nvp_has_cap(unsigned cap);
 
-#endif /* NVP_VFIO_SYSFS_H */
+#endif /* NVP_PCI_SYSFS_H */
