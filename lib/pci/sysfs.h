@@ -62,13 +62,6 @@ int nvp_pci_numa_node(const char *bdf);
 int nvp_iommu_group_for_each(int group, int (*fn)(const char *dev, void *arg), void *arg);
 
 /*
- * Explain why the kernel calls IOMMU group @group not viable: name every
- * device in it bound to a driver vfio does not accept. Returns -EBUSY with
- * nvp_set_error() when such a device exists, 0 when sysfs shows none.
- */
-int nvp_iommu_group_check_viable(int group);
-
-/*
  * Whether the process's effective capability set holds @cap (CAP_IPC_LOCK,
  * CAP_SYS_ADMIN, ...): 1 or 0, as /proc/self/status says; -errno when that
  * cannot be read, so the caller picks its own guess.

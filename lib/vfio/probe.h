@@ -35,6 +35,13 @@ int nvp_vfio_sysfs_group(const char *bdf, int *group);
 int nvp_uio_check(const char *bdf);
 
 /*
+ * Explain why the kernel calls IOMMU group @group not viable: name every
+ * device in it bound to a driver vfio does not accept. Returns -EBUSY with
+ * nvp_set_error() when such a device exists, 0 when sysfs shows none.
+ */
+int nvp_iommu_group_check_viable(int group);
+
+/*
  * 0 when no IOMMU translates DMA for @bdf (no IOMMU group, or its domain
  * is "identity"): physical addresses reach memory. Otherwise -ENOTSUP with
  * a message. @type gets the group's domain type ("" when none).

@@ -22,6 +22,7 @@
 #include "nvpoll.h"
 #include "pci/sysfs.h"
 #include "vfio/iova.h"
+#include "vfio/probe.h"
 #include "vfio/vfio.h"
 
 #define MIB (1ull << 20)
