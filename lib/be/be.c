@@ -35,6 +35,7 @@
 #include "nil/nil.h"
 #include "pci/sysfs.h"
 #include "sim/sim.h"
+#include "uio/uio.h"
 #include "vfio/probe.h"
 #include "vfio/vfio.h"
 

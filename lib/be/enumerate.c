@@ -27,7 +27,6 @@
 #include "be/be.h"
 #include "internal.h"
 #include "pci/sysfs.h"
-#include "vfio/probe.h"
 
 #define NVME_CLASS 0x010802 /* mass storage, non-volatile memory, NVM Express */
 

@@ -26,6 +26,7 @@
 #include "hugemem/dma.h"
 #include "pci/sysfs.h"
 #include "sim/sim.h"
+#include "uio/uio.h"
 #include "vfio/probe.h"
 #include "vfio/vfio.h"
 

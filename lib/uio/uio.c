@@ -37,7 +37,7 @@
 #include "nvpoll.h"
 #include "pci/bar_guard.h"
 #include "pci/sysfs.h"
-#include "vfio/probe.h"
+#include "uio/uio.h"
 
 #define UIO_DRIVER "uio_pci_generic"
 
