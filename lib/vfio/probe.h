@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 
+/* Where the vfio character devices live: "/dev/vfio", or $NVP_VFIO_DIR (tests). */
+const char *nvp_vfio_dir(void);
+
 /*
  * Whether the config can be used on this machine now: 1 or 0, and @why
  * says what was found (and, when 0, what to do).

@@ -91,13 +91,6 @@ static struct vfio_bus *to_vfio(struct nvp_bus *bus)
 
 static int unmap_iova(struct vfio_bus *vb, uint64_t iova, size_t len);
 
-const char *nvp_vfio_dir(void)
-{
-	const char *dir = getenv("NVP_VFIO_DIR");
-
-	return dir && *dir ? dir : "/dev/vfio";
-}
-
 /* ---- container and group ------------------------------------------------- */
 
 static int container_open(struct vfio_bus *vb, uint32_t *iommu_type)

@@ -12,7 +12,4 @@
 
 extern const struct nvp_bus_ops nvp_vfio_ops;
 
-/* Where the vfio character devices live: "/dev/vfio", or $NVP_VFIO_DIR (tests). */
-const char *nvp_vfio_dir(void);
-
 #endif /* NVP_VFIO_VFIO_H */

@@ -3,18 +3,26 @@
  * What vfio-pci needs, checked without opening anything: for nvp_backends()
  * and nvp_enumerate(). vfio.c's open() runs the same checks on its way in
  * and then learns the rest (API version, group viability as the kernel
- * sees it, busy groups) from the ioctls themselves.
+ * sees it, busy groups) from the ioctls themselves. vfio.c calls into this
+ * file, never the other way round.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "pci/sysfs.h"
 #include "vfio/probe.h"
-#include "vfio/vfio.h"
+
+const char *nvp_vfio_dir(void)
+{
+	const char *dir = getenv("NVP_VFIO_DIR");
+
+	return dir && *dir ? dir : "/dev/vfio";
+}
 
 static int count_iommu_groups(void)
 {
