@@ -33,6 +33,7 @@
 #include "internal.h"
 #include "kernel/kernel.h"
 #include "nil/nil.h"
+#include "nvme/nvme.h"
 #include "pci/sysfs.h"
 #include "sim/sim.h"
 #include "uio/uio.h"
@@ -463,4 +464,10 @@ NVP_API unsigned nvp_backends(struct nvp_backend_info *out, unsigned max)
 		out[i].usable = c->usable(out[i].reason, sizeof(out[i].reason));
 	}
 	return NVP_ARRAY_SIZE(configs);
+}
+
+/* The model behind a device: config sim's bus is one, which lib/nvme need not know. */
+NVP_API struct nvp_sim *nvp_dev_sim(struct nvp_dev *dev)
+{
+	return dev && (dev->be->caps & NVP_BE_SIM) ? nvp_sim_from_bus(dev->bus) : NULL;
 }
