@@ -251,15 +251,13 @@ int nvp_be_select(const char *bdf, const struct nvp_be_config **out)
 	char drv[64];
 	int ret;
 
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
+	/* The class first: it passes a device sysfs does not know, which the next check names. */
 	ret = nvp_pci_check_nvme(bdf);
 	if (ret < 0)
 		return ret;
-	ret = nvp_pci_driver(bdf, drv, sizeof(drv));
+	ret = nvp_pci_bound_driver(bdf, drv, sizeof(drv));
 	if (ret < 0)
-		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+		return ret;
 	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs); i++) {
 		if (configs[i].driver && !strcmp(configs[i].driver, drv)) {
 			*out = &configs[i];

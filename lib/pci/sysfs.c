@@ -214,14 +214,27 @@ int nvp_pci_driver(const char *bdf, char *drv, size_t len)
 	return ret;
 }
 
+int nvp_pci_bound_driver(const char *bdf, char *drv, size_t len)
+{
+	int ret;
+
+	ret = nvp_pci_check_exists(bdf);
+	if (ret < 0)
+		return ret;
+	ret = nvp_pci_driver(bdf, drv, len);
+	if (ret < 0)
+		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+	return 0;
+}
+
 int nvp_pci_check_driver(const char *bdf, const char *want)
 {
 	char drv[64];
 	int ret;
 
-	ret = nvp_pci_driver(bdf, drv, sizeof(drv));
+	ret = nvp_pci_bound_driver(bdf, drv, sizeof(drv));
 	if (ret < 0)
-		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+		return ret;
 	if (!strcmp(drv, want))
 		return 0;
 	if (!drv[0])

@@ -44,8 +44,16 @@ int nvp_pci_check_exists(const char *bdf);
 int nvp_pci_driver(const char *bdf, char *drv, size_t len);
 
 /*
- * 0 if @bdf is bound to @want; otherwise -EBUSY ("bound to nvme") or
- * -ENODEV ("not bound to any driver"), each with the setup.sh hint.
+ * The check before a config takes a device: sysfs knows @bdf
+ * (nvp_pci_check_exists()), and the name of its bound driver goes into
+ * @drv ("" when none). 0 or -errno with a message.
+ */
+int nvp_pci_bound_driver(const char *bdf, char *drv, size_t len);
+
+/*
+ * 0 if @bdf exists and is bound to @want; otherwise the errors of
+ * nvp_pci_bound_driver(), -EBUSY ("bound to nvme") or -ENODEV ("not bound
+ * to any driver"), each with a message (the setup.sh hint).
  */
 int nvp_pci_check_driver(const char *bdf, const char *want);
 

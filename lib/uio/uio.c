@@ -115,9 +115,6 @@ int nvp_uio_check(const char *bdf)
 	char path[512];
 	int ret;
 
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
 	ret = nvp_pci_check_driver(bdf, UIO_DRIVER);
 	if (ret < 0)
 		return ret;

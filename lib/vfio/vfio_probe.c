@@ -75,9 +75,6 @@ int nvp_vfio_sysfs_group(const char *bdf, int *group)
 {
 	int ret;
 
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
 	ret = nvp_pci_check_driver(bdf, "vfio-pci");
 	if (ret < 0)
 		return ret;
