@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * lib/hugemem holds every source of DMA memory (hugepages and libc pages:
+ * hugemem.c) and the pool that hands it out (dma.c); the folder is named
+ * after the first source.
+ *
  * DMA memory: where it comes from (struct nvp_mem_ops: hugepages or libc
  * pages), how it is made reachable by the device (the bus's dma_map, once
  * per chunk), and how buffers are carved out of it and translated to bus
