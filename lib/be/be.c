@@ -33,9 +33,11 @@
 #include "internal.h"
 #include "kernel/kernel.h"
 #include "nil/nil.h"
+#include "nvme/nvme.h"
+#include "pci/sysfs.h"
 #include "sim/sim.h"
+#include "uio/uio.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 static int sim_usable(char *why, size_t len)
@@ -249,15 +251,13 @@ int nvp_be_select(const char *bdf, const struct nvp_be_config **out)
 	char drv[64];
 	int ret;
 
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
+	/* The class first: it passes a device sysfs does not know, which the next check names. */
 	ret = nvp_pci_check_nvme(bdf);
 	if (ret < 0)
 		return ret;
-	ret = nvp_pci_driver(bdf, drv, sizeof(drv));
+	ret = nvp_pci_bound_driver(bdf, drv, sizeof(drv));
 	if (ret < 0)
-		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+		return ret;
 	for (size_t i = 0; i < NVP_ARRAY_SIZE(configs); i++) {
 		if (configs[i].driver && !strcmp(configs[i].driver, drv)) {
 			*out = &configs[i];
@@ -462,4 +462,10 @@ NVP_API unsigned nvp_backends(struct nvp_backend_info *out, unsigned max)
 		out[i].usable = c->usable(out[i].reason, sizeof(out[i].reason));
 	}
 	return NVP_ARRAY_SIZE(configs);
+}
+
+/* The model behind a device: config sim's bus is one, which lib/nvme need not know. */
+NVP_API struct nvp_sim *nvp_dev_sim(struct nvp_dev *dev)
+{
+	return dev && (dev->be->caps & NVP_BE_SIM) ? nvp_sim_from_bus(dev->bus) : NULL;
 }

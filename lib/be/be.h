@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "be/bus.h"
+#include "bus.h"
 
 struct nvp_opts;
 struct nvp_mem_ops;

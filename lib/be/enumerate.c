@@ -26,8 +26,7 @@
 
 #include "be/be.h"
 #include "internal.h"
-#include "vfio/probe.h"
-#include "vfio/sysfs.h"
+#include "pci/sysfs.h"
 
 #define NVME_CLASS 0x010802 /* mass storage, non-volatile memory, NVM Express */
 

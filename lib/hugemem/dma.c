@@ -13,7 +13,7 @@
 
 #include <nvpoll/barrier.h>
 
-#include "be/bus.h"
+#include "bus.h"
 #include "hugemem/dma.h"
 #include "internal.h"
 

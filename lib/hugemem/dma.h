@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
+ * lib/hugemem holds every source of DMA memory (hugepages and libc pages:
+ * hugemem.c) and the pool that hands it out (dma.c); the folder is named
+ * after the first source.
+ *
  * DMA memory: where it comes from (struct nvp_mem_ops: hugepages or libc
  * pages), how it is made reachable by the device (the bus's dma_map, once
  * per chunk), and how buffers are carved out of it and translated to bus
@@ -16,10 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct nvp_bus;
+#include "bus.h" /* NVP_DMA_UNIT_*: the bus's map unit */
 
-#define NVP_DMA_UNIT_SHIFT 21 /* 2 MiB: one hugepage, one dma_map call */
-#define NVP_DMA_UNIT_SIZE (1ul << NVP_DMA_UNIT_SHIFT)
 #define NVP_DMA_BLOCK_SHIFT 12 /* allocation granule and alignment: 4 KiB */
 #define NVP_DMA_BLOCK_SIZE (1ul << NVP_DMA_BLOCK_SHIFT)
 #define NVP_DMA_MAX_REGIONS 64

@@ -18,7 +18,7 @@
 #include "hugemem/dma.h"
 #include "hugemem/hugemem.h"
 #include "internal.h"
-#include "vfio/sysfs.h"
+#include "pci/sysfs.h"
 
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)

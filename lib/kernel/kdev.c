@@ -19,7 +19,7 @@
 #include "kernel/kernel.h"
 #include "nvme/nvme.h"
 #include "nvme/transport.h"
-#include "vfio/sysfs.h"
+#include "pci/sysfs.h"
 
 #define KERNEL_MAX_DEPTH 4096	/* io_uring's SQ ring holds 32768; a qpair's SQ ring is what limits */
 

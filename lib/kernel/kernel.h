@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "be/bus.h"
+#include "bus.h"
 
 struct nvp_dev;
 struct nvp_qpair;

@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "be/be.h"
 #include "internal.h"
 #include "nil/nil.h"
 #include "nvme/nvme.h"
 #include "nvme/transport.h"
 
 #define NIL_MAX_NS 16
+#define NIL_OPTS_MAX 256	/* as the URI parser allows, like the sim's */
 #define NIL_MDTS 9		/* 2 MiB at 4 KiB pages: nvpoll's own cap */
 #define NIL_MAX_DEPTH 4096
 
@@ -48,7 +48,7 @@ static int nil_uint(const char *key, const char *val, uint64_t min, uint64_t max
 
 static int nil_parse(const char *opts, struct nil_bus *nb)
 {
-	char buf[NVP_URI_ADDR_MAX], *save = NULL, *kv;
+	char buf[NIL_OPTS_MAX], *save = NULL, *kv;
 	uint64_t v;
 	int err;
 

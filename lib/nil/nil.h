@@ -3,7 +3,7 @@
 #ifndef NVP_NIL_NIL_H
 #define NVP_NIL_NIL_H
 
-#include "be/bus.h"
+#include "bus.h"
 
 struct nvp_transport_ops;
 

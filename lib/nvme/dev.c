@@ -12,8 +12,6 @@
 #include "internal.h"
 #include "nvme/nvme.h"
 #include "nvme/transport.h"
-#include "sim/sim.h"
-#include <nvpoll/sim.h>
 
 NVP_API void nvp_opts_init(struct nvp_opts *opts)
 {
@@ -182,9 +180,4 @@ NVP_API void nvp_dma_free(struct nvp_dev *dev, void *buf)
 {
 	if (dev && buf && nvp_dma_pool_free(&dev->pool, buf))
 		nvp_log(NVP_LOG_ERROR, "nvp_dma_free(%p): not a buffer from nvp_dma_alloc()", buf);
-}
-
-NVP_API struct nvp_sim *nvp_dev_sim(struct nvp_dev *dev)
-{
-	return dev && (dev->be->caps & NVP_BE_SIM) ? nvp_sim_from_bus(dev->bus) : NULL;
 }

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "be/bus.h"
+#include "bus.h"
 #include "hugemem/dma.h"
 #include "nvpoll.h"
 

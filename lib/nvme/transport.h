@@ -119,7 +119,7 @@ int nvp_xport_identify(struct nvp_dev *dev, size_t max_xfer);
 int nvp_xport_queues(struct nvp_dev *dev, unsigned max_depth);
 
 /*
- * The bus half of a transport (be/bus.h): its memory is reached by the
+ * The bus half of a transport (bus.h): its memory is reached by the
  * kernel or by nobody, so a DMA address is the virtual address itself.
  */
 int nvp_xport_dma_map(struct nvp_bus *bus, void *vaddr, size_t len, uint64_t *unit_iova);

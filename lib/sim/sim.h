@@ -8,7 +8,7 @@
 
 #include <nvpoll/sim.h>
 
-#include "be/bus.h"
+#include "bus.h"
 
 extern const struct nvp_bus_ops nvp_sim_ops;
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hugemem/dma.h"
 #include "internal.h"
 #include "sim/sim_model.h"
 

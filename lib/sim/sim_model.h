@@ -28,7 +28,7 @@
 #include <nvpoll/sim.h>
 #include <nvpoll/spec.h>
 
-#include "be/bus.h"
+#include "bus.h"
 
 #define SIM_MAX_NS 32
 #define SIM_OPTS_MAX 256	/* as the URI parser allows */

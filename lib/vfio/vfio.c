@@ -38,14 +38,14 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
-#include "be/bus.h"
-#include "hugemem/dma.h"
+#include "bus.h"
 #include "internal.h"
 #include "nvpoll.h"
-#include "vfio/bar_guard.h"
+#include "pci/bar.h"
+#include "pci/bar_guard.h"
+#include "pci/sysfs.h"
 #include "vfio/iova.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 #define MIB (1024 * 1024)
@@ -91,13 +91,6 @@ static struct vfio_bus *to_vfio(struct nvp_bus *bus)
 }
 
 static int unmap_iova(struct vfio_bus *vb, uint64_t iova, size_t len);
-
-const char *nvp_vfio_dir(void)
-{
-	const char *dir = getenv("NVP_VFIO_DIR");
-
-	return dir && *dir ? dir : "/dev/vfio";
-}
 
 /* ---- container and group ------------------------------------------------- */
 
@@ -366,7 +359,6 @@ static int region_info(struct vfio_bus *vb, uint32_t index, struct vfio_region_i
 static int bar0_map(struct vfio_bus *vb)
 {
 	struct vfio_region_info ri;
-	void *p;
 	int ret;
 
 	ret = region_info(vb, VFIO_PCI_BAR0_REGION_INDEX, &ri);
@@ -378,16 +370,7 @@ static int bar0_map(struct vfio_bus *vb)
 	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP))
 		return nvp_set_error(-ENOTSUP, "vfio does not allow mmap of BAR0 of %s (region flags 0x%x)",
 				     vb->bus.name, ri.flags);
-	p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, vb->device_fd, (off_t)ri.offset);
-	if (p == MAP_FAILED)
-		return nvp_set_error(-errno, "mmap of BAR0 of %s (%llu bytes): %s", vb->bus.name,
-				     (unsigned long long)ri.size, strerror(errno));
-	vb->bar0 = p;
-	vb->bus.bar0 = p;
-	vb->bus.bar0_len = ri.size;
-	if (nvp_bar_guard_add(p, ri.size))
-		nvp_log(NVP_LOG_WARN, "%s: %s", vb->bus.name, nvp_errmsg());
-	return 0;
+	return nvp_pci_bar0_map(&vb->bus, vb->device_fd, (off_t)ri.offset, ri.size, NULL, &vb->bar0);
 }
 
 /* The device DMAs (bus master) and decodes BAR0 (memory space): neither is a given after binding. */
@@ -434,8 +417,7 @@ static int device_open(struct vfio_bus *vb)
 	return 0;
 
 out_unmap_bar:
-	nvp_bar_guard_remove(vb->bar0);
-	munmap(vb->bar0, vb->bus.bar0_len);
+	nvp_pci_bar0_unmap(vb->bar0, vb->bus.bar0_len);
 	vb->bar0 = NULL;
 	vb->bus.bar0 = NULL;
 out_close:
@@ -536,8 +518,7 @@ static void vfio_release(struct nvp_bus *bus)
 	if (err) {
 		nvp_log(NVP_LOG_WARN, "%s: release: cannot replace the BAR0 mapping (%s), unmapping it",
 			vb->bus.name, strerror(-err));
-		nvp_bar_guard_remove(vb->bar0);
-		munmap(vb->bar0, vb->bus.bar0_len);
+		nvp_pci_bar0_unmap(vb->bar0, vb->bus.bar0_len);
 		vb->bar0 = NULL;
 	}
 	for (size_t i = 0; i < vb->nr_maps; i++)
@@ -634,10 +615,8 @@ static void vfio_close(struct nvp_bus *bus)
 		unmap_iova(vb, vb->maps[i].iova, vb->maps[i].len);
 	free(vb->maps);
 	nvp_iova_space_fini(&vb->iova);
-	if (vb->bar0) {
-		nvp_bar_guard_remove(vb->bar0);
-		munmap(vb->bar0, vb->bus.bar0_len);
-	}
+	if (vb->bar0)
+		nvp_pci_bar0_unmap(vb->bar0, vb->bus.bar0_len);
 	fds_close(vb);
 	pthread_mutex_destroy(&vb->lock);
 	free(vb);

@@ -8,11 +8,8 @@
 #ifndef NVP_VFIO_VFIO_H
 #define NVP_VFIO_VFIO_H
 
-#include "be/bus.h"
+#include "bus.h"
 
 extern const struct nvp_bus_ops nvp_vfio_ops;
-
-/* Where the vfio character devices live: "/dev/vfio", or $NVP_VFIO_DIR (tests). */
-const char *nvp_vfio_dir(void);
 
 #endif /* NVP_VFIO_VFIO_H */

@@ -3,18 +3,26 @@
  * What vfio-pci needs, checked without opening anything: for nvp_backends()
  * and nvp_enumerate(). vfio.c's open() runs the same checks on its way in
  * and then learns the rest (API version, group viability as the kernel
- * sees it, busy groups) from the ioctls themselves.
+ * sees it, busy groups) from the ioctls themselves. vfio.c calls into this
+ * file, never the other way round.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "pci/sysfs.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
-#include "vfio/vfio.h"
+
+const char *nvp_vfio_dir(void)
+{
+	const char *dir = getenv("NVP_VFIO_DIR");
+
+	return dir && *dir ? dir : "/dev/vfio";
+}
 
 static int count_iommu_groups(void)
 {
@@ -67,9 +75,6 @@ int nvp_vfio_sysfs_group(const char *bdf, int *group)
 {
 	int ret;
 
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
 	ret = nvp_pci_check_driver(bdf, "vfio-pci");
 	if (ret < 0)
 		return ret;
@@ -80,6 +85,68 @@ int nvp_vfio_sysfs_group(const char *bdf, int *group)
 	if (*group < 0)
 		return nvp_set_error(*group, "cannot read the IOMMU group of %s: %s", bdf, strerror(-*group));
 	return 0;
+}
+
+struct viable_ctx {
+	int group;
+	char msg[768];
+	size_t len;
+	int bad;
+};
+
+/*
+ * The kernel's rule (vfio_dev_driver_allowed): a group is viable when each
+ * device is unbound, bound to a vfio driver or pci-stub, or is a bridge
+ * (non-type-0 header), which pcieport may keep.
+ */
+static int driver_allowed(const char *drv)
+{
+	return !drv[0] || strstr(drv, "vfio") || !strcmp(drv, "pci-stub");
+}
+
+static int is_bridge(int group, const char *dev)
+{
+	long class;
+
+	if (nvp_sysfs_read_long(&class, "kernel/iommu_groups/%d/devices/%s/class", group, dev) < 0)
+		return 0;
+	class >>= 8;
+	return class == 0x0604 || class == 0x0607 || class == 0x0609;
+}
+
+static int viable_one(const char *dev, void *arg)
+{
+	struct viable_ctx *c = arg;
+	char drv[64];
+	int n;
+
+	if (nvp_sysfs_link_name(drv, sizeof(drv), "kernel/iommu_groups/%d/devices/%s/driver",
+				c->group, dev) < 0)
+		drv[0] = '\0';
+	if (driver_allowed(drv) || is_bridge(c->group, dev))
+		return 0;
+	n = snprintf(c->msg + c->len, sizeof(c->msg) - c->len, "%s%s is bound to %s",
+		     c->bad ? ", " : "", dev, drv);
+	if (n > 0)
+		c->len = c->len + (size_t)n < sizeof(c->msg) ? c->len + (size_t)n : sizeof(c->msg) - 1;
+	c->bad++;
+	return 0;
+}
+
+int nvp_iommu_group_check_viable(int group)
+{
+	struct viable_ctx c = { .group = group };
+	int ret;
+
+	ret = nvp_iommu_group_for_each(group, viable_one, &c);
+	if (ret < 0)
+		return nvp_set_error(ret, "cannot list IOMMU group %d in %s/kernel/iommu_groups: %s",
+				     group, nvp_sysfs_root(), strerror(-ret));
+	if (!c.bad)
+		return 0;
+	return nvp_set_error(-EBUSY, "IOMMU group %d is not viable: %s; bind every device of the group "
+			     "to vfio-pci or none (scripts/setup.sh config), or move the NVMe device to a "
+			     "slot with its own group", group, c.msg);
 }
 
 int nvp_vfio_check(const char *bdf)

@@ -17,8 +17,8 @@
 #include "be/be.h"
 #include "fuzz.h"
 #include "nvpoll.h"
+#include "pci/sysfs.h"
 #include "sim/sim_model.h"
-#include "vfio/sysfs.h"
 
 /*
  * Bring-up is run only for configs that stay cheap: namespace data is an

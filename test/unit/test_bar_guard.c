@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vfio/bar_guard.h"
+#include "pci/bar_guard.h"
 
 static int failures;
 

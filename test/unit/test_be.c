@@ -24,9 +24,10 @@
 #include "nvpoll.h"
 #include "be/be.h"
 #include "hugemem/dma.h"
+#include "pci/sysfs.h"
 #include "sim/sim.h"
+#include "uio/uio.h"
 #include "vfio/probe.h"
-#include "vfio/sysfs.h"
 #include "vfio/vfio.h"
 
 #define MIB (1ul << 20)

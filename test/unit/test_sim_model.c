@@ -21,7 +21,7 @@
 #include <nvpoll/sim.h>
 #include <nvpoll/spec.h>
 
-#include "be/bus.h"
+#include "bus.h"
 #include "hugemem/dma.h"
 #include "internal.h"
 #include "sim/sim.h"

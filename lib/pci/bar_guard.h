@@ -9,8 +9,8 @@
  * installed before ours (or the default action: the process dies, as it
  * would have).
  */
-#ifndef NVP_VFIO_BAR_GUARD_H
-#define NVP_VFIO_BAR_GUARD_H
+#ifndef NVP_PCI_BAR_GUARD_H
+#define NVP_PCI_BAR_GUARD_H
 
 #include <stddef.h>
 
@@ -26,4 +26,4 @@ void nvp_bar_guard_remove(void *addr);
  */
 int nvp_bar_fill_ones(void *addr, size_t len);
 
-#endif /* NVP_VFIO_BAR_GUARD_H */
+#endif /* NVP_PCI_BAR_GUARD_H */

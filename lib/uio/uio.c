@@ -31,14 +31,14 @@
 #include <linux/capability.h>
 #include <linux/pci_regs.h>
 
-#include "be/bus.h"
-#include "hugemem/dma.h"
+#include "bus.h"
 #include "hugemem/hugemem.h"
 #include "internal.h"
 #include "nvpoll.h"
-#include "vfio/bar_guard.h"
-#include "vfio/probe.h"
-#include "vfio/sysfs.h"
+#include "pci/bar.h"
+#include "pci/bar_guard.h"
+#include "pci/sysfs.h"
+#include "uio/uio.h"
 
 #define UIO_DRIVER "uio_pci_generic"
 
@@ -116,9 +116,6 @@ int nvp_uio_check(const char *bdf)
 	char path[512];
 	int ret;
 
-	ret = nvp_pci_check_exists(bdf);
-	if (ret < 0)
-		return ret;
 	ret = nvp_pci_check_driver(bdf, UIO_DRIVER);
 	if (ret < 0)
 		return ret;
@@ -198,7 +195,6 @@ static int bar0_map(struct uio_bus *ub)
 {
 	char path[512];
 	struct stat st;
-	void *p;
 	int fd, ret;
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/resource0", nvp_sysfs_root(), ub->bus.name);
@@ -215,19 +211,10 @@ static int bar0_map(struct uio_bus *ub)
 		close(fd);
 		return nvp_set_error(-ENODEV, "BAR0 of %s has no size (%s)", ub->bus.name, path);
 	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ret = -errno;
+	ret = nvp_pci_bar0_map(&ub->bus, fd, 0, (size_t)st.st_size, path, &ub->bar0);
 	/* The mapping keeps BAR0 reachable: the fd is not needed any more. */
 	close(fd);
-	if (p == MAP_FAILED)
-		return nvp_set_error(ret, "mmap of BAR0 of %s (%lld bytes, %s): %s", ub->bus.name,
-				     (long long)st.st_size, path, strerror(-ret));
-	ub->bar0 = p;
-	ub->bus.bar0 = p;
-	ub->bus.bar0_len = (size_t)st.st_size;
-	if (nvp_bar_guard_add(p, ub->bus.bar0_len))
-		nvp_log(NVP_LOG_WARN, "%s: %s", ub->bus.name, nvp_errmsg());
-	return 0;
+	return ret;
 }
 
 static int cmd_read(struct uio_bus *ub, uint16_t *cmd)
@@ -307,8 +294,7 @@ static int uio_open(const char *addr, const struct nvp_opts *opts, struct nvp_bu
 	return 0;
 
 out_unmap_bar:
-	nvp_bar_guard_remove(ub->bar0);
-	munmap(ub->bar0, ub->bus.bar0_len);
+	nvp_pci_bar0_unmap(ub->bar0, ub->bus.bar0_len);
 out_free:
 	free(ub);
 	return ret;
@@ -359,8 +345,7 @@ static void uio_close(struct nvp_bus *bus)
 		cmd_write(ub, cmd & ~PCI_COMMAND_MASTER);
 	if (ub->cfg_fd >= 0)
 		close(ub->cfg_fd);
-	nvp_bar_guard_remove(ub->bar0);
-	munmap(ub->bar0, ub->bus.bar0_len);
+	nvp_pci_bar0_unmap(ub->bar0, ub->bus.bar0_len);
 	free(ub);
 }
 

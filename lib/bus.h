@@ -7,15 +7,24 @@
  *
  * BAR0 is accessed by plain volatile loads and stores through bus->bar0:
  * no function pointer sits on the I/O path.
+ *
+ * The contract sits at the base of lib/, next to internal.h: the buses
+ * (vfio, uio, sim, kernel, nil) implement it, hugemem maps memory through
+ * it, lib/nvme drives it and lib/be picks one, so no folder names another
+ * to reach it.
  */
-#ifndef NVP_BE_BUS_H
-#define NVP_BE_BUS_H
+#ifndef NVP_BUS_H
+#define NVP_BUS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct nvp_opts;
 struct nvp_bus;
+
+/* The map unit of dma_map(): each has one bus address. 2 MiB: one hugepage, one IOMMU entry. */
+#define NVP_DMA_UNIT_SHIFT 21
+#define NVP_DMA_UNIT_SIZE (1ul << NVP_DMA_UNIT_SHIFT)
 
 /* What check_removal() found. */
 enum nvp_bus_removal {
@@ -76,4 +85,4 @@ struct nvp_bus {
 	uint32_t nsid;		/* the namespace the address itself names (a kernel node's); 0: none */
 };
 
-#endif /* NVP_BE_BUS_H */
+#endif /* NVP_BUS_H */

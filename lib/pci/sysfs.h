@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysfs and PCI address helpers shared by the device-access backends
- * (vfio-pci, uio-generic).
+ * sysfs and PCI address helpers, below every config that reaches a PCI
+ * device or reads sysfs (vfio-pci, uio-generic, the kernel's, hugemem's
+ * page counts, lib/be's selection and listing).
  *
  * Every sysfs path is built under nvp_sysfs_root(): "/sys", or $NVP_SYSFS_ROOT
  * so tests can lay out a fake tree in a temporary directory. It is read at
  * each call, so nothing here is state two devices could fight over.
  */
-#ifndef NVP_VFIO_SYSFS_H
-#define NVP_VFIO_SYSFS_H
+#ifndef NVP_PCI_SYSFS_H
+#define NVP_PCI_SYSFS_H
 
 #include <stddef.h>
 
@@ -43,8 +44,16 @@ int nvp_pci_check_exists(const char *bdf);
 int nvp_pci_driver(const char *bdf, char *drv, size_t len);
 
 /*
- * 0 if @bdf is bound to @want; otherwise -EBUSY ("bound to nvme") or
- * -ENODEV ("not bound to any driver"), each with the setup.sh hint.
+ * The check before a config takes a device: sysfs knows @bdf
+ * (nvp_pci_check_exists()), and the name of its bound driver goes into
+ * @drv ("" when none). 0 or -errno with a message.
+ */
+int nvp_pci_bound_driver(const char *bdf, char *drv, size_t len);
+
+/*
+ * 0 if @bdf exists and is bound to @want; otherwise the errors of
+ * nvp_pci_bound_driver(), -EBUSY ("bound to nvme") or -ENODEV ("not bound
+ * to any driver"), each with a message (the setup.sh hint).
  */
 int nvp_pci_check_driver(const char *bdf, const char *want);
 
@@ -61,17 +70,10 @@ int nvp_pci_numa_node(const char *bdf);
 int nvp_iommu_group_for_each(int group, int (*fn)(const char *dev, void *arg), void *arg);
 
 /*
- * Explain why the kernel calls IOMMU group @group not viable: name every
- * device in it bound to a driver vfio does not accept. Returns -EBUSY with
- * nvp_set_error() when such a device exists, 0 when sysfs shows none.
- */
-int nvp_iommu_group_check_viable(int group);
-
-/*
  * Whether the process's effective capability set holds @cap (CAP_IPC_LOCK,
  * CAP_SYS_ADMIN, ...): 1 or 0, as /proc/self/status says; -errno when that
  * cannot be read, so the caller picks its own guess.
  */
 int nvp_has_cap(unsigned cap);
 
-#endif /* NVP_VFIO_SYSFS_H */
+#endif /* NVP_PCI_SYSFS_H */

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "vfio/sysfs.h"
+#include "pci/sysfs.h"
 
 #define PATH_LEN 512
 
@@ -214,14 +214,27 @@ int nvp_pci_driver(const char *bdf, char *drv, size_t len)
 	return ret;
 }
 
+int nvp_pci_bound_driver(const char *bdf, char *drv, size_t len)
+{
+	int ret;
+
+	ret = nvp_pci_check_exists(bdf);
+	if (ret < 0)
+		return ret;
+	ret = nvp_pci_driver(bdf, drv, len);
+	if (ret < 0)
+		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+	return 0;
+}
+
 int nvp_pci_check_driver(const char *bdf, const char *want)
 {
 	char drv[64];
 	int ret;
 
-	ret = nvp_pci_driver(bdf, drv, sizeof(drv));
+	ret = nvp_pci_bound_driver(bdf, drv, sizeof(drv));
 	if (ret < 0)
-		return nvp_set_error(ret, "cannot read the driver of %s: %s", bdf, strerror(-ret));
+		return ret;
 	if (!strcmp(drv, want))
 		return 0;
 	if (!drv[0])
@@ -275,68 +288,6 @@ int nvp_iommu_group_for_each(int group, int (*fn)(const char *dev, void *arg), v
 	}
 	free(names);
 	return ret;
-}
-
-struct viable_ctx {
-	int group;
-	char msg[768];
-	size_t len;
-	int bad;
-};
-
-/*
- * The kernel's rule (vfio_dev_driver_allowed): a group is viable when each
- * device is unbound, bound to a vfio driver or pci-stub, or is a bridge
- * (non-type-0 header), which pcieport may keep.
- */
-static int driver_allowed(const char *drv)
-{
-	return !drv[0] || strstr(drv, "vfio") || !strcmp(drv, "pci-stub");
-}
-
-static int is_bridge(int group, const char *dev)
-{
-	long class;
-
-	if (nvp_sysfs_read_long(&class, "kernel/iommu_groups/%d/devices/%s/class", group, dev) < 0)
-		return 0;
-	class >>= 8;
-	return class == 0x0604 || class == 0x0607 || class == 0x0609;
-}
-
-static int viable_one(const char *dev, void *arg)
-{
-	struct viable_ctx *c = arg;
-	char drv[64];
-	int n;
-
-	if (nvp_sysfs_link_name(drv, sizeof(drv), "kernel/iommu_groups/%d/devices/%s/driver",
-				c->group, dev) < 0)
-		drv[0] = '\0';
-	if (driver_allowed(drv) || is_bridge(c->group, dev))
-		return 0;
-	n = snprintf(c->msg + c->len, sizeof(c->msg) - c->len, "%s%s is bound to %s",
-		     c->bad ? ", " : "", dev, drv);
-	if (n > 0)
-		c->len = c->len + (size_t)n < sizeof(c->msg) ? c->len + (size_t)n : sizeof(c->msg) - 1;
-	c->bad++;
-	return 0;
-}
-
-int nvp_iommu_group_check_viable(int group)
-{
-	struct viable_ctx c = { .group = group };
-	int ret;
-
-	ret = nvp_iommu_group_for_each(group, viable_one, &c);
-	if (ret < 0)
-		return nvp_set_error(ret, "cannot list IOMMU group %d in %s/kernel/iommu_groups: %s",
-				     group, nvp_sysfs_root(), strerror(-ret));
-	if (!c.bad)
-		return 0;
-	return nvp_set_error(-EBUSY, "IOMMU group %d is not viable: %s; bind every device of the group "
-			     "to vfio-pci or none (scripts/setup.sh config), or move the NVMe device to a "
-			     "slot with its own group", group, c.msg);
 }
 
 int nvp_has_cap(unsigned cap)

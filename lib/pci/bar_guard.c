@@ -16,7 +16,7 @@
 #include <nvpoll/barrier.h>
 
 #include "internal.h"
-#include "vfio/bar_guard.h"
+#include "pci/bar_guard.h"
 
 #define NVP_BAR_GUARDS 64
 
