@@ -1,55 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Opening and closing a device: pick the config, reach the controller,
- * bring it up, learn what it is; and the reverse, ending in a clean
- * shutdown so everything written is persistent.
+ * A device's controller half: once lib/be chose the config and opened the
+ * bus (nvp_dev_open(), lib/be/open.c), bring the controller up and learn
+ * what it is; and the reverse, ending in a clean shutdown so everything
+ * written is persistent. Then what was learnt, for the application.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "be/be.h"
 #include "internal.h"
 #include "nvme/nvme.h"
 #include "nvme/transport.h"
 
-NVP_API void nvp_opts_init(struct nvp_opts *opts)
+struct nvp_dev *nvp_dev_alloc(const struct nvp_opts *opts)
 {
-	if (!opts)
-		return;
-	memset(opts, 0, sizeof(*opts));
-	opts->numa_node = -1;
-	opts->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
-	opts->nr_io_queues = NVP_DEFAULT_IO_QUEUES;
-	opts->io_timeout_ms = NVP_DEFAULT_IO_TIMEOUT_MS;
+	struct nvp_dev *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return nvp_err_ptr(nvp_set_error(-ENOMEM, "out of memory"));
+	dev->opts = *opts;
+	pthread_mutex_init(&dev->admin_lock, NULL);
+	return dev;
 }
 
-static void opts_fill(struct nvp_opts *dst, const struct nvp_opts *src)
+int nvp_dev_bring_up(struct nvp_dev *dev, struct nvp_bus *bus, const struct nvp_transport_ops *xport,
+		     const struct nvp_mem_ops *mem, uint32_t uri_nsid)
 {
-	nvp_opts_init(dst);
-	if (!src)
-		return;
-	*dst = *src;
-	if (!dst->admin_timeout_ms)
-		dst->admin_timeout_ms = NVP_DEFAULT_ADMIN_TIMEOUT_MS;
-	if (!dst->nr_io_queues)
-		dst->nr_io_queues = NVP_DEFAULT_IO_QUEUES;
-	if (!dst->io_timeout_ms)
-		dst->io_timeout_ms = NVP_DEFAULT_IO_TIMEOUT_MS;
-}
+	int numa, err;
 
-/* Everything after the bus is open: DMA memory, then the controller's open sequence. */
-static int bring_up(struct nvp_dev *dev, const struct nvp_mem_ops *mem)
-{
-	int numa = dev->opts.numa_node >= 0 ? dev->opts.numa_node : dev->bus->numa_node;
-	int err;
-
-	err = nvp_dma_pool_init(&dev->pool, dev->bus, mem, numa);
+	dev->bus = bus;
+	dev->xport = xport;
+	numa = dev->opts.numa_node >= 0 ? dev->opts.numa_node : bus->numa_node;
+	err = nvp_dma_pool_init(&dev->pool, bus, mem, numa);
 	if (err)
 		return err;
 	/* PCIe reaches its controller through registers in BAR0; a transport brings its own sequence. */
-	dev->ctrl = dev->xport ? dev->xport->ctrl : &nvp_ctrl_pcie;
-	return nvp_ctrl_run(dev, 0);
+	dev->ctrl = xport ? xport->ctrl : &nvp_ctrl_pcie;
+	err = nvp_ctrl_run(dev, 0);
+	if (err)
+		return err;
+	dev->uri_nsid = uri_nsid ? uri_nsid : bus->nsid;
+	if (dev->uri_nsid && !nvp_ns_get(dev, dev->uri_nsid))
+		return -ENOENT; /* nvp_ns_get() said why */
+	return 0;
 }
 
 static void dev_free(struct nvp_dev *dev)
@@ -67,46 +61,12 @@ static void dev_free(struct nvp_dev *dev)
 	free(dev);
 }
 
-NVP_API struct nvp_dev *nvp_dev_open(const char *uri, const struct nvp_opts *opts)
+void nvp_dev_abandon(struct nvp_dev *dev)
 {
-	struct nvp_be_choice be;
-	struct nvp_uri u;
-	struct nvp_dev *dev;
-	int err;
-
-	err = nvp_uri_parse(uri, &u);
-	if (err)
-		return nvp_err_ptr(err);
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return nvp_err_ptr(nvp_set_error(-ENOMEM, "out of memory"));
-	opts_fill(&dev->opts, opts);
-	pthread_mutex_init(&dev->admin_lock, NULL);
-
-	err = nvp_be_open(&u, &dev->opts, &be);
-	if (err)
-		goto out_free;
-	dev->be = be.cfg;
-	dev->bus = be.bus;
-	dev->xport = be.cfg->xport;
-	err = bring_up(dev, be.mem);
-	if (err)
-		goto out_disable;
-	dev->uri_nsid = u.nsid ? u.nsid : dev->bus->nsid;
-	if (dev->uri_nsid && !nvp_ns_get(dev, dev->uri_nsid)) {
-		err = -ENOENT;
-		goto out_disable;
-	}
-	return dev;
-
-out_disable:
 	/* Stop the controller before its queue memory goes away. */
 	if (dev->cap && !dev->xport)
 		nvp_ctrl_disable(dev);
-out_free:
-	nvp_prefix_error(err, "open %s", uri);
 	dev_free(dev);
-	return nvp_err_ptr(err);
 }
 
 NVP_API void nvp_dev_close(struct nvp_dev *dev)

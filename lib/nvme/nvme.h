@@ -211,6 +211,19 @@ void nvp_ns_free(struct nvp_dev *dev);
 /* Fill an nvp_ns from Identify Namespace data; -EINVAL for absurd data. */
 int nvp_ns_parse(struct nvp_ns *ns, uint32_t nsid, const struct nvme_id_ns *id);
 
+/*
+ * dev.c: the controller half of nvp_dev_open() (lib/be/open.c). A device
+ * with @opts (defaults filled in), NULL with a message; bring it up over
+ * @bus (opened by its config; @xport NULL for PCIe, memory from @mem),
+ * checking the URI's namespace @uri_nsid (0: the bus's own, if any): 0 or
+ * -errno with a message; after a failure, nvp_dev_abandon() stops and
+ * frees what was done, the bus included.
+ */
+struct nvp_dev *nvp_dev_alloc(const struct nvp_opts *opts);
+int nvp_dev_bring_up(struct nvp_dev *dev, struct nvp_bus *bus, const struct nvp_transport_ops *xport,
+		     const struct nvp_mem_ops *mem, uint32_t uri_nsid);
+void nvp_dev_abandon(struct nvp_dev *dev);
+
 /* Set errno from a negative error, return NULL: for pointer-returning API calls. */
 static inline void *nvp_err_ptr(int err)
 {
