@@ -17,6 +17,8 @@ LDLIBS  += $(DEP_LIBS)
 LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
 TOOL_SRCS  := $(wildcard tools/*.c)
+PERF_SRCS  := $(sort $(wildcard bench/perf/*.c))
+PERF_OBJS  := $(PERF_SRCS:%.c=$(O)/%.o)
 UNIT_SRCS  := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(O)/test/%)
 VM_SRCS    := $(sort $(wildcard test/vm/*.c))
@@ -24,7 +26,7 @@ VM_BINS    := $(VM_SRCS:test/vm/%.c=$(O)/test-vm/%)
 
 SONAME  := libnvpoll.so.$(shell sed -n 's/^\#define NVP_VERSION_MAJOR //p' include/nvpoll.h)
 
-all: $(O)/libnvpoll.a $(O)/libnvpoll.so $(O)/nvpoll $(if $(wildcard bench/perf.c),$(O)/nvpoll-perf)
+all: $(O)/libnvpoll.a $(O)/libnvpoll.so $(O)/nvpoll $(if $(PERF_SRCS),$(O)/nvpoll-perf)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -40,8 +42,8 @@ $(O)/libnvpoll.so: $(LIB_OBJS) lib/libnvpoll.map
 $(O)/nvpoll: $(O)/tools/nvpoll.o $(O)/libnvpoll.a
 	$(CC) -o $@ $< $(O)/libnvpoll.a $(LDLIBS)
 
-$(O)/nvpoll-perf: $(O)/bench/perf.o $(O)/libnvpoll.a
-	$(CC) -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lm
+$(O)/nvpoll-perf: $(PERF_OBJS) $(O)/libnvpoll.a
+	$(CC) -o $@ $(PERF_OBJS) $(O)/libnvpoll.a $(LDLIBS) -lm
 
 # Unit tests link the static library, so they can reach internal functions; -Itest: test/sync_io.h.
 $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
@@ -85,7 +87,7 @@ clean:
 	rm -rf $(O)
 
 .PHONY: all unit vmtest deps check asan valgrind bench clean
--include $(LIB_OBJS:.o=.d) $(O)/tools/nvpoll.d $(O)/bench/perf.d $(UNIT_BINS:=.d) $(VM_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(O)/tools/nvpoll.d $(PERF_OBJS:.o=.d) $(UNIT_BINS:=.d) $(VM_BINS:=.d)
 
 # ---- Ecosystem: fio ioengine, examples, install, ABI, man pages ----------
 #   make fio         build/nvpoll-fio.so, built against the installed fio's own source
