@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "perf.h"
+#include "tool.h"
 
 static const char usage_text[] =
 	"usage: nvpoll-perf DEVICE [options]\n"
@@ -66,50 +67,6 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n(nvpoll-perf --help lists the options)\n");
 	return PERF_EXIT_USAGE;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* A byte count with an optional binary suffix: 4096, 4k, 64M, 1G. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default: return -1;
-	}
-	if (*end && end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
-		return -1;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -174,7 +131,7 @@ static int parse_range(const char *s, struct perf_cfg *cfg)
 	const char *colon = strchr(s, ':');
 
 	if (!colon) {
-		if (parse_size(s, &cfg->range_a) || cfg->range_a == 0)
+		if (tool_parse_size(s, &cfg->range_a) || cfg->range_a == 0)
 			return usage_error("--range '%s': expected LBAs START:END or a size such as 64M", s);
 		cfg->range_kind = 2;
 		return 0;
@@ -187,7 +144,8 @@ static int parse_range(const char *s, struct perf_cfg *cfg)
 			return usage_error("--range '%s': expected LBAs START:END (END exclusive)", s);
 		memcpy(a, s, n);
 		a[n] = '\0';
-		if (parse_u64(a, &cfg->range_a) || parse_u64(colon + 1, &cfg->range_b))
+		if (tool_parse_u64(a, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->range_a) ||
+		    tool_parse_u64(colon + 1, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->range_b))
 			return usage_error("--range '%s': expected LBAs START:END (END exclusive)", s);
 		if (cfg->range_b <= cfg->range_a)
 			return usage_error("--range '%s': END must be above START", s);
@@ -249,12 +207,12 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 	while ((c = getopt_long(argc, argv, ":q:o:w:M:t:n:T:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
-			if (parse_u64(optarg, &v) || v == 0 || v > 65535)
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 65535, &v) || v == 0)
 				return usage_error("-q '%s': expected a queue depth 1..65535", optarg);
 			cfg->depth = (unsigned)v;
 			break;
 		case 'o':
-			if (parse_size(optarg, &v) || v == 0 || v % 512 || v > (1u << 30))
+			if (tool_parse_size(optarg, &v) || v == 0 || v % 512 || v > (1u << 30))
 				return usage_error("-o '%s': expected an I/O size in bytes, a multiple of 512 (e.g. 4096 or 4k)",
 						   optarg);
 			cfg->io_size = v;
@@ -271,7 +229,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			break;
 		}
 		case 'M':
-			if (parse_u64(optarg, &v) || v > 100)
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 100, &v))
 				return usage_error("-M '%s': expected a read percentage 0..100", optarg);
 			cfg->read_pct = (unsigned)v;
 			cfg->have_mix = 1;
@@ -282,11 +240,11 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			have_time = 1;
 			break;
 		case 'n':
-			if (parse_u64(optarg, &cfg->count) || cfg->count == 0)
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->count) || cfg->count == 0)
 				return usage_error("-n '%s': expected a count of I/Os, at least 1", optarg);
 			break;
 		case 'T':
-			if (parse_u64(optarg, &v) || v == 0 || v > PERF_MAX_THREADS)
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, PERF_MAX_THREADS, &v) || v == 0)
 				return usage_error("-T '%s': expected 1..%d threads", optarg, PERF_MAX_THREADS);
 			cfg->threads = (unsigned)v;
 			cfg->have_threads = 1;
@@ -301,7 +259,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 				return rc;
 			break;
 		case O_NSID:
-			if (parse_u64(optarg, &v) || v == 0 || v > 0xfffffffe)
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 0xfffffffe, &v) || v == 0)
 				return usage_error("--nsid '%s': expected a namespace id 1..4294967294", optarg);
 			cfg->nsid = (uint32_t)v;
 			break;
@@ -312,7 +270,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			break;
 		case O_VERIFY: cfg->verify = 1; break;
 		case O_SEED:
-			if (parse_u64(optarg, &cfg->seed))
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->seed))
 				return usage_error("--seed '%s': expected a number", optarg);
 			have_seed = 1;
 			break;

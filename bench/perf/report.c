@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "perf.h"
-#include "../../tools/json.h"
+#include "tool.h"
 
 /* ---------------------------------------------------------------- report */
 
@@ -179,7 +179,7 @@ void perf_report(const struct perf_run *r, int failed)
 
 	if (cfg->json) {
 		printf("{\"device\":");
-		json_str(cfg->uri);
+		tool_json_str(cfg->uri);
 		printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64
 		       ",\"warmup_s\":%.3f,\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64
