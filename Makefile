@@ -17,6 +17,12 @@ LDLIBS  += $(DEP_LIBS)
 LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
 TOOL_SRCS  := $(wildcard tools/*.c)
+# tools/common: what nvpoll, nvpoll-perf and the fio engine share (JSON strings, number parsing);
+# one object linked into each of them (and test_cli), never into libnvpoll.
+TOOLS_COMMON_OBJS := $(patsubst %.c,$(O)/%.o,$(sort $(wildcard tools/common/*.c)))
+TOOLS_CFLAGS      := -Itools/common
+PERF_SRCS  := $(sort $(wildcard bench/perf/*.c))
+PERF_OBJS  := $(PERF_SRCS:%.c=$(O)/%.o)
 UNIT_SRCS  := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(O)/test/%)
 VM_SRCS    := $(sort $(wildcard test/vm/*.c))
@@ -24,11 +30,14 @@ VM_BINS    := $(VM_SRCS:test/vm/%.c=$(O)/test-vm/%)
 
 SONAME  := libnvpoll.so.$(shell sed -n 's/^\#define NVP_VERSION_MAJOR //p' include/nvpoll.h)
 
-all: $(O)/libnvpoll.a $(O)/libnvpoll.so $(O)/nvpoll $(if $(wildcard bench/perf.c),$(O)/nvpoll-perf)
+all: $(O)/libnvpoll.a $(O)/libnvpoll.so $(O)/nvpoll $(if $(PERF_SRCS),$(O)/nvpoll-perf)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Every object of tools/ and bench/ finds tool.h by name, as the test of the CLI does.
+$(O)/tools/%.o $(O)/bench/%.o: override CFLAGS += $(TOOLS_CFLAGS)
 
 $(O)/libnvpoll.a: $(LIB_OBJS)
 	@rm -f $@
@@ -37,16 +46,19 @@ $(O)/libnvpoll.a: $(LIB_OBJS)
 $(O)/libnvpoll.so: $(LIB_OBJS) lib/libnvpoll.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libnvpoll.map -o $@ $(LIB_OBJS) $(LDLIBS)
 
-$(O)/nvpoll: $(O)/tools/nvpoll.o $(O)/libnvpoll.a
-	$(CC) -o $@ $< $(O)/libnvpoll.a $(LDLIBS)
+$(O)/nvpoll: $(O)/tools/nvpoll.o $(TOOLS_COMMON_OBJS) $(O)/libnvpoll.a
+	$(CC) -o $@ $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS)
 
-$(O)/nvpoll-perf: $(O)/bench/perf.o $(O)/libnvpoll.a
-	$(CC) -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lm
+$(O)/nvpoll-perf: $(PERF_OBJS) $(TOOLS_COMMON_OBJS) $(O)/libnvpoll.a
+	$(CC) -o $@ $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS) -lm
 
 # Unit tests link the static library, so they can reach internal functions; -Itest: test/sync_io.h.
+# A test that needs more objects names them as prerequisites (test_cli includes tools/nvpoll.c).
 $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itest -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itest $(TOOLS_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS) -lcmocka
+
+$(O)/test/test_cli: $(TOOLS_COMMON_OBJS)
 
 # Guest test programs also run against the sim in the unit suite.
 $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a
@@ -85,7 +97,7 @@ clean:
 	rm -rf $(O)
 
 .PHONY: all unit vmtest deps check asan valgrind bench clean
--include $(LIB_OBJS:.o=.d) $(O)/tools/nvpoll.d $(O)/bench/perf.d $(UNIT_BINS:=.d) $(VM_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(O)/tools/nvpoll.d $(TOOLS_COMMON_OBJS:.o=.d) $(PERF_OBJS:.o=.d) $(UNIT_BINS:=.d) $(VM_BINS:=.d)
 
 # ---- Ecosystem: fio ioengine, examples, install, ABI, man pages ----------
 #   make fio         build/nvpoll-fio.so, built against the installed fio's own source
@@ -119,8 +131,8 @@ $(O)/bench/fio/nvpoll-fio.o: bench/fio/nvpoll-fio.c $(FIO_SRC)/.nvpoll-fio-versi
 		-DNVP_FIO_VERSION="\"$$(sed -n 's/^FIO_VERSION = //p' $(FIO_SRC)/FIO-VERSION-FILE)\"" \
 		-isystem $(FIO_SRC) -include $(FIO_SRC)/config-host.h -MMD -MP -c -o $@ $<
 
-$(O)/nvpoll-fio.so: $(O)/bench/fio/nvpoll-fio.o $(O)/libnvpoll.a bench/fio/nvpoll-fio.map
-	$(CC) -shared -Wl,--version-script=bench/fio/nvpoll-fio.map -o $@ $< $(O)/libnvpoll.a $(LDLIBS)
+$(O)/nvpoll-fio.so: $(O)/bench/fio/nvpoll-fio.o $(TOOLS_COMMON_OBJS) $(O)/libnvpoll.a bench/fio/nvpoll-fio.map
+	$(CC) -shared -Wl,--version-script=bench/fio/nvpoll-fio.map -o $@ $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS)
 
 fio: $(O)/nvpoll-fio.so
 

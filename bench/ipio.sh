@@ -26,10 +26,8 @@ mkdir -p "$out"
 
 die() { printf 'bench/ipio.sh: %s\n' "$*" >&2; exit 1; }
 [[ -x $perf ]] || die "$perf is missing: run make first"
-# Rebuild it if a header it inlines changed (the Makefile does not read perf.d).
-if [[ -f build/bench/perf.d ]]; then
-	make -s -f Makefile -f build/bench/perf.d "$perf" >&2 || die "cannot rebuild $perf"
-fi
+# Rebuild it if a source or a header it inlines changed (the Makefile reads its objects' .d files).
+make -s "$perf" >&2 || die "cannot rebuild $perf"
 if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
 	die "valgrind is missing: run scripts/install-deps.sh (or apt-get install valgrind)"
 fi

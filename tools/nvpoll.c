@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include <nvpoll.h>
-#include "json.h"
+#include "tool.h"
 
 static const char usage_text[] =
 	"usage: nvpoll COMMAND [DEVICE] [options]\n"
@@ -62,21 +62,6 @@ static int die(const char *fmt, const char *arg)
 	return 2;
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
@@ -93,18 +78,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (parse_u64(optarg, 0xfffffffe, &v) || v == 0)
+			if (tool_parse_u64(optarg, TOOL_NUM_C, 0xfffffffe, &v) || v == 0)
 				return die("--nsid '%s': expected a namespace id 1..4294967294", optarg);
 			a->nsid = (uint32_t)v;
 			a->have_nsid = 1;
 			break;
 		case 's':
-			if (parse_u64(optarg, UINT64_MAX, &a->slba))
+			if (tool_parse_u64(optarg, TOOL_NUM_C, UINT64_MAX, &a->slba))
 				return die("--slba '%s': expected a logical block address", optarg);
 			a->have_slba = 1;
 			break;
 		case 'c':
-			if (parse_u64(optarg, UINT32_MAX, &v) || v == 0)
+			if (tool_parse_u64(optarg, TOOL_NUM_C, UINT32_MAX, &v) || v == 0)
 				return die("--nlb '%s': expected a count of logical blocks, at least 1", optarg);
 			a->nlb = (uint32_t)v;
 			a->have_nlb = 1;
@@ -153,13 +138,13 @@ static int cmd_identify(struct nvp_dev *dev, const struct args *a)
 		 (unsigned)NVME_GET(vs, VS_TER));
 	if (a->json) {
 		printf("{\"device\":");
-		json_str(a->dev);
+		tool_json_str(a->dev);
 		printf(",\"backend\":\"%s\",\"vid\":%u,\"ssvid\":%u,\"sn\":", nvp_dev_backend(dev), id->vid, id->ssvid);
-		json_str(sn);
+		tool_json_str(sn);
 		printf(",\"mn\":");
-		json_str(mn);
+		tool_json_str(mn);
 		printf(",\"fr\":");
-		json_str(fr);
+		tool_json_str(fr);
 		printf(",\"version\":\"%s\",\"mdts\":%u,\"max_xfer\":%zu,\"nn\":%u,\"oncs\":%u,\"vwc\":%u,"
 		       "\"max_queue_depth\":%u,\"namespaces\":[",
 		       ver, id->mdts, nvp_dev_max_xfer(dev), id->nn, id->oncs, id->vwc, nvp_dev_max_queue_depth(dev));
@@ -500,7 +485,7 @@ static int cmd_log(struct nvp_dev *dev, const struct args *a)
 			fixed_str(fr, u.fw.frs[i], 8);
 			if (a->json) {
 				printf(i ? "," : "");
-				json_str(fr);
+				tool_json_str(fr);
 			} else if (fr[0]) {
 				printf("slot %d: %s\n", i + 1, fr);
 			}
@@ -508,23 +493,6 @@ static int cmd_log(struct nvp_dev *dev, const struct args *a)
 		printf(a->json ? "]}\n" : "");
 	}
 	return 0;
-}
-
-static void json_str_or_null(const char *s)
-{
-	if (s && *s)
-		json_str(s);
-	else
-		printf("null");
-}
-
-/* A node, group or other index: null when unknown (negative). */
-static void json_index_or_null(int v)
-{
-	if (v >= 0)
-		printf("%d", v);
-	else
-		printf("null");
 }
 
 static int cmd_list_backends(const struct args *a)
@@ -541,15 +509,15 @@ static int cmd_list_backends(const struct args *a)
 	for (unsigned i = 0; i < n; i++) {
 		if (a->json) {
 			printf("%s{\"name\":", i ? "," : "");
-			json_str(be[i].name);
+			tool_json_str(be[i].name);
 			printf(",\"driver\":");
-			json_str_or_null(be[i].driver);
+			tool_json_str_or_null(be[i].driver);
 			printf(",\"default_mem\":");
-			json_str(be[i].default_mem);
+			tool_json_str(be[i].default_mem);
 			printf(",\"mems\":");
-			json_str(be[i].mems);
+			tool_json_str(be[i].mems);
 			printf(",\"usable\":%s,\"reason\":", be[i].usable ? "true" : "false");
-			json_str(be[i].reason);
+			tool_json_str(be[i].reason);
 			printf("}");
 		} else {
 			printf("%-12s %-6s %-16s %-15s %s\n", be[i].name, be[i].usable ? "yes" : "no",
@@ -564,30 +532,30 @@ static int cmd_list_backends(const struct args *a)
 static void list_json(const struct nvp_pci_info *d, unsigned idx)
 {
 	printf("%s{\"bdf\":", idx ? "," : "");
-	json_str(d->bdf);
+	tool_json_str(d->bdf);
 	printf(",\"vendor_id\":\"%04x\",\"device_id\":\"%04x\",\"subsys_vendor_id\":\"%04x\","
 	       "\"subsys_device_id\":\"%04x\",\"vendor\":", d->vendor_id, d->device_id, d->subsys_vendor_id,
 	       d->subsys_device_id);
-	json_str_or_null(d->vendor);
+	tool_json_str_or_null(d->vendor);
 	printf(",\"device\":");
-	json_str_or_null(d->device);
+	tool_json_str_or_null(d->device);
 	printf(",\"numa_node\":");
-	json_index_or_null(d->numa_node);
+	tool_json_index_or_null(d->numa_node);
 	printf(",\"driver\":");
-	json_str_or_null(d->driver);
+	tool_json_str_or_null(d->driver);
 	printf(",\"iommu_group\":");
-	json_index_or_null(d->iommu_group);
+	tool_json_index_or_null(d->iommu_group);
 	printf(",\"iommu_type\":");
-	json_str_or_null(d->iommu_type);
+	tool_json_str_or_null(d->iommu_type);
 	printf(",\"backend\":");
-	json_str_or_null(d->backend);
+	tool_json_str_or_null(d->backend);
 	printf(",\"usable\":[");
 	for (unsigned k = 0; k < d->nr_usable; k++) {
 		printf(k ? "," : "");
-		json_str(d->usable[k]);
+		tool_json_str(d->usable[k]);
 	}
 	printf("],\"reason\":");
-	json_str_or_null(d->reason);
+	tool_json_str_or_null(d->reason);
 	printf("}");
 }
 

@@ -32,6 +32,7 @@
 #include "fio.h"
 
 #include <nvpoll.h>
+#include "tool.h"
 
 #ifndef NVP_FIO_VERSION
 #error "build with -DNVP_FIO_VERSION='\"fio-X.Y\"': the fio release the headers come from"
@@ -99,15 +100,13 @@ static int parse_filename(const char *name, char *uri, size_t len, uint32_t *nsi
 	size_t n = slash ? (size_t)(slash - name) : strlen(name);
 	unsigned colons = 0, dots = 0;
 	char dev[NVF_URI_MAX];
-	char *end;
 
 	*nsid = 0;
 	if (slash) {
-		unsigned long v;
+		uint64_t v;
 
-		errno = 0;
-		v = strtoul(slash + 4, &end, 10);
-		if (errno || *end || v == 0 || v > 0xfffffffeul || slash[4] < '0' || slash[4] > '9')
+		if (slash[4] < '0' || slash[4] > '9' || tool_parse_u64(slash + 4, TOOL_NUM_DECIMAL, 0xfffffffe, &v) ||
+		    v == 0)
 			return -EINVAL;
 		*nsid = (uint32_t)v;
 	}

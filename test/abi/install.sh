@@ -39,7 +39,7 @@ for f in include/nvpoll.h include/nvpoll/spec.h include/nvpoll/qpair.h include/n
 	share/man/man3/nvpoll.3 share/man/man3/nvp_qpair_create.3 share/man/man3/nvp_read.3; do
 	[ -e "$root$prefix/$f" ] || fail "$prefix/$f not installed"
 done
-[ ! -f bench/perf.c ] || [ -x "$root$prefix/bin/nvpoll-perf" ] || fail "nvpoll-perf not installed"
+[ ! -f bench/perf/main.c ] || [ -x "$root$prefix/bin/nvpoll-perf" ] || fail "nvpoll-perf not installed"
 [ ! -f scripts/setup.sh ] || [ -x "$root$prefix/sbin/nvpoll-setup" ] || fail "nvpoll-setup not installed"
 check "libnvpoll.so.$major -> libnvpoll.so.$major.$minor, libnvpoll.so -> libnvpoll.so.$major" \
 	test "$(readlink "$lib/libnvpoll.so.$major")" = "libnvpoll.so.$major.$minor" -a \

@@ -37,6 +37,60 @@ static struct nvp_dev *open_sim(const char *uri, unsigned admin_timeout_ms)
 	return dev;
 }
 
+/*
+ * The fixture of the fault, timeout and NULL tests: a sim opened with an
+ * admin timeout (0: the default), namespace 1, one qpair of the default
+ * depth and a 4 KiB DMA buffer. A test that destroys the qpair itself sets
+ * fx->qp to NULL; teardown frees the rest in reverse order.
+ */
+struct sim_io {
+	struct nvp_dev *dev;
+	const struct nvp_ns *ns;
+	struct nvp_qpair *qp;
+	uint8_t *buf;
+};
+
+static int setup_sim_io_with(void **state, unsigned admin_timeout_ms)
+{
+	struct sim_io *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	*state = fx;
+	fx->dev = open_sim("sim", admin_timeout_ms);
+	fx->ns = nvp_ns_get(fx->dev, 1);
+	fx->qp = nvp_qpair_create(fx->dev, NULL);
+	fx->buf = nvp_dma_alloc(fx->dev, 4096);
+	return 0;
+}
+
+static int setup_sim_io(void **state)
+{
+	return setup_sim_io_with(state, 0);
+}
+
+static int setup_sim_io_admin_300ms(void **state)
+{
+	return setup_sim_io_with(state, 300);
+}
+
+static int setup_sim_io_admin_1s(void **state)
+{
+	return setup_sim_io_with(state, 1000);
+}
+
+static int teardown_sim_io(void **state)
+{
+	struct sim_io *fx = *state;
+
+	if (fx->buf)
+		nvp_dma_free(fx->dev, fx->buf);
+	if (fx->qp)
+		nvp_qpair_destroy(fx->qp);
+	nvp_dev_close(fx->dev);
+	free(fx);
+	return 0;
+}
+
 static void fill(uint8_t *p, size_t len, unsigned seed)
 {
 	for (size_t i = 0; i < len; i++)
@@ -506,54 +560,39 @@ static void test_fault_admin_drop_times_out(void **state)
 
 static void test_fault_io_drop_cancelled_at_destroy(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 300);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_DROP, .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct done d = { 0 };
-	(void)state;
 
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_false(wait_done(qp, &d, 200));
-	assert_int_equal(nvp_qpair_outstanding(qp), 1);
-	nvp_qpair_destroy(qp); /* the callback runs exactly once, with -ECANCELED */
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+	assert_false(wait_done(fx->qp, &d, 200));
+	assert_int_equal(nvp_qpair_outstanding(fx->qp), 1);
+	nvp_qpair_destroy(fx->qp); /* the callback runs exactly once, with -ECANCELED */
+	fx->qp = NULL; /* destroyed here: not again at teardown */
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.err, -ECANCELED);
-	nvp_dma_free(dev, buf);
-	nvp_dev_close(dev);
 }
 
 static void test_fault_delay(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 0);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_DELAY, .delay_ms = 150,
 				   .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct done d = { 0 };
 	uint64_t t0;
-	(void)state;
 
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
 	t0 = now_ms();
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_true(wait_done(qp, &d, 5000));
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+	assert_true(wait_done(fx->qp, &d, 5000));
 	assert_true(now_ms() - t0 >= 150);
 	assert_int_equal(d.err, 0);
-	nvp_dma_free(dev, buf);
-	nvp_qpair_destroy(qp);
-	nvp_dev_close(dev);
 }
 
 static void test_fault_status(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 0);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault nth = {
 		.type = NVP_SIM_FAULT_STATUS,
 		.status = NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_READ_ERROR) | NVME_STATUS_DNR,
@@ -570,14 +609,13 @@ static void test_fault_status(void **state)
 		.status = NVME_STATUS_CODE(4, 0),
 		.match = { .filter = NVP_SIM_MATCH_IO, .nth = 1 },
 	};
-	(void)state;
 
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &nth), 0);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &nth), 0);
 	for (int i = 1; i <= 4; i++) {
 		struct done d = { 0 };
 
-		assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-		assert_true(wait_done(qp, &d, 5000));
+		assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+		assert_true(wait_done(fx->qp, &d, 5000));
 		if (i == 3) {
 			assert_int_equal(d.err, -EIO);
 			assert_int_equal(d.status, nth.status);
@@ -585,142 +623,116 @@ static void test_fault_status(void **state)
 			assert_int_equal(d.err, 0);
 		}
 	}
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &range), 0);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &range), 0);
 	for (uint64_t lba = 490; lba < 520; lba += 5) {
 		struct done d = { 0 };
 
-		assert_int_equal(nvp_write(qp, ns, lba, 5, buf, on_done, &d), 0);
-		assert_true(wait_done(qp, &d, 5000));
+		assert_int_equal(nvp_write(fx->qp, fx->ns, lba, 5, fx->buf, on_done, &d), 0);
+		assert_true(wait_done(fx->qp, &d, 5000));
 		assert_int_equal(d.err, (lba + 5 > 500 && lba < 510) ? -EIO : 0);
 	}
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &sct4), 0);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &sct4), 0);
 	{
 		struct done d = { 0 };
 
-		assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-		assert_true(wait_done(qp, &d, 5000));
+		assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+		assert_true(wait_done(fx->qp, &d, 5000));
 		assert_int_equal(d.err, -EIO);
 		assert_int_equal(d.status, sct4.status);
 	}
-	nvp_dma_free(dev, buf);
-	nvp_qpair_destroy(qp);
-	nvp_dev_close(dev);
 }
 
 static void test_fault_bad_cid(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 0);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_BAD_CID, .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct nvp_qpair_stats st;
 	struct done d = { 0 };
-	(void)state;
 
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_true(wait_done(qp, &d, 5000));
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+	assert_true(wait_done(fx->qp, &d, 5000));
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.err, 0);
-	nvp_qpair_stats(qp, &st);
+	nvp_qpair_stats(fx->qp, &st);
 	assert_int_equal(st.bad_cqes, 1);
 	assert_int_equal(st.completed, 1);
-	nvp_dma_free(dev, buf);
-	nvp_qpair_destroy(qp);
-	nvp_dev_close(dev);
 }
 
 static void test_fault_bad_phase(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 300);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_BAD_PHASE, .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct done d = { 0 };
-	(void)state;
 
 	/* An entry with a stale phase is never taken for a new one. */
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_false(wait_done(qp, &d, 200));
-	assert_int_equal(nvp_qpair_outstanding(qp), 1);
-	nvp_qpair_destroy(qp);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+	assert_false(wait_done(fx->qp, &d, 200));
+	assert_int_equal(nvp_qpair_outstanding(fx->qp), 1);
+	nvp_qpair_destroy(fx->qp);
+	fx->qp = NULL; /* destroyed here: not again at teardown */
 	assert_int_equal(d.err, -ECANCELED);
-	nvp_dma_free(dev, buf);
-	nvp_dev_close(dev);
 }
 
 static void test_fault_surprise_removal(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 300);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_REMOVE };
 	struct done d = { 0 }, d2 = { 0 };
 	uint32_t dw0;
-	(void)state;
 
 	struct nvp_sim_fault hold = { .type = NVP_SIM_FAULT_DROP, .match = { .filter = NVP_SIM_MATCH_IO } };
 
 	/* A command the controller holds, in flight when the device disappears. */
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &hold), 0);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_false(wait_done(qp, &d, 50));
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &hold), 0);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+	assert_false(wait_done(fx->qp, &d, 50));
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
 	/* The poll path notices within its health check: the command ends with -ENODEV. */
-	assert_true(wait_done(qp, &d, 2000));
+	assert_true(wait_done(fx->qp, &d, 2000));
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.err, -ENODEV);
-	assert_true(nvp_dev_removed(dev));
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d2), -ENODEV);
+	assert_true(nvp_dev_removed(fx->dev));
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d2), -ENODEV);
 	assert_non_null(strstr(nvp_errmsg(), "removed"));
-	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), -ENODEV);
-	assert_int_equal(nvp_ctrl_reset(dev), -ENODEV);
-	nvp_qpair_destroy(qp);
+	assert_int_equal(nvp_get_features(fx->dev, NVME_FEAT_ARBITRATION, 0, &dw0), -ENODEV);
+	assert_int_equal(nvp_ctrl_reset(fx->dev), -ENODEV);
+	nvp_qpair_destroy(fx->qp);
+	fx->qp = NULL; /* destroyed here: not again at teardown */
 	assert_int_equal(d.n, 1); /* exactly once */
 	assert_int_equal(d2.n, 0);
-	nvp_dma_free(dev, buf);
-	nvp_dev_close(dev); /* still releases everything */
+	/* The teardown's close still releases everything. */
 }
 
 /* ---- Timeouts, abort, reset ------------------------------------------------ */
 
 static void test_timeout_abort(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 1000);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_DROP, .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct nvp_qpair_stats st;
 	struct done d = { 0 };
 	uint64_t t0 = now_ms();
-	(void)state;
 
-	nvp_qpair_set_timeout(qp, 100);
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
+	nvp_qpair_set_timeout(fx->qp, 100);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
 	/* The dropped command is aborted after 100 ms; the sim completes it with Abort Requested. */
-	assert_true(wait_done(qp, &d, 3000));
+	assert_true(wait_done(fx->qp, &d, 3000));
 	assert_true(now_ms() - t0 >= 100);
 	assert_int_equal(d.err, -ETIMEDOUT);
 	assert_int_equal(d.status & NVME_STATUS_CODE_MASK, NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_ABORT_REQ));
-	nvp_qpair_stats(qp, &st);
+	nvp_qpair_stats(fx->qp, &st);
 	assert_int_equal(st.timeouts, 1);
 	assert_int_equal(st.aborts, 1);
 	assert_int_equal(st.recoveries, 0); /* the abort sufficed */
 	/* Exactly once, and the qpair goes on working. */
 	memset(&d, 0, sizeof(d));
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, on_done, &d), 0);
-	assert_true(wait_done(qp, &d, 3000));
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, on_done, &d), 0);
+	assert_true(wait_done(fx->qp, &d, 3000));
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.err, 0);
-	nvp_dma_free(dev, buf);
-	nvp_qpair_destroy(qp);
-	nvp_dev_close(dev);
 }
 
 struct reset_seen {
@@ -849,24 +861,17 @@ static void test_reset_fails_in_flight(void **state)
 /* CSTS.CFS seen by the poll path: automatic reset, I/O goes on. */
 static void test_fatal_in_io_path_recovers(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 1000);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvp_sim_fault f = { .type = NVP_SIM_FAULT_FATAL, .match = { .filter = NVP_SIM_MATCH_IO } };
 	struct done d = { 0 };
 	uint32_t dw0;
-	(void)state;
 
-	fill(buf, 512, 5);
-	assert_int_equal(nvp_sim_inject(nvp_dev_sim(dev), &f), 0);
-	assert_int_equal(nvp_write(qp, ns, 9, 1, buf, on_done, &d), 0);
-	assert_true(wait_done(qp, &d, 5000));
+	fill(fx->buf, 512, 5);
+	assert_int_equal(nvp_sim_inject(nvp_dev_sim(fx->dev), &f), 0);
+	assert_int_equal(nvp_write(fx->qp, fx->ns, 9, 1, fx->buf, on_done, &d), 0);
+	assert_true(wait_done(fx->qp, &d, 5000));
 	assert_int_equal(d.err, 0); /* resubmitted after the reset */
-	assert_int_equal(nvp_get_features(dev, NVME_FEAT_ARBITRATION, 0, &dw0), 0);
-	nvp_dma_free(dev, buf);
-	nvp_qpair_destroy(qp);
-	nvp_dev_close(dev);
+	assert_int_equal(nvp_get_features(fx->dev, NVME_FEAT_ARBITRATION, 0, &dw0), 0);
 }
 
 /* Every public entry point takes NULL without crashing and says so. */
@@ -890,14 +895,10 @@ static void test_ctrl_steps(void **state)
 
 static void test_null_inputs(void **state)
 {
-	struct nvp_dev *dev = open_sim("sim", 0);
-	struct nvp_qpair *qp = nvp_qpair_create(dev, NULL);
-	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
-	uint8_t *buf = nvp_dma_alloc(dev, 4096);
+	struct sim_io *fx = *state;
 	struct nvme_sqe cmd = { .opc = NVME_CMD_FLUSH, .nsid = 1 };
 	struct nvp_qpair_stats st;
 	uint32_t dw0;
-	(void)state;
 
 	assert_null(nvp_dev_open(NULL, NULL));
 	assert_null(nvp_dev_id_ctrl(NULL));
@@ -906,23 +907,23 @@ static void test_null_inputs(void **state)
 	assert_null(nvp_ns_get(NULL, 1));
 	assert_null(nvp_ns_info(NULL));
 	assert_null(nvp_dma_alloc(NULL, 4096));
-	assert_null(nvp_dma_alloc(dev, 0));
+	assert_null(nvp_dma_alloc(fx->dev, 0));
 	assert_null(nvp_qpair_create(NULL, NULL));
-	assert_int_equal(nvp_read(NULL, ns, 0, 1, buf, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_read(qp, NULL, 0, 1, buf, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, buf, NULL, NULL), -EINVAL);
-	assert_int_equal(nvp_read(qp, ns, 0, 1, NULL, on_done, NULL), -EFAULT);
-	assert_int_equal(nvp_write(qp, ns, 0, 1, buf + 1, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_flush(qp, NULL, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_write_zeroes(NULL, ns, 0, 1, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_dsm(qp, ns, NULL, 1, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_dsm(qp, ns, (void *)buf, 0, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_dsm(qp, ns, (void *)buf, 257, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_io_cmd(qp, NULL, NULL, 0, on_done, NULL), -EINVAL);
-	assert_int_equal(nvp_io_cmd(qp, &cmd, buf, 1u << 30, on_done, NULL), -E2BIG);
+	assert_int_equal(nvp_read(NULL, fx->ns, 0, 1, fx->buf, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_read(fx->qp, NULL, 0, 1, fx->buf, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, fx->buf, NULL, NULL), -EINVAL);
+	assert_int_equal(nvp_read(fx->qp, fx->ns, 0, 1, NULL, on_done, NULL), -EFAULT);
+	assert_int_equal(nvp_write(fx->qp, fx->ns, 0, 1, fx->buf + 1, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_flush(fx->qp, NULL, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_write_zeroes(NULL, fx->ns, 0, 1, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_dsm(fx->qp, fx->ns, NULL, 1, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_dsm(fx->qp, fx->ns, (void *)fx->buf, 0, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_dsm(fx->qp, fx->ns, (void *)fx->buf, 257, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_io_cmd(fx->qp, NULL, NULL, 0, on_done, NULL), -EINVAL);
+	assert_int_equal(nvp_io_cmd(fx->qp, &cmd, fx->buf, 1u << 30, on_done, NULL), -E2BIG);
 	assert_int_equal(nvp_admin_cmd(NULL, &cmd, NULL, 0, NULL), -EINVAL);
 	assert_int_equal(nvp_get_features(NULL, 1, 0, &dw0), -EINVAL);
-	assert_int_equal(nvp_get_log_page(dev, 0, NVME_LOG_SMART, NULL, 512), -EINVAL);
+	assert_int_equal(nvp_get_log_page(fx->dev, 0, NVME_LOG_SMART, NULL, 512), -EINVAL);
 	assert_int_equal(nvp_ctrl_reset(NULL), -EINVAL);
 	assert_int_equal(nvp_admin_poll(NULL), -EINVAL);
 	assert_int_equal(nvp_dev_removed(NULL), 0);
@@ -930,14 +931,11 @@ static void test_null_inputs(void **state)
 	nvp_qpair_stats(NULL, &st);
 	nvp_qpair_set_timeout(NULL, 5);
 	nvp_opts_init(NULL);
-	nvp_dma_free(dev, NULL);
-	nvp_dma_free(dev, buf + 4); /* not an allocation: logged, ignored */
+	nvp_dma_free(fx->dev, NULL);
+	nvp_dma_free(fx->dev, fx->buf + 4); /* not an allocation: logged, ignored */
 	nvp_qpair_destroy(NULL);
 	nvp_dev_close(NULL);
-	assert_int_equal(nvp_qpair_outstanding(qp), 0); /* nothing got posted */
-	nvp_dma_free(dev, buf);
-	nvp_qpair_destroy(qp);
-	nvp_dev_close(dev);
+	assert_int_equal(nvp_qpair_outstanding(fx->qp), 0); /* nothing got posted */
 }
 
 /* ---- Asynchronous events ---------------------------------------------------- */
@@ -1097,21 +1095,21 @@ int main(void)
 		cmocka_unit_test(test_fault_never_ready),
 		cmocka_unit_test(test_fault_fatal),
 		cmocka_unit_test(test_fault_admin_drop_times_out),
-		cmocka_unit_test(test_fault_io_drop_cancelled_at_destroy),
-		cmocka_unit_test(test_fault_delay),
-		cmocka_unit_test(test_fault_status),
-		cmocka_unit_test(test_fault_bad_cid),
-		cmocka_unit_test(test_fault_bad_phase),
-		cmocka_unit_test(test_fault_surprise_removal),
-		cmocka_unit_test(test_timeout_abort),
+		cmocka_unit_test_setup_teardown(test_fault_io_drop_cancelled_at_destroy, setup_sim_io_admin_300ms, teardown_sim_io),
+		cmocka_unit_test_setup_teardown(test_fault_delay, setup_sim_io, teardown_sim_io),
+		cmocka_unit_test_setup_teardown(test_fault_status, setup_sim_io, teardown_sim_io),
+		cmocka_unit_test_setup_teardown(test_fault_bad_cid, setup_sim_io, teardown_sim_io),
+		cmocka_unit_test_setup_teardown(test_fault_bad_phase, setup_sim_io_admin_300ms, teardown_sim_io),
+		cmocka_unit_test_setup_teardown(test_fault_surprise_removal, setup_sim_io_admin_300ms, teardown_sim_io),
+		cmocka_unit_test_setup_teardown(test_timeout_abort, setup_sim_io_admin_1s, teardown_sim_io),
 		cmocka_unit_test(test_timeout_reset_resubmit),
 		cmocka_unit_test(test_reset_resubmits),
 		cmocka_unit_test(test_reset_fails_in_flight),
-		cmocka_unit_test(test_fatal_in_io_path_recovers),
+		cmocka_unit_test_setup_teardown(test_fatal_in_io_path_recovers, setup_sim_io_admin_1s, teardown_sim_io),
 		cmocka_unit_test(test_async_events),
 		cmocka_unit_test(test_removal_requested),
 		cmocka_unit_test(test_ctrl_steps),
-		cmocka_unit_test(test_null_inputs),
+		cmocka_unit_test_setup_teardown(test_null_inputs, setup_sim_io, teardown_sim_io),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

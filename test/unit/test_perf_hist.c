@@ -1,5 +1,5 @@
 /*
- * nvpoll-perf's latency histogram (bench/hist.c): bucket layout, exact
+ * nvpoll-perf's latency histogram (bench/perf/hist.c): bucket layout, exact
  * min/max/mean, percentiles of known distributions within one bucket's
  * error, and merging. The .c is included so the test needs no link rule.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../bench/hist.c"
+#include "../../bench/perf/hist.c"
 
 /* Largest error a reported value may have: half its bucket, rounded up, plus one. */
 static uint64_t tolerance(uint64_t v)

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvpoll-perf's command line: --help, each option parsed and checked, and
+ * then (perf_check_device) what the opened device allows of them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "perf.h"
+#include "tool.h"
+
+static const char usage_text[] =
+	"usage: nvpoll-perf DEVICE [options]\n"
+	"\n"
+	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound to vfio-pci, or sim[:options].\n"
+	"\n"
+	"workload:\n"
+	"  -q, --depth N        commands in flight per thread (default 32)\n"
+	"  -o, --size BYTES     I/O size, a multiple of the LBA size; K/M suffixes (default 4096)\n"
+	"  -w, --workload W     read, write, randread, randwrite, rw, randrw (default randread)\n"
+	"  -M, --mix PCT        reads in percent for rw and randrw (default 50)\n"
+	"  -t, --time SECONDS   measure for this long (default 10)\n"
+	"  -n, --count N        or: measure exactly N I/Os (split over the threads)\n"
+	"      --warmup SECONDS run this long before measuring (default 0)\n"
+	"  -T, --threads N      threads, each with its own qpair (default 1, or one per --cpus entry)\n"
+	"      --cpus LIST      pin thread i to the i-th CPU of LIST, e.g. 1,3-5 (default: not pinned)\n"
+	"      --nsid N         namespace (default 1, or the DEVICE's /ns=N)\n"
+	"      --range A:B      LBAs A .. B-1; or a size from LBA 0, e.g. 64M (default: whole namespace)\n"
+	"      --verify         writes carry LBA + sequence headers, reads check them; write-only\n"
+	"                       workloads read each block back after writing it\n"
+	"      --seed N         random seed (default: from the clock)\n"
+	"\n"
+	"device:\n"
+	"      --be NAME        backend config: vfio-pci, uio-generic, sim (default: by device)\n"
+	"      --mem KIND       DMA memory: hugepages or libc (default: the config's)\n"
+	"      --shadow-doorbells  use shadow doorbells (Doorbell Buffer Config) if the controller offers them\n"
+	"      --iopoll            io_uring, io_uring_cmd: polled completions (the nvme driver needs poll queues)\n"
+	"\n"
+	"output:\n"
+	"      --json           one JSON document on stdout instead of the text report\n"
+	"      --hist           also print the latency histogram's buckets\n"
+	"      --clock KIND     tsc or monotonic (default: tsc on x86-64)\n"
+	"      --yield          sched_yield() after a poll that found nothing (oversubscribed CPUs)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"A progress line is printed every second when stdout is a terminal. Exit status: 0 done,\n"
+	"1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT, 143 by SIGTERM (the\n"
+	"summary is still printed; further signals do not cut it short).\n";
+
+const char *const perf_mode_names[] = { "read", "write", "randread", "randwrite", "rw", "randrw" };
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nvpoll-perf: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(nvpoll-perf --help lists the options)\n");
+	return PERF_EXIT_USAGE;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= 0) || v > 1e7)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "0,2-3": CPUs the process may run on, in order. */
+static int parse_cpus(const char *s, struct perf_cfg *cfg)
+{
+	cpu_set_t allowed;
+	const char *p = s;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		CPU_ZERO(&allowed);
+	cfg->nr_cpus = 0;
+	while (*p) {
+		unsigned long a, b;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			return usage_error("--cpus '%s': expected a list like 0,2-3", s);
+		a = b = strtoul(p, &end, 10);
+		if (*end == '-') {
+			p = end + 1;
+			if (*p < '0' || *p > '9')
+				return usage_error("--cpus '%s': expected a list like 0,2-3", s);
+			b = strtoul(p, &end, 10);
+		}
+		if (b < a || b >= CPU_SETSIZE)
+			return usage_error("--cpus '%s': bad range %lu-%lu", s, a, b);
+		for (unsigned long c = a; c <= b; c++) {
+			if (!CPU_ISSET(c, &allowed))
+				return usage_error("--cpus: CPU %lu does not exist or is not allowed for this process", c);
+			if (cfg->nr_cpus == PERF_MAX_THREADS)
+				return usage_error("--cpus: at most %d entries", PERF_MAX_THREADS);
+			cfg->cpus[cfg->nr_cpus++] = (int)c;
+		}
+		if (*end == ',' && end[1])
+			end++;
+		else if (*end)
+			return usage_error("--cpus '%s': expected a list like 0,2-3", s);
+		p = end;
+	}
+	if (cfg->nr_cpus == 0)
+		return usage_error("--cpus: empty list");
+	return 0;
+}
+
+static int parse_range(const char *s, struct perf_cfg *cfg)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon) {
+		if (tool_parse_size(s, &cfg->range_a) || cfg->range_a == 0)
+			return usage_error("--range '%s': expected LBAs START:END or a size such as 64M", s);
+		cfg->range_kind = 2;
+		return 0;
+	}
+	{
+		char a[32];
+		size_t n = (size_t)(colon - s);
+
+		if (n == 0 || n >= sizeof(a))
+			return usage_error("--range '%s': expected LBAs START:END (END exclusive)", s);
+		memcpy(a, s, n);
+		a[n] = '\0';
+		if (tool_parse_u64(a, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->range_a) ||
+		    tool_parse_u64(colon + 1, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->range_b))
+			return usage_error("--range '%s': expected LBAs START:END (END exclusive)", s);
+		if (cfg->range_b <= cfg->range_a)
+			return usage_error("--range '%s': END must be above START", s);
+	}
+	cfg->range_kind = 1;
+	return 0;
+}
+
+/* The shape of a device URI (the library checks it again); the device is not touched. */
+static int uri_ok(const char *uri)
+{
+	unsigned a, b, c, d;
+	int n = 0;
+
+	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) && (uri[3] == '\0' || uri[3] == ':'))
+		return 1;
+	if (strncmp(uri, "/dev/ng", 7) == 0 || strncmp(uri, "/dev/nvme", 9) == 0)
+		return 1; /* a kernel namespace node: the library says if it is not one */
+	if (sscanf(uri, "%4x:%2x:%2x.%1x%n", &a, &b, &c, &d, &n) != 4 || n == 0) {
+		n = 0;
+		if (sscanf(uri, "%2x:%2x.%1x%n", &a, &b, &c, &n) != 3 || n == 0)
+			return 0;
+	}
+	return uri[n] == '\0' || (strncmp(uri + n, "/ns=", 4) == 0 && uri[n + 4] >= '1' && uri[n + 4] <= '9');
+}
+
+int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
+{
+	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL };
+	static const struct option opts[] = {
+		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
+		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
+		{ "time", required_argument, NULL, 't' },    { "count", required_argument, NULL, 'n' },
+		{ "threads", required_argument, NULL, 'T' }, { "warmup", required_argument, NULL, O_WARMUP },
+		{ "cpus", required_argument, NULL, O_CPUS }, { "nsid", required_argument, NULL, O_NSID },
+		{ "range", required_argument, NULL, O_RANGE }, { "verify", no_argument, NULL, O_VERIFY },
+		{ "seed", required_argument, NULL, O_SEED }, { "be", required_argument, NULL, O_BE },
+		{ "mem", required_argument, NULL, O_MEM },   { "json", no_argument, NULL, O_JSON },
+		{ "hist", no_argument, NULL, O_HIST },	     { "clock", required_argument, NULL, O_CLOCK },
+		{ "yield", no_argument, NULL, O_YIELD },     { "help", no_argument, NULL, 'h' },
+		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
+		{ NULL, 0, NULL, 0 },
+	};
+	int have_time = 0, have_seed = 0, c, rc;
+	uint64_t v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->depth = 32;
+	cfg->io_size = 4096;
+	cfg->mode = MODE_RANDREAD;
+	cfg->read_pct = 50;
+	cfg->time_s = 10;
+	cfg->threads = 1;
+#if defined(__x86_64__)
+	cfg->use_tsc = 1;
+#endif
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":q:o:w:M:t:n:T:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 65535, &v) || v == 0)
+				return usage_error("-q '%s': expected a queue depth 1..65535", optarg);
+			cfg->depth = (unsigned)v;
+			break;
+		case 'o':
+			if (tool_parse_size(optarg, &v) || v == 0 || v % 512 || v > (1u << 30))
+				return usage_error("-o '%s': expected an I/O size in bytes, a multiple of 512 (e.g. 4096 or 4k)",
+						   optarg);
+			cfg->io_size = v;
+			break;
+		case 'w': {
+			unsigned i;
+
+			for (i = 0; i < sizeof(perf_mode_names) / sizeof(perf_mode_names[0]); i++)
+				if (strcmp(optarg, perf_mode_names[i]) == 0)
+					break;
+			if (i == sizeof(perf_mode_names) / sizeof(perf_mode_names[0]))
+				return usage_error("-w '%s': expected read, write, randread, randwrite, rw or randrw", optarg);
+			cfg->mode = (enum perf_mode)i;
+			break;
+		}
+		case 'M':
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 100, &v))
+				return usage_error("-M '%s': expected a read percentage 0..100", optarg);
+			cfg->read_pct = (unsigned)v;
+			cfg->have_mix = 1;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &cfg->time_s) || cfg->time_s <= 0)
+				return usage_error("-t '%s': expected a number of seconds above 0", optarg);
+			have_time = 1;
+			break;
+		case 'n':
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->count) || cfg->count == 0)
+				return usage_error("-n '%s': expected a count of I/Os, at least 1", optarg);
+			break;
+		case 'T':
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, PERF_MAX_THREADS, &v) || v == 0)
+				return usage_error("-T '%s': expected 1..%d threads", optarg, PERF_MAX_THREADS);
+			cfg->threads = (unsigned)v;
+			cfg->have_threads = 1;
+			break;
+		case O_WARMUP:
+			if (parse_seconds(optarg, &cfg->warmup_s))
+				return usage_error("--warmup '%s': expected a number of seconds, 0 or more", optarg);
+			break;
+		case O_CPUS:
+			rc = parse_cpus(optarg, cfg);
+			if (rc)
+				return rc;
+			break;
+		case O_NSID:
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 0xfffffffe, &v) || v == 0)
+				return usage_error("--nsid '%s': expected a namespace id 1..4294967294", optarg);
+			cfg->nsid = (uint32_t)v;
+			break;
+		case O_RANGE:
+			rc = parse_range(optarg, cfg);
+			if (rc)
+				return rc;
+			break;
+		case O_VERIFY: cfg->verify = 1; break;
+		case O_SEED:
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, UINT64_MAX, &cfg->seed))
+				return usage_error("--seed '%s': expected a number", optarg);
+			have_seed = 1;
+			break;
+		case O_BE: cfg->be = optarg; break;
+		case O_MEM:
+			if (strcmp(optarg, "hugepages") && strcmp(optarg, "libc"))
+				return usage_error("--mem '%s': expected hugepages or libc", optarg);
+			cfg->mem = optarg;
+			break;
+		case O_JSON: cfg->json = 1; break;
+		case O_HIST: cfg->hist = 1; break;
+		case O_CLOCK:
+			if (strcmp(optarg, "tsc") == 0) {
+#if !defined(__x86_64__)
+				return usage_error("--clock tsc: only on x86-64; use --clock monotonic");
+#endif
+				cfg->use_tsc = 1;
+			} else if (strcmp(optarg, "monotonic") == 0) {
+				cfg->use_tsc = 0;
+			} else {
+				return usage_error("--clock '%s': expected tsc or monotonic", optarg);
+			}
+			break;
+		case O_YIELD: cfg->yield = 1; break;
+		case O_SHADOW_DB: cfg->shadow_doorbells = 1; break;
+		case O_IOPOLL: cfg->iopoll = 1; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error("unknown option -%c", optopt);
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no device given: nvpoll-perf DEVICE [options], DEVICE a PCI address or sim");
+	if (optind + 1 < argc)
+		return usage_error("one device only, and '%s' is not an option", argv[optind + 1]);
+	cfg->uri = argv[optind];
+	if (!uri_ok(cfg->uri))
+		return usage_error("'%s' is not a device: use a PCI address such as 0000:00:05.0 (optionally /ns=N), "
+				   "/dev/ngXnY, /dev/nvmeXnY, sim[:options] or nil[:options]", cfg->uri);
+	if (have_time && cfg->count)
+		return usage_error("-t and -n exclude each other: measure for a time or for a count");
+	if (cfg->have_mix && cfg->mode != MODE_RW && cfg->mode != MODE_RANDRW)
+		return usage_error("-M applies to -w rw and -w randrw only");
+	if (cfg->mode == MODE_READ || cfg->mode == MODE_RANDREAD)
+		cfg->read_pct = 100;
+	else if (cfg->mode == MODE_WRITE || cfg->mode == MODE_RANDWRITE)
+		cfg->read_pct = 0;
+	if (cfg->nr_cpus && !cfg->have_threads)
+		cfg->threads = cfg->nr_cpus;
+	if (cfg->count && cfg->count < cfg->threads)
+		return usage_error("-n %" PRIu64 " is fewer I/Os than the %u threads", cfg->count, cfg->threads);
+	if (!have_seed)
+		cfg->seed = mono_ns() ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
+/* The namespace: --nsid, else the one the URI names (/ns=N, a kernel namespace node), else 1. */
+static uint32_t pick_nsid(const struct perf_cfg *cfg, const struct nvp_dev *dev)
+{
+	if (cfg->nsid)
+		return cfg->nsid;
+	return nvp_dev_nsid(dev) ? nvp_dev_nsid(dev) : 1;
+}
+
+int perf_check_device(struct perf_run *r)
+{
+	const struct perf_cfg *cfg = &r->cfg;
+	uint64_t nsze, io_lbas, slice;
+
+	r->nsid = pick_nsid(cfg, r->dev);
+	r->ns = nvp_ns_get(r->dev, r->nsid);
+	if (!r->ns)
+		return usage_error("namespace %u: %s", r->nsid, nvp_errmsg());
+	r->info = nvp_ns_info(r->ns);
+	nsze = r->info->nsze;
+	if (cfg->io_size % r->info->lba_size)
+		return usage_error("-o %" PRIu64 ": namespace %u has %u-byte LBAs; use a multiple of that",
+				   cfg->io_size, r->nsid, r->info->lba_size);
+	if (cfg->io_size > nvp_dev_max_xfer(r->dev))
+		return usage_error("-o %" PRIu64 ": the controller moves at most %zu bytes per command (MDTS)",
+				   cfg->io_size, nvp_dev_max_xfer(r->dev));
+	if (cfg->depth + 1 > nvp_dev_max_queue_depth(r->dev))
+		return usage_error("-q %u: the controller's queues hold %u entries, so -q %u at most", cfg->depth,
+				   nvp_dev_max_queue_depth(r->dev), nvp_dev_max_queue_depth(r->dev) - 1);
+	switch (cfg->range_kind) {
+	case 1:
+		if (cfg->range_b > nsze)
+			return usage_error("--range %" PRIu64 ":%" PRIu64 ": namespace %u has %" PRIu64 " LBAs",
+					   cfg->range_a, cfg->range_b, r->nsid, nsze);
+		r->win_start = cfg->range_a;
+		r->win_lbas = cfg->range_b - cfg->range_a;
+		break;
+	case 2:
+		if (cfg->range_a % r->info->lba_size || cfg->range_a / r->info->lba_size > nsze)
+			return usage_error("--range %" PRIu64 " bytes: namespace %u has %" PRIu64 " LBAs of %u bytes "
+					   "(%" PRIu64 " bytes); give a multiple of the LBA size up to that",
+					   cfg->range_a, r->nsid, nsze, r->info->lba_size, nsze * r->info->lba_size);
+		r->win_start = 0;
+		r->win_lbas = cfg->range_a / r->info->lba_size;
+		break;
+	default:
+		r->win_start = 0;
+		r->win_lbas = nsze;
+	}
+	io_lbas = cfg->io_size / r->info->lba_size;
+	slice = r->win_lbas / cfg->threads;
+	r->slice_blocks = slice / io_lbas;
+	if (r->slice_blocks == 0)
+		return usage_error("the window of %" PRIu64 " LBAs holds no %" PRIu64 "-byte I/O per thread (-T %u)",
+				   r->win_lbas, cfg->io_size, cfg->threads);
+	if (cfg->verify && r->slice_blocks <= cfg->depth)
+		return usage_error("--verify needs more blocks per thread (%" PRIu64 ") than commands in flight (-q %u): "
+				   "widen --range or lower -q", r->slice_blocks, cfg->depth);
+	if (cfg->verify && r->slice_blocks > PERF_VERIFY_MAX_BLOCKS)
+		return usage_error("--verify keeps 5 bytes per block: %" PRIu64 " blocks per thread is too many, "
+				   "narrow the window with --range", r->slice_blocks);
+	return 0;
+}
+

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvpoll-perf, the fio-like benchmark, in four parts:
+ *
+ *   main.c       a run in order: options, open, check, set up, run, report
+ *   options.c    the command line, and the checks against the opened device
+ *   workload.c   the threads and their I/O loop, --verify, the clock, signals
+ *   report.c     the progress line and the summary (text or JSON)
+ *
+ * plus hist.c/hist.h, the latency histogram. This header is what they share:
+ * the configuration, a worker's state and the run's.
+ */
+#ifndef NVP_BENCH_PERF_H
+#define NVP_BENCH_PERF_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+#include <nvpoll.h>
+
+#include "hist.h"
+
+#define PERF_EXIT_FAIL 1
+#define PERF_EXIT_USAGE 2
+#define PERF_EXIT_SIGNAL 128	/* + the signal's number: 130 SIGINT, 143 SIGTERM, as a shell reports it */
+#define PERF_MAX_THREADS 256
+#define PERF_DRAIN_S 5		/* after a stop, wait this long for commands in flight */
+#define PERF_WATCHDOG_S 30	/* past the planned end, stop a run that does not end */
+#define PERF_VERIFY_MAGIC 0x315246505056504eull /* "NVPVPFR1" */
+#define PERF_VERIFY_MAX_BLOCKS (1ull << 28)	/* per thread: 1.25 GiB of state */
+
+enum perf_mode { MODE_READ, MODE_WRITE, MODE_RANDREAD, MODE_RANDWRITE, MODE_RW, MODE_RANDRW };
+extern const char *const perf_mode_names[];
+
+struct perf_cfg {
+	const char *uri, *be, *mem;
+	unsigned depth;
+	uint64_t io_size;
+	enum perf_mode mode;
+	unsigned read_pct;
+	int have_mix;
+	double time_s, warmup_s;
+	uint64_t count;		/* 0: timed */
+	unsigned threads;
+	int have_threads;
+	int cpus[PERF_MAX_THREADS];
+	unsigned nr_cpus;
+	uint32_t nsid;		/* 0: from the URI, else 1 */
+	int range_kind;		/* 0 none, 1 LBAs [range_a, range_b), 2 bytes range_a from LBA 0 */
+	uint64_t range_a, range_b;
+	int verify, json, hist, yield, use_tsc, shadow_doorbells, iopoll;
+	uint64_t seed;
+};
+
+/* ---------------------------------------------------------------- clock */
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t ticks_now(int use_tsc)
+{
+#if defined(__x86_64__)
+	if (use_tsc)
+		return __rdtsc();
+#endif
+	(void)use_tsc;
+	return mono_ns();
+}
+
+struct perf_clock {
+	int use_tsc;
+	uint64_t mono0, tick0;
+	double ns_per_tick;
+};
+
+struct worker;
+
+/* One command slot: its buffer and what is in flight from it. */
+struct perf_io {
+	struct worker *w;
+	uint8_t *buf;
+	uint64_t start;		/* ticks at submission */
+	uint64_t block;		/* index in the thread's slice */
+	uint32_t seq;		/* --verify: the sequence number this write carries */
+	uint8_t write;
+	uint8_t readback;	/* --verify, write-only workloads: the read after a write */
+};
+
+/* Measured since the warmup ended (I/Os done: the histogram's count; reads: the rest). */
+struct perf_counts {
+	uint64_t writes;
+	uint64_t verified, unwritten;	/* --verify: LBAs checked; LBAs read that no --verify run wrote */
+};
+
+enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+
+struct worker {
+	/* Hot: every completion and submission reads these. */
+	struct nvp_qpair *qp;
+	const struct nvp_ns *ns;
+	struct perf_hist *hist;
+	uint64_t base_lba;	/* first LBA of this thread's slice */
+	uint64_t nblocks;	/* I/O-size blocks in the slice */
+	uint32_t io_lbas;
+	uint32_t read_thresh;	/* read when the next 32 random bits * 100 >> 32 is below this */
+	int rand, verify, use_tsc, phase;
+	unsigned inflight;
+	uint64_t rng;
+	uint64_t next_block;	/* sequential workloads */
+	uint64_t left;		/* submissions still allowed (-n), else UINT64_MAX */
+	uint64_t event;		/* ticks of the next phase change */
+	struct perf_counts c;
+	uint64_t pub_ios, pub_lat; /* since start, for the main thread's progress line (relaxed atomics) */
+	uint64_t base_ios, base_lat; /* I/Os and latency sum before the last histogram reset */
+
+	/* Warm: --verify state, phase changes. */
+	uint32_t *vseq;		/* per block: seq of its last completed write, 0: none this run */
+	uint8_t *vbusy;		/* per block: a command is in flight on it */
+	uint32_t seq;
+	uint32_t lba_size;
+	uint64_t measure_start, last_cpl;
+	uint64_t warm_ticks, run_ticks, count;
+	int failed;
+	int measured;		/* left the warmup: the counts are a measurement */
+	struct nvp_qpair_stats qstats;
+
+	/* Cold. */
+	const struct perf_cfg *cfg;
+	unsigned id;
+	int cpu;
+	struct perf_io *ios;
+	void *bufs;
+	size_t buf_stride;
+	pthread_t thread;
+	int started, finished;
+};
+
+struct perf_run {
+	struct perf_cfg cfg;
+	struct perf_clock clk;
+	struct nvp_dev *dev;
+	const struct nvp_ns *ns;
+	const struct nvp_ns_info *info;
+	uint32_t nsid;
+	uint64_t win_start, win_lbas;	/* the LBA window */
+	uint64_t slice_blocks;		/* I/O-size blocks per thread */
+	struct worker *w;
+	unsigned nr_workers;		/* set up so far */
+	int signal;			/* the signal that stopped the run; 0: none */
+};
+
+/* ---------------------------------------------------------------- options.c */
+
+/* The command line into @cfg; 0, or the exit status (usage text and errors printed). */
+int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg);
+/* What the device must allow, checked once it is open; exit status or 0. */
+int perf_check_device(struct perf_run *r);
+
+/* ---------------------------------------------------------------- workload.c */
+
+extern int perf_stop; /* atomic: a stop signal, or a thread failed */
+extern volatile sig_atomic_t perf_signal; /* the first SIGINT or SIGTERM; 0: none */
+
+void perf_clock_start(struct perf_clock *c, int use_tsc);
+/* Rate from start to now; waits until at least @min_ms have passed, for precision. */
+void perf_clock_calibrate(struct perf_clock *c, unsigned min_ms);
+/* SIGINT and SIGTERM stop the run (and set perf_signal) instead of the process. */
+void perf_catch_stop_signals(void);
+int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id);
+/* Starts the threads, shows progress, stops a run that overstays; returns when all have ended. */
+void perf_run_threads(struct perf_run *r);
+void perf_teardown(struct perf_run *r);
+
+/* ---------------------------------------------------------------- report.c */
+
+void perf_print_header(const struct perf_run *r);
+/* The progress line of second @sec, from the workers' published counters. */
+void perf_progress(const struct perf_run *r, unsigned sec, uint64_t *last_ios, uint64_t *last_lat);
+void perf_report(const struct perf_run *r, int failed);
+
+#endif /* NVP_BENCH_PERF_H */

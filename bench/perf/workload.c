@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvpoll-perf's workload. Each thread owns one qpair and keeps
+ * -q commands in flight on it: submit a batch, then poll; every completion
+ * callback records the latency and posts the next command from the same
+ * slot, and the next poll rings the doorbell once for all of them. Nothing
+ * is allocated and no lock is taken after the threads start.
+ *
+ * Timing: one time stamp per I/O (the completion's, which is also the next
+ * command's submission time), from rdtsc on x86-64 (calibrated against
+ * CLOCK_MONOTONIC over the whole run) or from CLOCK_MONOTONIC itself.
+ *
+ * The LBA window (--range, default the namespace) is cut into one slice per
+ * thread and each slice into I/O-size blocks; every I/O is one whole block.
+ * With --verify no two commands in flight ever share a block, so each read
+ * can be checked against the last write of its block.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "perf.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---------------------------------------------------------------- clock */
+
+void perf_clock_start(struct perf_clock *c, int use_tsc)
+{
+	c->use_tsc = use_tsc;
+	c->mono0 = mono_ns();
+	c->tick0 = ticks_now(use_tsc);
+	c->ns_per_tick = 1.0;
+}
+
+void perf_clock_calibrate(struct perf_clock *c, unsigned min_ms)
+{
+	uint64_t mono, tick;
+
+	if (!c->use_tsc)
+		return;
+	while (mono_ns() - c->mono0 < (uint64_t)min_ms * 1000000)
+		usleep(1000);
+	mono = mono_ns();
+	tick = ticks_now(1);
+	if (tick > c->tick0)
+		c->ns_per_tick = (double)(mono - c->mono0) / (double)(tick - c->tick0);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+/* A header at the start of every logical block a --verify write carries. */
+struct verify_hdr {
+	uint64_t magic;
+	uint64_t lba;
+	uint32_t seq;
+	uint32_t thread;
+	uint64_t check;		/* magic ^ lba ^ seq ^ thread: a torn header fails */
+};
+
+int perf_stop; /* atomic: a stop signal, or a thread failed */
+volatile sig_atomic_t perf_signal; /* the first SIGINT or SIGTERM; 0: none */
+
+/*
+ * Stays installed for the whole run: timeout(1) and a terminal signal the
+ * whole process group, so a second signal can land right behind the first,
+ * and it must not kill the process before the summary. The stop is bounded
+ * anyway (PERF_DRAIN_S, then the controller's own timeouts).
+ */
+static void on_stop_signal(int sig)
+{
+	if (!perf_signal)
+		perf_signal = sig;
+	nvp_store_relaxed(&perf_stop, 1); /* a flag alone: workers read nothing behind it */
+}
+
+static inline uint64_t rng_next(uint64_t *s)
+{
+	/* xorshift64*: a few cycles, plenty for picking blocks */
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* This thread submits nothing more, and every other thread stops too. */
+/* Said once per run, by whichever thread sees it first: the reason every later error has. */
+static void say_if_removed(struct worker *w, int err)
+{
+	static int said;
+
+	if (err == -ENODEV && !nvp_xchg_acq_rel(&said, 1))
+		fprintf(stderr, "nvpoll-perf: %s was removed (hot-unplug, unbind or surprise removal): stopping\n",
+			w->cfg->uri);
+}
+
+static void fail(struct worker *w)
+{
+	w->failed = 1;
+	w->phase = PHASE_STOP;
+	w->left = 0;
+	w->event = UINT64_MAX;
+	nvp_store_relaxed(&perf_stop, 1); /* a flag alone: workers read nothing behind it */
+}
+
+static void on_done(void *arg, int err, const struct nvme_cqe *cqe);
+
+static __attribute__((noinline, cold)) void verify_fill(struct worker *w, struct perf_io *io, uint64_t lba)
+{
+	for (uint32_t i = 0; i < w->io_lbas; i++) {
+		uint8_t *p = io->buf + (size_t)i * w->lba_size;
+		struct verify_hdr h = {
+			.magic = PERF_VERIFY_MAGIC, .lba = lba + i, .seq = io->seq, .thread = w->id,
+		};
+
+		h.check = h.magic ^ h.lba ^ h.seq ^ h.thread;
+		memcpy(p, &h, sizeof(h));
+		/* The block's last bytes too: a transfer cut short shows. */
+		memcpy(p + w->lba_size - 8, &h.check, 8);
+	}
+}
+
+/* Before a read: wipe the headers, so a read that moved no data cannot pass. */
+static __attribute__((noinline, cold)) void verify_wipe(struct worker *w, struct perf_io *io)
+{
+	for (uint32_t i = 0; i < w->io_lbas; i++) {
+		uint8_t *p = io->buf + (size_t)i * w->lba_size;
+
+		memset(p, 0, sizeof(struct verify_hdr));
+		memset(p + w->lba_size - 8, 0, 8);
+	}
+}
+
+/* Pick a block no command in flight touches (there are more blocks than slots). */
+static uint64_t verify_pick(struct worker *w, uint64_t b)
+{
+	while (w->vbusy[b])
+		b = b + 1 == w->nblocks ? 0 : b + 1;
+	w->vbusy[b] = 1;
+	return b;
+}
+
+static inline int submit(struct worker *w, struct perf_io *io, uint64_t now)
+{
+	uint64_t b, lba;
+	int rc;
+
+	if (likely(!io->readback)) {
+		uint64_t r;
+
+		if (unlikely(w->left == 0))
+			return 0;
+		w->left--;
+		r = rng_next(&w->rng);
+
+		if (w->rand) {
+			/* Lemire's multiply-shift: uniform enough, and no division. */
+			b = (uint64_t)(((unsigned __int128)r * w->nblocks) >> 64);
+		} else {
+			b = w->next_block;
+			if (++w->next_block == w->nblocks)
+				w->next_block = 0;
+		}
+		io->write = (uint32_t)((((r & 0xffffffffu) * 100) >> 32)) >= w->read_thresh;
+		if (unlikely(w->verify)) {
+			b = verify_pick(w, b);
+			if (io->write) {
+				if (++w->seq == 0)
+					w->seq = 1;
+				io->seq = w->seq;
+			}
+		}
+		io->block = b;
+	}
+	lba = w->base_lba + io->block * w->io_lbas;
+	if (unlikely(w->verify)) {
+		if (io->write)
+			verify_fill(w, io, lba);
+		else
+			verify_wipe(w, io);
+	}
+	io->start = now;
+	if (io->write)
+		rc = nvp_write(w->qp, w->ns, lba, w->io_lbas, io->buf, on_done, io);
+	else
+		rc = nvp_read(w->qp, w->ns, lba, w->io_lbas, io->buf, on_done, io);
+	if (unlikely(rc)) {
+		say_if_removed(w, rc);
+		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 " not submitted: %s\n", w->id,
+			io->write ? "write" : "read", lba, nvp_errmsg());
+		fail(w);
+		return rc;
+	}
+	w->inflight++;
+	return 0;
+}
+
+static __attribute__((noinline, cold)) void io_failed(struct worker *w, struct perf_io *io, int err,
+						      const struct nvme_cqe *cqe)
+{
+	char status[96];
+
+	say_if_removed(w, err);
+	if (!w->failed)
+		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 "+%u failed: %s\n", w->id,
+			io->write ? "write" : "read", w->base_lba + io->block * w->io_lbas, w->io_lbas,
+			err == -EIO ? nvp_status_format(nvp_cqe_status(cqe), status, sizeof(status))
+				    : strerror(-err));
+	fail(w);
+}
+
+/* Check a completed read against what this run last wrote there; 0 or -1. */
+static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_io *io)
+{
+	uint64_t lba0 = w->base_lba + io->block * w->io_lbas;
+	uint32_t want = io->readback ? io->seq : w->vseq[io->block];
+	uint32_t checked = 0;
+
+	for (uint32_t i = 0; i < w->io_lbas; i++) {
+		const uint8_t *p = io->buf + (size_t)i * w->lba_size;
+		struct verify_hdr h;
+		uint64_t tail;
+		const char *why = NULL;
+
+		memcpy(&h, p, sizeof(h));
+		memcpy(&tail, p + w->lba_size - 8, 8);
+		if (h.magic != PERF_VERIFY_MAGIC) {
+			if (want == 0) {
+				/* Never written by a --verify run: nothing to check. */
+				w->c.unwritten++;
+				continue;
+			}
+			why = "no header";
+		} else if (h.check != (h.magic ^ h.lba ^ h.seq ^ h.thread) || tail != h.check) {
+			why = "corrupt header or tail";
+		} else if (h.lba != lba0 + i) {
+			why = "header of another LBA";
+		} else if (want && (h.seq != want || h.thread != w->id)) {
+			why = "stale or foreign data";
+		}
+		if (why) {
+			char expect[64];
+
+			if (want)
+				snprintf(expect, sizeof(expect), "seq %u of thread %u", want, w->id);
+			else
+				snprintf(expect, sizeof(expect), "any seq (not written by this run)");
+			fprintf(stderr,
+				"nvpoll-perf: verify failed: thread %u, LBA %" PRIu64 ": %s: expected lba %" PRIu64
+				", %s; found magic %#" PRIx64 ", lba %" PRIu64 ", seq %u of thread %u\n",
+				w->id, lba0 + i, why, lba0 + i, expect, h.magic, h.lba, h.seq, h.thread);
+			return -1;
+		}
+		checked++;
+	}
+	w->c.verified += checked;
+	return 0;
+}
+
+/* --verify bookkeeping of a completed command; returns 1 if @io goes on with a read-back. */
+static __attribute__((noinline)) int verify_done(struct worker *w, struct perf_io *io)
+{
+	if (io->write) {
+		w->vseq[io->block] = io->seq;
+		if (w->read_thresh == 0 && w->phase != PHASE_STOP) {
+			io->readback = 1;
+			io->write = 0;
+			return 1;
+		}
+	} else if (verify_check(w, io)) {
+		fail(w);
+		return 0;
+	}
+	io->readback = 0;
+	w->vbusy[io->block] = 0;
+	return 0;
+}
+
+static void counts_reset(struct worker *w, uint64_t now)
+{
+	w->base_ios += w->hist->count;
+	w->base_lat += w->hist->sum;
+	perf_hist_reset(w->hist);
+	memset(&w->c, 0, sizeof(w->c));
+	nvp_qpair_stats_reset(w->qp);
+	w->measure_start = now;
+	w->last_cpl = now;
+}
+
+static __attribute__((noinline, cold)) void phase_advance(struct worker *w, uint64_t now)
+{
+	if (w->phase == PHASE_WARMUP) {
+		counts_reset(w, now);
+		w->phase = PHASE_MEASURE;
+		w->measured = 1;
+		if (w->count) {
+			/* Those in flight (and this one) complete inside the measurement. */
+			w->left = w->count > w->inflight + 1 ? w->count - w->inflight - 1 : 0;
+			w->event = UINT64_MAX;
+		} else {
+			w->event = now + w->run_ticks;
+		}
+		return;
+	}
+	w->phase = PHASE_STOP;
+	w->left = 0;
+	w->event = UINT64_MAX;
+}
+
+static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
+{
+	struct perf_io *io = arg;
+	struct worker *w = io->w;
+	uint64_t now = ticks_now(w->use_tsc);
+	uint64_t lat = now - io->start;
+
+	w->inflight--;
+	if (unlikely(now >= w->event))
+		phase_advance(w, now);
+	if (unlikely((int64_t)lat < 0))
+		lat = 0; /* an unpinned thread moved between CPUs whose TSCs differ */
+	perf_hist_add(w->hist, lat);
+	w->last_cpl = now;
+	w->c.writes += io->write;
+	if (unlikely(err)) {
+		io_failed(w, io, err, cqe);
+		return;
+	}
+	if (unlikely(w->verify) && verify_done(w, io)) {
+		submit(w, io, now); /* the read-back: not counted against -n */
+		return;
+	}
+	/* Failures and stops set PHASE_STOP: one test covers them all. */
+	if (likely(w->phase != PHASE_STOP))
+		submit(w, io, now);
+}
+
+static void worker_loop(struct worker *w)
+{
+	uint64_t now = ticks_now(w->use_tsc), stop_at = 0;
+	struct nvp_qpair *qp = w->qp;
+
+	w->measure_start = now;
+	w->last_cpl = now;
+	if (w->warm_ticks) {
+		w->phase = PHASE_WARMUP;
+		w->event = now + w->warm_ticks;
+	} else {
+		w->phase = PHASE_MEASURE;
+		w->event = w->count ? UINT64_MAX : now + w->run_ticks;
+	}
+	for (unsigned i = 0; i < w->cfg->depth && !w->failed; i++)
+		submit(w, &w->ios[i], now);
+
+	while (w->inflight) {
+		if (nvp_qpair_poll(qp, 0)) {
+			/* Relaxed: the progress line needs each counter untorn, not the two in step. */
+			nvp_store_relaxed(&w->pub_ios, w->base_ios + w->hist->count);
+			nvp_store_relaxed(&w->pub_lat, w->base_lat + w->hist->sum);
+		} else if (w->cfg->yield) {
+			sched_yield();
+		}
+		if (unlikely(nvp_load_relaxed(&perf_stop))) { /* a flag alone */
+			uint64_t t = mono_ns();
+
+			if (w->phase != PHASE_STOP) {
+				w->phase = PHASE_STOP;
+				w->left = 0;
+				w->event = UINT64_MAX;
+				stop_at = t;
+			} else if (stop_at && t - stop_at > (uint64_t)PERF_DRAIN_S * 1000000000u) {
+				fprintf(stderr, "nvpoll-perf: thread %u: %u commands still in flight %d s after the stop, "
+					"abandoned\n", w->id, w->inflight, PERF_DRAIN_S);
+				break;
+			}
+		}
+	}
+	nvp_qpair_ring(qp); /* nothing should be pending; harmless if so */
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+		int rc;
+
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+		if (rc)
+			fprintf(stderr, "nvpoll-perf: thread %u: cannot pin to CPU %d: %s (running unpinned)\n",
+				w->id, w->cpu, strerror(rc));
+	}
+	worker_loop(w);
+	nvp_qpair_stats(w->qp, &w->qstats);
+	nvp_store_release(&w->finished, 1); /* the main thread reads qstats and the histogram after it */
+	return NULL;
+}
+
+/* No SA_RESETHAND: a second signal must not kill the process before the summary. */
+void perf_catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---------------------------------------------------------------- setup */
+
+int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
+{
+	const struct perf_cfg *cfg = &r->cfg;
+	uint32_t io_lbas = (uint32_t)(cfg->io_size / r->info->lba_size);
+
+	w->cfg = cfg;
+	w->id = id;
+	w->cpu = cfg->nr_cpus ? cfg->cpus[id % cfg->nr_cpus] : -1;
+	w->ns = r->ns;
+	w->lba_size = r->info->lba_size;
+	w->io_lbas = io_lbas;
+	w->nblocks = r->slice_blocks;
+	w->base_lba = r->win_start + (uint64_t)id * r->slice_blocks * io_lbas;
+	w->rand = cfg->mode == MODE_RANDREAD || cfg->mode == MODE_RANDWRITE || cfg->mode == MODE_RANDRW;
+	w->read_thresh = cfg->read_pct;
+	w->verify = cfg->verify;
+	w->use_tsc = cfg->use_tsc;
+	w->rng = cfg->seed * 0x9e3779b97f4a7c15ull + id + 1;
+	if (!w->rng)
+		w->rng = 1;
+	w->left = UINT64_MAX;
+	if (cfg->count)
+		w->left = w->count = cfg->count / cfg->threads + (id < cfg->count % cfg->threads);
+	w->warm_ticks = (uint64_t)(cfg->warmup_s * 1e9 / r->clk.ns_per_tick);
+	w->measured = !w->warm_ticks;
+	w->run_ticks = (uint64_t)(cfg->time_s * 1e9 / r->clk.ns_per_tick);
+
+	w->qp = nvp_qpair_create(r->dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
+	if (!w->qp) {
+		fprintf(stderr, "nvpoll-perf: thread %u: %s\n", id, nvp_errmsg());
+		return -1;
+	}
+	/* Slots start on 4 KiB boundaries, as an application's buffers would. */
+	w->buf_stride = (cfg->io_size + 4095) & ~(size_t)4095;
+	w->bufs = nvp_dma_alloc(r->dev, w->buf_stride * cfg->depth);
+	if (!w->bufs) {
+		fprintf(stderr, "nvpoll-perf: thread %u: %zu bytes of DMA memory: %s\n", id,
+			w->buf_stride * cfg->depth, nvp_errmsg());
+		return -1;
+	}
+	w->hist = malloc(sizeof(*w->hist));
+	w->ios = calloc(cfg->depth, sizeof(*w->ios));
+	if (cfg->verify) {
+		w->vseq = calloc(w->nblocks, sizeof(*w->vseq));
+		w->vbusy = calloc(w->nblocks, 1);
+	}
+	if (!w->hist || !w->ios || (cfg->verify && (!w->vseq || !w->vbusy))) {
+		fprintf(stderr, "nvpoll-perf: thread %u: out of memory\n", id);
+		return -1;
+	}
+	perf_hist_reset(w->hist);
+	/* Data that no device could compress or dedupe away; --verify writes its own. */
+	for (size_t i = 0; i < w->buf_stride * cfg->depth / 8; i++)
+		((uint64_t *)w->bufs)[i] = rng_next(&w->rng);
+	for (unsigned i = 0; i < cfg->depth; i++) {
+		w->ios[i].w = w;
+		w->ios[i].buf = (uint8_t *)w->bufs + i * w->buf_stride;
+	}
+	return 0;
+}
+
+void perf_teardown(struct perf_run *r)
+{
+	for (unsigned i = 0; i < r->nr_workers; i++) {
+		struct worker *w = &r->w[i];
+
+		/* Stopped: a completion that still arrives in the destroy's drain submits nothing. */
+		w->phase = PHASE_STOP;
+		w->left = 0;
+		if (w->qp)
+			nvp_qpair_destroy(w->qp);
+		if (w->bufs)
+			nvp_dma_free(r->dev, w->bufs);
+		free(w->hist);
+		free(w->ios);
+		free(w->vseq);
+		free(w->vbusy);
+	}
+	free(r->w);
+	nvp_dev_close(r->dev); /* deletes the queues, CC.SHN: the controller is shut down cleanly */
+}
+
+/* ---------------------------------------------------------------- run */
+
+void perf_run_threads(struct perf_run *r)
+{
+	const struct perf_cfg *cfg = &r->cfg;
+	int show = !cfg->json && isatty(STDOUT_FILENO);
+	uint64_t t0 = mono_ns(), next = t0 + 1000000000u, last_ios = 0, last_lat = 0;
+	double limit_s = cfg->warmup_s + cfg->time_s + PERF_WATCHDOG_S;
+	unsigned sec = 0, done;
+
+	for (unsigned i = 0; i < r->nr_workers; i++) {
+		int rc = pthread_create(&r->w[i].thread, NULL, worker_main, &r->w[i]);
+
+		if (rc) {
+			fprintf(stderr, "nvpoll-perf: cannot start thread %u: %s\n", i, strerror(rc));
+			r->w[i].failed = 1;
+			nvp_store_relaxed(&perf_stop, 1); /* a flag alone */
+			break;
+		}
+		r->w[i].started = 1;
+	}
+	do {
+		uint64_t now;
+
+		usleep(20000);
+		now = mono_ns();
+		if (show && now >= next) {
+			perf_progress(r, ++sec, &last_ios, &last_lat);
+			next += 1000000000u;
+		}
+		/* -n has no planned end: only a stall would keep it going forever, so no watchdog. */
+		if (!cfg->count && (double)(now - t0) / 1e9 > limit_s && !nvp_load_relaxed(&perf_stop)) {
+			fprintf(stderr, "nvpoll-perf: the run is %d s past its end: stopping it\n", PERF_WATCHDOG_S);
+			nvp_store_relaxed(&perf_stop, 1); /* a flag alone */
+		}
+		done = 0;
+		for (unsigned i = 0; i < r->nr_workers; i++)
+			done += !r->w[i].started || nvp_load_acquire(&r->w[i].finished); /* then its results are there */
+	} while (done < r->nr_workers);
+	for (unsigned i = 0; i < r->nr_workers; i++)
+		if (r->w[i].started)
+			pthread_join(r->w[i].thread, NULL);
+}
