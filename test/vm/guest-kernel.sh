@@ -26,39 +26,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 
-check() { # NAME CMD...: run CMD, report
-	local name=$1 start=$SECONDS; shift
-	if "$@" >"$tmp/out" 2>&1; then
-		sed 's/^/  | /' "$tmp/out" | tail -n 6
-		echo "ok   - $name ($((SECONDS - start)) s)"
-	else
-		sed 's/^/  | /' "$tmp/out" | tail -n 40
-		echo "FAIL - $name"
-		fails=$((fails + 1))
-	fi
-}
-
-expect_error() { # PATTERN CMD...: CMD must fail and say PATTERN
-	local pattern=$1; shift
-	if "$@" >"$tmp/err" 2>&1; then echo "unexpectedly succeeded: $*"; cat "$tmp/err"; return 1; fi
-	cat "$tmp/err"
-	grep -q -- "$pattern" "$tmp/err" || { echo "(expected: $pattern)"; return 1; }
-}
-
-expect_out() { # PATTERN CMD...: CMD must succeed and print PATTERN (extended regex)
-	local pattern=$1; shift
-	"$@" >"$tmp/o" 2>&1 || { cat "$tmp/o"; return 1; }
-	cat "$tmp/o"
-	grep -Eq -- "$pattern" "$tmp/o" || { echo "(expected: $pattern)"; return 1; }
-}
-
-rebind() { # BDF DRIVER
-	local dev=/sys/bus/pci/devices/$1
-	echo "$2" >"$dev/driver_override"
-	[ -e "$dev/driver" ] && echo "$1" >"$dev/driver/unbind"
-	echo "$1" >/sys/bus/pci/drivers_probe
-	[ "$(basename "$(readlink "$dev/driver")")" = "$2" ]
-}
+CHECK_TAIL=6
+# shellcheck source=test/vm/lib.sh
+. test/vm/lib.sh
 
 # The kernel's nodes for the controller at $bdf, once both namespaces have them: ng/blk for nsid 1,
 # ng2/blk2 for nsid 2. Node numbers need not follow nsids (the kernel scans namespaces in
