@@ -14,17 +14,6 @@
 #include "nvme/nvme.h"
 #include "nvme/transport.h"
 
-static int psync_qpair_init(struct nvp_qpair *qp)
-{
-	(void)qp;
-	return 0;
-}
-
-static void psync_qpair_fini(struct nvp_qpair *qp)
-{
-	(void)qp;
-}
-
 static void psync_poll(struct nvp_qpair *qp)
 {
 	const struct nvme_sqe *sqe;
@@ -60,8 +49,6 @@ const struct nvp_transport_ops nvp_xport_psync = {
 	.name = "psync",
 	.ctrl = &nvp_kernel_ctrl,
 	.admin = nvp_kernel_admin,
-	.qpair_init = psync_qpair_init,
-	.qpair_fini = psync_qpair_fini,
 	.poll = psync_poll,
 };
 

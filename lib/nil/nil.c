@@ -188,17 +188,6 @@ static int nil_admin(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf,
 
 /* ---- I/O ----------------------------------------------------------------- */
 
-static int nil_qpair_init(struct nvp_qpair *qp)
-{
-	(void)qp;
-	return 0;
-}
-
-static void nil_qpair_fini(struct nvp_qpair *qp)
-{
-	(void)qp;
-}
-
 static void nil_poll(struct nvp_qpair *qp)
 {
 	const struct nvme_sqe *sqe;
@@ -247,7 +236,5 @@ const struct nvp_transport_ops nvp_xport_nil = {
 	.name = "nil",
 	.ctrl = &nil_ctrl,
 	.admin = nil_admin,
-	.qpair_init = nil_qpair_init,
-	.qpair_fini = nil_qpair_fini,
 	.poll = nil_poll,
 };

@@ -427,10 +427,12 @@ NVP_API void nvp_qpair_destroy(struct nvp_qpair *qp)
 		return;
 	dev = qp->dev;
 	drain(qp);
-	if (qp->xport)
-		qp->xport->qpair_fini(qp);
-	else
+	if (qp->xport) {
+		if (qp->xport->qpair_fini)
+			qp->xport->qpair_fini(qp);
+	} else {
 		nvp_admin_delete_io_queues(dev, qp);
+	}
 	cancel_outstanding(qp);
 	pthread_mutex_lock(&dev->admin_lock);
 	dev->io_qpairs[qp->qid] = NULL;

@@ -19,7 +19,7 @@ int nvp_xport_qpair_init(struct nvp_qpair *qp)
 	qp->gen = 0;
 	qp->xport_sq_head = qp->xport_cq_tail = 0;
 	qp->xport_cq_phase = 1;
-	return qp->xport->qpair_init(qp);
+	return qp->xport->qpair_init ? qp->xport->qpair_init(qp) : 0;
 }
 
 void nvp_xport_complete_err(struct nvp_qpair *qp, uint16_t cid, int err)

@@ -46,9 +46,9 @@ struct nvp_transport_ops {
 	 */
 	int (*admin)(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
 		     struct nvme_cqe *cqe);
-	/* Per-qpair state (qp->xport_priv) once the rings and slots exist; 0 or -errno with a message. */
+	/* Per-qpair state (qp->xport_priv) once the rings and slots exist; 0 or -errno with a message. NULL: none. */
 	int (*qpair_init)(struct nvp_qpair *qp);
-	/* Undo qpair_init; commands still in flight are given up (nvp_qpair_destroy() cancels them). */
+	/* Undo qpair_init; commands still in flight are given up (nvp_qpair_destroy() cancels them). NULL: none. */
 	void (*qpair_fini)(struct nvp_qpair *qp);
 	/* Start what was posted since the last call, reap what finished. On the qpair's thread. */
 	void (*poll)(struct nvp_qpair *qp);
