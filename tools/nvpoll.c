@@ -149,7 +149,7 @@ static int cmd_identify(struct nvp_dev *dev, const struct args *a)
 		       "\"max_queue_depth\":%u,\"namespaces\":[",
 		       ver, id->mdts, nvp_dev_max_xfer(dev), id->nn, id->oncs, id->vwc, nvp_dev_max_queue_depth(dev));
 	} else {
-		printf("vid      : %#06x\nssvid    : %#06x\nsn       : %s\nmn       : %s\nfr       : %s\n"
+		printf("vid      : 0x%04x\nssvid    : 0x%04x\nsn       : %s\nmn       : %s\nfr       : %s\n"
 		       "version  : %s\nmdts     : %u (%zu bytes per command)\nnn       : %u\nbackend  : %s\n",
 		       id->vid, id->ssvid, sn, mn, fr, ver, id->mdts, nvp_dev_max_xfer(dev), id->nn,
 		       nvp_dev_backend(dev));
