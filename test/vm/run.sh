@@ -10,18 +10,21 @@ failed=()
 
 run_case() { # NAME VM-OPTIONS... -- GUEST-CMD...
 	local name=$1; shift
-	local start rc
+	local start rc retry
 	start=$(date +%s)
 	echo "=== vmtest: $name"
 	"$vm" "$@"
 	rc=$?
-	# 125: the harness or the guest kernel failed (e.g. an early-boot hang
-	# under heavy host load), not the test. One more boot, said out loud.
-	if [ "$rc" = 125 ]; then
-		echo "=== RETRY $name: the guest failed before the test could report (exit 125)"
+	# 125: the harness, the guest kernel or QEMU failed (an early-boot hang
+	# under heavy host load; QEMU 7.2 itself crashing with heap corruption
+	# during device_del in the uio hot-unplug case, seen twice in a row once),
+	# not the test. Up to two more boots, each said out loud.
+	for retry in 1 2; do
+		[ "$rc" = 125 ] || break
+		echo "=== RETRY $retry $name: the guest failed before the test could report (exit 125)"
 		"$vm" "$@"
 		rc=$?
-	fi
+	done
 	if [ "$rc" = 0 ]; then
 		echo "=== PASS $name ($(($(date +%s) - start)) s)"
 	else
