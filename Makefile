@@ -59,6 +59,8 @@ $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
 	$(CC) $(CFLAGS) -Itest $(TOOLS_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS) -lcmocka
 
 $(O)/test/test_cli: $(TOOLS_COMMON_OBJS)
+# test_sim_file runs the real CLI twice (write, then read in another process).
+$(O)/test/test_sim_file: $(O)/nvpoll
 
 # Guest test programs also run against the sim in the unit suite.
 $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a

@@ -21,8 +21,19 @@
  *   dbbuf=0|1     offer Doorbell Buffer Config (OACS bit 8): shadow doorbells
  *                 and EventIdx for I/O queues, until the next reset (1)
  *   sn=STRING     serial number ("NVPSIM0001")
+ *   file=PATH     keep the namespaces in PATH (no commas in it) instead of
+ *                 memory: created sparse at the configured size when it is
+ *                 missing or empty, reused as it is by the next open, locked
+ *                 (flock) while open so a second opener fails with -EBUSY.
+ *                 A header records the geometry: options without ns=,
+ *                 lbads= and size= take it from the file, options with any
+ *                 of them must match it (else -EINVAL). Namespace 1 starts
+ *                 at 64 KiB, each next one at the next 64 KiB boundary.
+ *                 Without file= every open starts with empty namespaces.
  * lbads and size take one value for all namespaces or a colon-separated
- * list with one value per namespace.
+ * list with one value per namespace. A trailing "/ns=N" (as in
+ * "sim:ns=2/ns=2" or "sim/ns=1") is not an option: it names the namespace
+ * nvp_dev_nsid() returns, as in a PCI URI.
  *
  * Faults are injected into an opened sim with nvp_sim_inject(). Each fault
  * that targets commands picks them with a match (all of whose set filters

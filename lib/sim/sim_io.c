@@ -3,7 +3,8 @@
  * Namespaces and the NVM command set: Read, Write, Compare, Write Zeroes,
  * Dataset Management, Flush. Namespace data lives in anonymous mappings,
  * so a 64 MiB namespace costs only the pages written to it, and
- * deallocated or zeroed pages go back to the kernel and read as zeroes.
+ * deallocated or zeroed pages go back to the kernel and read as zeroes;
+ * with file=PATH, in shared mappings of a sparse file (sim_file.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -13,24 +14,40 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
+/* Namespace @i's data: anonymous memory, or its part of the file= file. */
+static void *sim_ns_map(struct nvp_sim *sim, unsigned i, uint64_t file_off)
+{
+	if (sim->file_fd < 0)
+		return mmap(NULL, sim->cfg.size[i], PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return mmap(NULL, sim->cfg.size[i], PROT_READ | PROT_WRITE, MAP_SHARED, sim->file_fd, (off_t)file_off);
+}
+
 int sim_ns_init(struct nvp_sim *sim)
 {
+	uint64_t file_off = SIM_FILE_NS_ALIGN;
 	unsigned i;
+	int err;
 
+	if (sim->cfg.file[0]) {
+		err = sim_file_open(sim);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < sim->cfg.nr_ns; i++) {
 		struct sim_ns *ns = &sim->ns[i];
-		void *p;
+		void *p = sim_ns_map(sim, i, file_off);
 
-		p = mmap(NULL, sim->cfg.size[i], PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return nvp_set_error(-ENOMEM, "sim: cannot reserve %llu bytes for namespace %u (%s): "
+			return nvp_set_error(-ENOMEM, "sim: cannot map %llu bytes for namespace %u (%s): "
 					     "give it a smaller size=",
 					     (unsigned long long)sim->cfg.size[i], i + 1, strerror(errno));
 		ns->data = p;
 		ns->bytes = sim->cfg.size[i];
+		ns->file_off = file_off;
 		ns->lbads = sim->cfg.lbads[i];
 		ns->nsze = ns->bytes >> ns->lbads;
+		file_off = NVP_ALIGN_UP(file_off + ns->bytes, SIM_FILE_NS_ALIGN);
 	}
 	return 0;
 }
@@ -42,14 +59,24 @@ void sim_ns_fini(struct nvp_sim *sim)
 	for (i = 0; i < SIM_MAX_NS; i++)
 		if (sim->ns[i].data)
 			munmap(sim->ns[i].data, sim->ns[i].bytes);
+	sim_file_close(sim);
 }
 
-/* Zero [off, off + len): whole pages are dropped rather than written. */
-static void sim_ns_zero(struct sim_ns *ns, uint64_t off, uint64_t len)
+/*
+ * Zero [off, off + len): whole pages are dropped rather than written. In a
+ * file, MADV_DONTNEED would only drop the cached copy, so blocks are
+ * punched out of the file instead.
+ */
+static void sim_ns_zero(struct nvp_sim *sim, struct sim_ns *ns, uint64_t off, uint64_t len)
 {
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = NVP_ALIGN_UP(off, pg), end = (off + len) & ~(pg - 1);
 
+	if (sim->file_fd >= 0) {
+		if (sim_file_zero(sim, ns, off, len))
+			memset(ns->data + off, 0, len);
+		return;
+	}
 	if (end <= start || madvise(ns->data + start, end - start, MADV_DONTNEED)) {
 		memset(ns->data + off, 0, len);
 		return;
@@ -143,15 +170,26 @@ static uint16_t sim_io_write_zeroes(struct nvp_sim *sim, struct sim_cmd *cmd)
 	uint16_t st = sim_rw_check(sim, cmd, &rw, false);
 
 	if (!st)
-		sim_ns_zero(rw.ns, (uint64_t)(rw.data - rw.ns->data), rw.len);
+		sim_ns_zero(sim, rw.ns, (uint64_t)(rw.data - rw.ns->data), rw.len);
 	return st;
 }
 
-/* Data lives in RAM: nothing to flush. NSID FFFFFFFFh means all (VWC bits 2:1). */
+/*
+ * In memory there is nothing to flush; with file= the namespace's pages
+ * are written to the file. NSID FFFFFFFFh means all (VWC bits 2:1).
+ */
 static uint16_t sim_io_flush(struct nvp_sim *sim, struct sim_cmd *cmd)
 {
-	if (cmd->sqe.nsid != 0xffffffffu && !sim_ns_of(sim, cmd->sqe.nsid))
+	struct sim_ns *ns = sim_ns_of(sim, cmd->sqe.nsid);
+	unsigned i;
+
+	if (cmd->sqe.nsid != 0xffffffffu && !ns)
 		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+	if (sim->file_fd < 0)
+		return 0;
+	for (i = 0; i < sim->cfg.nr_ns; i++)
+		if ((!ns || ns == &sim->ns[i]) && sim_file_sync(sim, &sim->ns[i]))
+			return SIM_ERR_GEN(NVME_SC_INTERNAL);
 	return 0;
 }
 
@@ -177,7 +215,7 @@ static uint16_t sim_io_dsm(struct nvp_sim *sim, struct sim_cmd *cmd)
 	}
 	for (i = 0; i < nr; i++)
 		if (r[i].nlb)
-			sim_ns_zero(ns, r[i].slba << ns->lbads, (uint64_t)r[i].nlb << ns->lbads);
+			sim_ns_zero(sim, ns, r[i].slba << ns->lbads, (uint64_t)r[i].nlb << ns->lbads);
 	return 0;
 }
 

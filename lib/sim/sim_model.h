@@ -56,12 +56,15 @@ struct sim_cfg {
 	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
 	unsigned sgl, vwc, dbbuf;
 	char sn[21];
+	bool geometry_given;		/* ns=, lbads= or size= was given */
+	char file[SIM_OPTS_MAX];	/* file=PATH: namespaces backed by a file, "": memory */
 };
 int sim_cfg_parse(const char *opts, struct sim_cfg *cfg);
 
 struct sim_ns {
-	uint8_t *data;		/* anonymous mapping: pages appear on first write */
+	uint8_t *data;		/* anonymous mapping (pages appear on first write), or the file's */
 	size_t bytes;
+	uint64_t file_off;	/* where data starts in the backing file (sim_file.c) */
 	uint64_t nsze;		/* logical blocks */
 	unsigned lbads;
 };
@@ -164,6 +167,7 @@ struct nvp_sim {
 	uint32_t events[SIM_MAX_EVENTS]; /* AER dword 0 values, oldest first */
 	unsigned nr_events;
 	struct sim_ns ns[SIM_MAX_NS];
+	int file_fd;		/* the backing file, locked (flock); -1: memory */
 	struct sim_iov *iov;	/* the current command's data, see sim_dptr() */
 	size_t nr_iov, cap_iov;
 	struct nvme_error_log errlog[SIM_ERRLOG_LEN];
@@ -320,6 +324,14 @@ uint16_t sim_from_host(struct nvp_sim *sim, const struct sim_cmd *cmd, void *dst
 /* sim_io.c */
 int sim_ns_init(struct nvp_sim *sim);
 void sim_ns_fini(struct nvp_sim *sim);
+
+/* sim_file.c: file=PATH; namespaces start at multiples of SIM_FILE_NS_ALIGN in the file */
+#define SIM_FILE_NS_ALIGN (64u << 10)
+int sim_file_open(struct nvp_sim *sim);
+void sim_file_close(struct nvp_sim *sim);
+int sim_file_sync(struct nvp_sim *sim, const struct sim_ns *ns);
+int sim_file_zero(struct nvp_sim *sim, const struct sim_ns *ns, uint64_t off, uint64_t len);
+int sim_file_store_geometry(struct nvp_sim *sim);
 
 /* sim_fault.c */
 void sim_fault_match(struct nvp_sim *sim, const struct sim_cmd *cmd, struct sim_hit *hit);

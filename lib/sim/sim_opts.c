@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, sn"
+#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, sn, file"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -190,6 +190,11 @@ static int sim_parse_one(const char *key, const char *val, struct sim_cfg *cfg, 
 		return sim_parse_sizes(key, val, l);
 	if (strcmp(key, "sn") == 0)
 		return sim_parse_sn(key, val, cfg);
+	if (strcmp(key, "file") == 0) {
+		/* The option string is split at commas: a path cannot hold one. */
+		snprintf(cfg->file, sizeof(cfg->file), "%s", val);
+		return 0;
+	}
 	return nvp_set_error(-EINVAL, "sim option '%s' is unknown: valid options are " SIM_KEYS, key);
 }
 
@@ -209,6 +214,7 @@ static int sim_cfg_namespaces(struct sim_cfg *cfg, const struct sim_lists *l)
 		return nvp_set_error(-EINVAL, "sim option size has %u values for %u namespaces: "
 				     "give one value, or one per namespace", l->nr_size, nr);
 	cfg->nr_ns = nr;
+	cfg->geometry_given = l->ns || l->nr_lbads || l->nr_size;
 	for (i = 0; i < nr; i++) {
 		cfg->lbads[i] = l->nr_lbads ? l->lbads[l->nr_lbads > 1 ? i : 0] : 9;
 		cfg->size[i] = l->nr_size ? l->size[l->nr_size > 1 ? i : 0] : 64ull << 20;
