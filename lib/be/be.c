@@ -19,7 +19,6 @@
  * checked against the config before the device is touched, and handed back
  * with the bus, so the open resolves neither again.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -171,17 +170,56 @@ unsigned nvp_uri_kind_cap(enum nvp_uri_kind kind)
 	return caps[kind];
 }
 
-/* "sim", "sim:..." (and the same for nil): the options after the colon into out->addr. */
+/*
+ * A trailing "/ns=N" names a namespace: *len is cut to what comes before it.
+ * The last one counts, so a sim file's path may hold "/ns=" of its own.
+ * 0 with *nsid = 0 when there is none; -EINVAL when N is not an id.
+ */
+static int uri_ns_suffix(const char *uri, size_t *len, uint32_t *nsid)
+{
+	const char *p, *last = NULL, *digits;
+	unsigned long long v;
+	char *end;
+
+	*nsid = 0;
+	for (p = strstr(uri, "/ns="); p; p = strstr(p + 1, "/ns="))
+		last = p;
+	if (!last)
+		return 0;
+	digits = last + 4;
+	if (!*digits || strspn(digits, "0123456789") != strlen(digits))
+		return 0; /* not a suffix: the caller says what is wrong with the rest */
+	errno = 0;
+	v = strtoull(digits, &end, 10);
+	if (errno || v == 0 || v > 0xfffffffeull)
+		return nvp_set_error(-EINVAL, "'%s': /ns=%s is not a namespace id: give 1 to 4294967294",
+				     uri, digits);
+	*nsid = (uint32_t)v;
+	*len = (size_t)(last - uri);
+	return 0;
+}
+
+/*
+ * "sim", "sim:OPTIONS", either with "/ns=N" (and the same for nil): the
+ * options after the colon into out->addr, N into out->nsid.
+ */
 static int uri_model(const char *uri, const char *word, enum nvp_uri_kind kind, struct nvp_uri *out)
 {
-	size_t n = strlen(word);
+	size_t n = strlen(word), len = strlen(uri);
+	int err;
 
-	if (strncmp(uri, word, n) || (uri[n] != '\0' && uri[n] != ':'))
+	if (strncmp(uri, word, n) || (uri[n] != '\0' && uri[n] != ':' && uri[n] != '/'))
 		return 0;
 	out->kind = kind;
-	if (strlen(uri + n) >= sizeof(out->addr))
+	err = uri_ns_suffix(uri, &len, &out->nsid);
+	if (err)
+		return err;
+	if (len > n && uri[n] != ':')
+		return nvp_set_error(-EINVAL, "'%s' is not a device URI: after %s come only :options and /ns=N "
+				     "(%s:key=value,.../ns=N)", uri, word, word);
+	if (len - n >= sizeof(out->addr))
 		return nvp_set_error(-EINVAL, "%s options are too long", word);
-	snprintf(out->addr, sizeof(out->addr), "%s", uri[n] ? uri + n + 1 : "");
+	snprintf(out->addr, sizeof(out->addr), "%.*s", len > n ? (int)(len - n - 1) : 0, uri + n + 1);
 	return 1;
 }
 
@@ -206,8 +244,6 @@ int nvp_uri_parse(const char *uri, struct nvp_uri *out)
 {
 	char bdf[NVP_URI_ADDR_MAX];
 	const char *slash;
-	char *end;
-	unsigned long nsid;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -231,13 +267,14 @@ int nvp_uri_parse(const char *uri, struct nvp_uri *out)
 	if (nvp_pci_bdf_parse(bdf, out->addr))
 		goto bad;
 	if (slash) {
-		if (strncmp(slash, "/ns=", 4) || !isdigit((unsigned char)slash[4]))
-			goto bad;
-		errno = 0;
-		nsid = strtoul(slash + 4, &end, 10);
-		if (*end || errno || nsid == 0 || nsid > 0xfffffffe)
-			goto bad;
-		out->nsid = (uint32_t)nsid;
+		size_t len = strlen(uri);
+
+		ret = uri_ns_suffix(uri, &len, &out->nsid);
+		if (ret)
+			return ret;
+		if (len != (size_t)(slash - uri) || !out->nsid)
+			return nvp_set_error(-EINVAL, "'%s' is not a device URI: after the PCI address %s only "
+					     "/ns=N may follow (N a namespace id from 1)", uri, bdf);
 	}
 	return 0;
 bad:

@@ -159,11 +159,26 @@ static uint16_t fake_cmd_reg(const char *bdf)
 static void test_uri(void **state)
 {
 	static const char *const bad[] = {
-		"", "0000:00:03.0/ns=0", "/ns=1", "0000:00:03.0/ns=", "0000:00:03.0/nsid=1",
-		"0000:00:03.0/ns=1x", "0000:00:03.0/ns=-1", "0000:00:03.0/ns=4294967295", "simx",
-		"0000:00:03.0/", "nvme0n1", "0000:00:03.0:ns=1", "0000:00:03/ns=1",
+		"", "/ns=1", "simx", "nvme0n1", "0000:00:03.0:ns=1", "0000:00:03/ns=1",
 		"nilx", "/dev/nvme0", "/dev/ng0", "/dev/nvme0n1p1", "/dev/ng0n", "/dev/ngXn1", "/dev/nvme0n1/ns=1",
 		"/dev/sda", "dev/ng0n1",
+	};
+	/* Malformed in one named part: the message says which. */
+	static const struct { const char *uri, *msg; } bad_part[] = {
+		{ "0000:00:03.0/ns=0", "'0000:00:03.0/ns=0': /ns=0 is not a namespace id: give 1 to 4294967294" },
+		{ "0000:00:03.0/ns=4294967295", "/ns=4294967295 is not a namespace id" },
+		{ "0000:00:03.0/ns=99999999999999999999", "/ns=99999999999999999999 is not a namespace id" },
+		{ "0000:00:03.0/ns=", "after the PCI address 0000:00:03.0 only /ns=N may follow" },
+		{ "0000:00:03.0/nsid=1", "after the PCI address 0000:00:03.0 only /ns=N may follow" },
+		{ "0000:00:03.0/ns=1x", "after the PCI address 0000:00:03.0 only /ns=N may follow" },
+		{ "0000:00:03.0/ns=-1", "after the PCI address 0000:00:03.0 only /ns=N may follow" },
+		{ "0000:00:03.0/", "after the PCI address 0000:00:03.0 only /ns=N may follow" },
+		{ "0000:00:03.0/ns=1/ns=2", "after the PCI address 0000:00:03.0 only /ns=N may follow" },
+		{ "sim/ns=0", "'sim/ns=0': /ns=0 is not a namespace id" },
+		{ "sim:ns=2/ns=4294967295", "/ns=4294967295 is not a namespace id" },
+		{ "sim/foo", "'sim/foo' is not a device URI: after sim come only :options and /ns=N" },
+		{ "sim/ns=", "after sim come only :options and /ns=N" },
+		{ "nil/ns=x", "after nil come only :options and /ns=N" },
 	};
 	struct nvp_uri u;
 
@@ -177,8 +192,31 @@ static void test_uri(void **state)
 	assert_int_equal(nvp_uri_parse("sim:ns=2,lbads=512:4096", &u), 0);
 	assert_int_equal(u.kind, NVP_URI_SIM);
 	assert_string_equal(u.addr, "ns=2,lbads=512:4096");
+	assert_int_equal(u.nsid, 0);
 	assert_int_equal(nvp_uri_parse("sim", &u), 0);
 	assert_int_equal(u.kind, NVP_URI_SIM);
+	/* /ns=N after sim and nil, as the fio engine takes it: the namespace, not an option. */
+	assert_int_equal(nvp_uri_parse("sim/ns=1", &u), 0);
+	assert_int_equal(u.kind, NVP_URI_SIM);
+	assert_string_equal(u.addr, "");
+	assert_int_equal(u.nsid, 1);
+	assert_int_equal(nvp_uri_parse("sim:ns=2,size=1M/ns=2", &u), 0);
+	assert_string_equal(u.addr, "ns=2,size=1M");
+	assert_int_equal(u.nsid, 2);
+	assert_int_equal(nvp_uri_parse("sim:/ns=3", &u), 0);
+	assert_string_equal(u.addr, "");
+	assert_int_equal(u.nsid, 3);
+	/* The last /ns= counts: a file's path may have one of its own. */
+	assert_int_equal(nvp_uri_parse("sim:file=/tmp/ns=1/img/ns=2", &u), 0);
+	assert_string_equal(u.addr, "file=/tmp/ns=1/img");
+	assert_int_equal(u.nsid, 2);
+	assert_int_equal(nvp_uri_parse("sim:file=/tmp/ns=1x", &u), 0);
+	assert_string_equal(u.addr, "file=/tmp/ns=1x");
+	assert_int_equal(u.nsid, 0);
+	assert_int_equal(nvp_uri_parse("nil:ns=4/ns=4", &u), 0);
+	assert_int_equal(u.kind, NVP_URI_NIL);
+	assert_string_equal(u.addr, "ns=4");
+	assert_int_equal(u.nsid, 4);
 	assert_int_equal(nvp_uri_parse("nil", &u), 0);
 	assert_int_equal(u.kind, NVP_URI_NIL);
 	assert_string_equal(u.addr, "");
@@ -196,12 +234,47 @@ static void test_uri(void **state)
 			fail_msg("'%s' was accepted", bad[i]);
 		expect_msg(i ? "is not a device URI: use a PCI address such as 0000:00:05.0" : "no device given");
 	}
+	for (size_t i = 0; i < sizeof(bad_part) / sizeof(bad_part[0]); i++) {
+		if (nvp_uri_parse(bad_part[i].uri, &u) != -EINVAL)
+			fail_msg("'%s' was accepted", bad_part[i].uri);
+		expect_msg(bad_part[i].msg);
+	}
 	assert_int_equal(nvp_uri_parse(NULL, &u), -EINVAL);
-	/* Through the public API: NULL and errno. */
+	/* Through the public API: NULL and errno, EINVAL for a bad URI or sim option (the CLI's exit 2). */
 	errno = 0;
 	assert_null(nvp_dev_open("0000:00:03.0/ns=x", NULL));
 	assert_int_equal(errno, EINVAL);
-	expect_msg("not a device URI");
+	expect_msg("only /ns=N may follow");
+	errno = 0;
+	assert_null(nvp_dev_open("sim:size=1M/ns=x", NULL));
+	assert_int_equal(errno, EINVAL);
+	expect_msg("sim option size=1M/ns=x is invalid");
+	errno = 0;
+	assert_null(nvp_dev_open("sim:frob=1", NULL));
+	assert_int_equal(errno, EINVAL);
+	expect_msg("sim option 'frob' is unknown");
+	/* A well-formed id the sim does not have: not a usage error. */
+	errno = 0;
+	assert_null(nvp_dev_open("sim/ns=2", NULL));
+	assert_int_equal(errno, ENOENT);
+	expect_msg("namespace 2 is not active");
+}
+
+/* The URI's namespace is the device's: nvp_dev_nsid(). */
+static void test_uri_nsid_sim(void **state)
+{
+	struct nvp_dev *dev;
+
+	(void)state;
+	dev = nvp_dev_open("sim:ns=3,size=1M/ns=3", NULL);
+	if (!dev)
+		fail_msg("%s", nvp_errmsg());
+	assert_int_equal(nvp_dev_nsid(dev), 3);
+	nvp_dev_close(dev);
+	dev = nvp_dev_open("sim", NULL);
+	assert_non_null(dev);
+	assert_int_equal(nvp_dev_nsid(dev), 0);
+	nvp_dev_close(dev);
 }
 
 /* ---- choosing a config ---------------------------------------------------------- */
@@ -733,6 +806,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uri),
+		cmocka_unit_test(test_uri_nsid_sim),
 		cmocka_unit_test(test_select_by_binding),
 		cmocka_unit_test(test_open_auto_errors),
 		cmocka_unit_test(test_not_nvme),
