@@ -229,6 +229,33 @@ int nvp_admin_cmd(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, si
 		  struct nvme_cqe *cqe);
 int nvp_identify(struct nvp_dev *dev, uint8_t cns, uint32_t nsid, void *buf4k);
 int nvp_get_log_page(struct nvp_dev *dev, uint32_t nsid, uint8_t lid, void *buf, size_t len);
+
+/*
+ * Get Log Page with every field: @len bytes (a multiple of 4, any size) of
+ * log @lid from byte @offset. Split into as many commands as the admin
+ * path needs, each at its offset, all but the last with RAE set (the last
+ * too when @rae): the event of the log stays pending until the whole log
+ * has been read. Offsets and multi-command reads need LPA bit 2
+ * (-EOPNOTSUPP without). nvp_get_log_page() is this with nsid and lid alone.
+ */
+struct nvp_log_args {
+	uint32_t nsid;		/* 0xffffffff: the controller */
+	uint8_t lid;
+	uint8_t lsp;		/* log specific field, 7 bits */
+	uint16_t lsi;		/* log specific identifier */
+	uint64_t offset;	/* LPO, bytes, a multiple of 4 */
+	int rae;		/* retain the asynchronous event */
+};
+int nvp_get_log(struct nvp_dev *dev, const struct nvp_log_args *args, void *buf, size_t len);
+
+/*
+ * The namespace ids of a Changed Namespace List log (NVME_LOG_CHANGED_NS)
+ * in @log, of which only the first @len bytes are read: the ids before the
+ * first 0, at most 1024. Stores at most @max in @ids and returns how many
+ * there are (more than @max: some were left out), or -E2BIG when the log
+ * says more than 1024 changed (rescan all), -EINVAL for NULL arguments.
+ */
+int nvp_changed_ns_parse(const void *log, size_t len, uint32_t *ids, unsigned max);
 int nvp_get_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, uint32_t *dw0);
 int nvp_set_features(struct nvp_dev *dev, uint8_t fid, uint32_t cdw11, uint32_t *dw0);
 

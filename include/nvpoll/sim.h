@@ -63,6 +63,10 @@
  *               rewrites it. The model stops: no DMA, no completion. Final.
  *   AER         raise an asynchronous event: an outstanding Asynchronous
  *               Event Request completes with it, else it waits for one.
+ *   SHORT_XFER  the command runs, but of the data it returns only the first
+ *               xfer_bytes reach the host; the rest of the host's buffer is
+ *               not written (a controller answering a Get Log Page, which
+ *               has no field for it, with less than asked).
  *   RELEASE_REQUEST
  *               the kernel asks for the device back, as vfio-pci's device
  *               request does on an orderly hot-unplug: the model keeps
@@ -101,6 +105,7 @@ enum nvp_sim_fault_type {
 	NVP_SIM_FAULT_REMOVE,
 	NVP_SIM_FAULT_AER,
 	NVP_SIM_FAULT_RELEASE_REQUEST,
+	NVP_SIM_FAULT_SHORT_XFER,
 };
 
 /* Filters of struct nvp_sim_match, set in .filter. */
@@ -126,12 +131,13 @@ struct nvp_sim_match {
 
 struct nvp_sim_fault {
 	enum nvp_sim_fault_type type;
-	struct nvp_sim_match match; /* DROP, DELAY, STATUS, BAD_PHASE, BAD_CID, FATAL */
+	struct nvp_sim_match match; /* DROP, DELAY, STATUS, BAD_PHASE, BAD_CID, FATAL, SHORT_XFER */
 	uint16_t status;	/* STATUS: NVME_STATUS_CODE(sct, sc) [| NVME_STATUS_DNR] */
 	unsigned delay_ms;	/* DELAY */
 	uint8_t aer_type;	/* AER: enum nvme_aer_type */
 	uint8_t aer_info;
 	uint8_t aer_lid;	/* log page to read to clear the event */
+	uint32_t xfer_bytes;	/* SHORT_XFER: data bytes that reach the host */
 };
 
 /*

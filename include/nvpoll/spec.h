@@ -283,9 +283,18 @@ enum nvme_admin_opc {
 	NVME_ADMIN_NS_MGMT = 0x0d,
 	NVME_ADMIN_FW_COMMIT = 0x10,
 	NVME_ADMIN_FW_DOWNLOAD = 0x11,
+	NVME_ADMIN_DEV_SELF_TEST = 0x14,
+	NVME_ADMIN_NS_ATTACH = 0x15,
 	NVME_ADMIN_KEEP_ALIVE = 0x18,
+	NVME_ADMIN_DIRECTIVE_SEND = 0x19,
+	NVME_ADMIN_DIRECTIVE_RECV = 0x1a,
+	NVME_ADMIN_VIRT_MGMT = 0x1c,
 	NVME_ADMIN_DBBUF_CONFIG = 0x7c,
 	NVME_ADMIN_FORMAT_NVM = 0x80,
+	NVME_ADMIN_SECURITY_SEND = 0x81,
+	NVME_ADMIN_SECURITY_RECV = 0x82,
+	NVME_ADMIN_SANITIZE = 0x84,
+	NVME_ADMIN_GET_LBA_STATUS = 0x86,
 };
 
 /* NVM command set opcodes. */
@@ -315,13 +324,33 @@ enum nvme_identify_cns {
 enum nvme_feature_id {
 	NVME_FEAT_ARBITRATION = 0x01,
 	NVME_FEAT_POWER_MGMT = 0x02,
+	NVME_FEAT_LBA_RANGE = 0x03,		/* data: 4096 bytes */
 	NVME_FEAT_TEMP_THRESH = 0x04,
 	NVME_FEAT_ERR_RECOVERY = 0x05,
 	NVME_FEAT_VOLATILE_WC = 0x06,
 	NVME_FEAT_NUM_QUEUES = 0x07,
 	NVME_FEAT_IRQ_COALESCE = 0x08,
+	NVME_FEAT_IRQ_CONFIG = 0x09,
+	NVME_FEAT_WRITE_ATOMIC = 0x0a,
 	NVME_FEAT_ASYNC_EVENT = 0x0b,
+	NVME_FEAT_AUTO_PST = 0x0c,		/* data: 256 bytes */
+	NVME_FEAT_HOST_MEM_BUF = 0x0d,		/* Get Features data: 4096 bytes */
+	NVME_FEAT_TIMESTAMP = 0x0e,		/* data: 8 bytes */
 	NVME_FEAT_KEEP_ALIVE = 0x0f,
+	NVME_FEAT_HCTM = 0x10,
+	NVME_FEAT_NOPSC = 0x11,
+	NVME_FEAT_RRL = 0x12,
+	NVME_FEAT_PLM_CONFIG = 0x13,		/* data: 512 bytes */
+	NVME_FEAT_PLM_WINDOW = 0x14,
+	NVME_FEAT_LBA_STS_INTERVAL = 0x15,
+	NVME_FEAT_HOST_BEHAVIOR = 0x16,		/* data: 512 bytes */
+	NVME_FEAT_SANITIZE = 0x17,
+	NVME_FEAT_ENDURANCE_EVT = 0x18,
+	NVME_FEAT_IOCS_PROFILE = 0x19,
+	NVME_FEAT_SW_PROGRESS = 0x80,
+	NVME_FEAT_HOST_ID = 0x81,		/* data: 8 bytes, 16 with CDW11.EXHID */
+	NVME_FEAT_RESV_MASK = 0x82,
+	NVME_FEAT_RESV_PERSIST = 0x83,
 };
 
 /* Log page identifiers. */
@@ -331,6 +360,16 @@ enum nvme_log_id {
 	NVME_LOG_FW_SLOT = 0x03,
 	NVME_LOG_CHANGED_NS = 0x04,
 };
+
+/*
+ * Get Log Page: CDW10 holds LID (7:0), LSP (14:8), RAE (15), NUMDL (31:16);
+ * CDW11 NUMDU (15:0) and LSI (31:16); CDW12/13 the byte offset LPO.
+ * NUMDU and LPO need Identify Controller LPA bit 2 (extended data).
+ */
+#define NVME_LOG_RAE (1u << 15)
+#define NVME_LPA_EXT_DATA (1u << 2)
+#define NVME_CHANGED_NS_MAX 1024	/* ids in the Changed Namespace List log */
+#define NVME_CHANGED_NS_OVERFLOW 0xffffffffu	/* its first entry: more changed than it holds */
 
 /* Dataset Management: CDW11 attributes and the range entry. */
 #define NVME_DSM_ATTR_DEALLOCATE (1u << 2)

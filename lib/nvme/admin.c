@@ -213,11 +213,108 @@ int nvp_admin_abort(struct nvp_dev *dev, uint16_t sqid, uint16_t cid, int *abort
 	return err;
 }
 
+/* Get/Set Features data by FID: 0 none, >0 bytes, -1 not known here (reserved, vendor specific). */
+static long feature_data_len(const struct nvme_sqe *cmd)
+{
+	uint8_t fid = cmd->cdw10 & 0xff;
+
+	switch (fid) {
+	case NVME_FEAT_LBA_RANGE:
+		return 4096;
+	case NVME_FEAT_AUTO_PST:
+		return 256;
+	case NVME_FEAT_HOST_MEM_BUF: /* Get: the attributes; Set: the list is in CDW12-15, not PRPs */
+		return cmd->opc == NVME_ADMIN_GET_FEATURES ? 4096 : 0;
+	case NVME_FEAT_TIMESTAMP:
+		return 8;
+	case NVME_FEAT_PLM_CONFIG:
+	case NVME_FEAT_HOST_BEHAVIOR:
+		return 512;
+	case NVME_FEAT_HOST_ID:
+		return cmd->cdw11 & 1 ? 16 : 8; /* EXHID: the 128-bit identifier */
+	default:
+		return (fid >= NVME_FEAT_ARBITRATION && fid <= NVME_FEAT_IOCS_PROFILE) ||
+		       (fid >= NVME_FEAT_SW_PROGRESS && fid <= NVME_FEAT_RESV_PERSIST) ? 0 : -1;
+	}
+}
+
+long nvp_admin_data_len(const struct nvme_sqe *cmd)
+{
+	switch (cmd->opc) {
+	case NVME_ADMIN_IDENTIFY: /* every CNS returns one 4096-byte structure */
+		return 4096;
+	case NVME_ADMIN_GET_LOG_PAGE:
+		return (long)(((cmd->cdw11 & 0xffff) << 16 | cmd->cdw10 >> 16) + 1) * 4;
+	case NVME_ADMIN_GET_FEATURES:
+	case NVME_ADMIN_SET_FEATURES:
+		return feature_data_len(cmd);
+	case NVME_ADMIN_FW_DOWNLOAD:
+		return ((long)cmd->cdw10 + 1) * 4; /* NUMD, zero-based dwords */
+	case NVME_ADMIN_NS_MGMT: /* SEL 0, create: the namespace's Identify structure */
+		return (cmd->cdw10 & 0xf) == 0 ? 4096 : 0;
+	case NVME_ADMIN_NS_ATTACH: /* the controller list */
+		return 4096;
+	case NVME_ADMIN_SECURITY_SEND:
+	case NVME_ADMIN_SECURITY_RECV:
+		return cmd->cdw11; /* TL / AL, bytes */
+	/* PRP1 of these is not data: a queue, or the doorbell buffers, which the caller gives. */
+	case NVME_ADMIN_CREATE_SQ:
+	case NVME_ADMIN_CREATE_CQ:
+	case NVME_ADMIN_DBBUF_CONFIG:
+	case NVME_ADMIN_DELETE_SQ:
+	case NVME_ADMIN_DELETE_CQ:
+	case NVME_ADMIN_ABORT:
+	case NVME_ADMIN_ASYNC_EVENT:
+	case NVME_ADMIN_FW_COMMIT:
+	case NVME_ADMIN_DEV_SELF_TEST:
+	case NVME_ADMIN_KEEP_ALIVE:
+	case NVME_ADMIN_VIRT_MGMT:
+	case NVME_ADMIN_FORMAT_NVM:
+	case NVME_ADMIN_SANITIZE:
+		return 0;
+	default: /* vendor specific (C0h-FFh), directives, NVMe-MI, ...: the caller knows */
+		return -1;
+	}
+}
+
+/*
+ * The data pointer is built for @len bytes, the controller moves what the
+ * command says: with less, it writes past the pages the PRPs describe (or
+ * through a PRP2 of 0); with more, the tail of the buffer is never written
+ * and would be parsed as if it had been. Either is refused.
+ */
+static int admin_check_len(const struct nvme_sqe *cmd, size_t len)
+{
+	long want = nvp_admin_data_len(cmd);
+
+	if (want < 0 || (size_t)want == len)
+		return 0;
+	if (cmd->opc == NVME_ADMIN_GET_FEATURES || cmd->opc == NVME_ADMIN_SET_FEATURES) {
+		if (!want)
+			return nvp_set_error(-EINVAL, "admin opcode %#x, feature %#x moves no data: give len 0, "
+					     "not %zu", cmd->opc, cmd->cdw10 & 0xff, len);
+		return nvp_set_error(-EINVAL, "admin opcode %#x, feature %#x moves %ld bytes: give a buffer "
+				     "of that size, not %zu", cmd->opc, cmd->cdw10 & 0xff, want, len);
+	}
+	if (!want)
+		return nvp_set_error(-EINVAL, "admin opcode %#x moves no data: give len 0, not %zu", cmd->opc, len);
+	if (cmd->opc == NVME_ADMIN_GET_LOG_PAGE)
+		return nvp_set_error(-EINVAL, "admin opcode %#x: NUMDL/NUMDU ask for %ld bytes but the buffer "
+				     "is %zu", cmd->opc, want, len);
+	return nvp_set_error(-EINVAL, "admin opcode %#x moves %ld bytes: give a buffer of that size, not %zu",
+			     cmd->opc, want, len);
+}
+
 NVP_API int nvp_admin_cmd(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
 			  struct nvme_cqe *cqe)
 {
+	int err;
+
 	if (!dev || !cmd)
 		return nvp_set_error(-EINVAL, "nvp_admin_cmd: dev and cmd must not be NULL");
+	err = admin_check_len(cmd, len);
+	if (err)
+		return err;
 	if (len > dev->max_xfer)
 		return nvp_set_error(-E2BIG, "admin data of %zu bytes is above the controller's MDTS (%zu bytes)",
 				     len, dev->max_xfer);
@@ -231,21 +328,6 @@ NVP_API int nvp_identify(struct nvp_dev *dev, uint8_t cns, uint32_t nsid, void *
 	if (!dev || !buf4k)
 		return nvp_set_error(-EINVAL, "nvp_identify: dev and buf must not be NULL");
 	return nvp_admin_sync(dev, &cmd, buf4k, 4096, NULL);
-}
-
-NVP_API int nvp_get_log_page(struct nvp_dev *dev, uint32_t nsid, uint8_t lid, void *buf, size_t len)
-{
-	uint32_t numd = (uint32_t)(len / 4 - 1); /* zero-based dword count */
-	struct nvme_sqe cmd = {
-		.opc = NVME_ADMIN_GET_LOG_PAGE,
-		.nsid = nsid,
-		.cdw10 = lid | (numd & 0xffff) << 16,
-		.cdw11 = numd >> 16,
-	};
-
-	if (!dev || !buf || len < 4 || len % 4)
-		return nvp_set_error(-EINVAL, "nvp_get_log_page: need a buffer and a length that is a non-zero multiple of 4");
-	return nvp_admin_cmd(dev, &cmd, buf, len, NULL);
 }
 
 static int features(struct nvp_dev *dev, uint8_t opc, uint8_t fid, uint32_t cdw11, uint32_t *dw0)

@@ -69,6 +69,23 @@ static size_t log_len(uint8_t lid)
 	}
 }
 
+/* Which namespaces changed, as far as the page read says: the rescan covers them all anyway. */
+static void log_changed_ns(struct nvp_dev *dev, const uint8_t *page, size_t len)
+{
+	uint32_t ids[8];
+	int n = nvp_changed_ns_parse(page, len, ids, NVP_ARRAY_SIZE(ids));
+
+	if (n < 0) {
+		nvp_log(NVP_LOG_INFO, "%s: changed namespaces: %s", dev->bus->name, nvp_errmsg());
+		return;
+	}
+	for (int i = 0; i < n && i < (int)NVP_ARRAY_SIZE(ids); i++)
+		nvp_log(NVP_LOG_INFO, "%s: namespace %u changed", dev->bus->name, ids[i]);
+	if (n > (int)NVP_ARRAY_SIZE(ids))
+		nvp_log(NVP_LOG_INFO, "%s: ... and %d more namespaces changed", dev->bus->name,
+			n - (int)NVP_ARRAY_SIZE(ids));
+}
+
 static int handle_event(struct nvp_dev *dev, uint32_t dw0)
 {
 	struct nvp_event ev = {
@@ -87,6 +104,8 @@ static int handle_event(struct nvp_dev *dev, uint32_t dw0)
 		err = nvp_get_log_page(dev, ev.lid == NVME_LOG_SMART ? 0xffffffff : 0, ev.lid, page, log_len(ev.lid));
 	if (err)
 		nvp_log(NVP_LOG_WARN, "%s: reading log %#x for an event: %s", dev->bus->name, ev.lid, nvp_errmsg());
+	else if (ev.lid == NVME_LOG_CHANGED_NS)
+		log_changed_ns(dev, page, log_len(ev.lid));
 	/* Notice 0: Namespace Attribute Changed. */
 	if (ev.type == NVME_AER_NOTICE && ev.info == 0) {
 		err = nvp_ns_scan(dev);

@@ -151,6 +151,12 @@ int nvp_ctrl_parse_cap(struct nvp_dev *dev, uint64_t cap);
 /* MDTS in bytes, capped by nvpoll; 0 MDTS means no limit of the controller's. */
 size_t nvp_ctrl_max_xfer(uint8_t mdts, uint64_t cap);
 
+/* log.c: one Get Log Page command for @len bytes at byte @off; @rae sets RAE. */
+void nvp_log_cmd_build(struct nvme_sqe *cmd, const struct nvp_log_args *a, uint64_t off, size_t len,
+		       int rae);
+/* admin.c: the data length the spec gives @cmd: 0 none, >0 exact, -1 any (vendor, unknown). */
+long nvp_admin_data_len(const struct nvme_sqe *cmd);
+
 /* qpair.c: queue memory and request slots, shared by admin and I/O queues. */
 int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsigned size);
 void nvp_qpair_fini(struct nvp_qpair *qp);

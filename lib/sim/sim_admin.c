@@ -48,6 +48,7 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	id->acl = 3;
 	id->aerl = SIM_AERL;
 	id->frmw = 0x3; /* one slot, slot 1 read-only */
+	id->lpa = NVME_LPA_EXT_DATA; /* log page offsets and NUMDU */
 	id->elpe = SIM_ERRLOG_LEN - 1;
 	id->wctemp = 343;
 	id->cctemp = 373;
@@ -294,12 +295,25 @@ static size_t sim_log_fw_slot(const struct nvp_sim *sim, uint8_t *buf)
 	return sizeof(*f);
 }
 
+/* The namespaces changed since the last read with RAE = 0, ascending, then zeroes. */
+static size_t sim_log_changed_ns(const struct nvp_sim *sim, uint8_t *buf)
+{
+	uint32_t *ids = (uint32_t *)buf;
+	unsigned n = 0, i;
+
+	for (i = 0; i < SIM_MAX_NS; i++)
+		if (sim->changed_ns & 1u << i)
+			ids[n++] = i + 1;
+	return NVME_CHANGED_NS_MAX * sizeof(*ids);
+}
+
 static uint16_t sim_admin_get_log(struct nvp_sim *sim, struct sim_cmd *cmd)
 {
 	_Alignas(8) uint8_t buf[SIM_ERRLOG_LEN * sizeof(struct nvme_error_log)] = { 0 };
 	const struct nvme_sqe *c = &cmd->sqe;
 	size_t len = (((size_t)(c->cdw11 & 0xffff) << 16 | c->cdw10 >> 16) + 1) * 4, size;
 	uint64_t off = c->cdw12 | (uint64_t)c->cdw13 << 32;
+	uint16_t st;
 
 	switch (c->cdw10 & 0xff) {
 	case NVME_LOG_ERROR:
@@ -314,12 +328,19 @@ static uint16_t sim_admin_get_log(struct nvp_sim *sim, struct sim_cmd *cmd)
 	case NVME_LOG_FW_SLOT:
 		size = sim_log_fw_slot(sim, buf);
 		break;
+	case NVME_LOG_CHANGED_NS:
+		size = sim_log_changed_ns(sim, buf);
+		break;
 	default:
 		return SIM_ERR_CMD(NVME_SC_INVALID_LOG_PAGE);
 	}
 	if (off & 3 || off >= size || len > (sim->max_xfer ? sim->max_xfer : SIM_LOG_MAX))
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
-	return sim_to_host(sim, cmd, buf + off, size - off, len);
+	st = sim_to_host(sim, cmd, buf + off, size - off, len);
+	/* Read without Retain Asynchronous Event: the list starts over. */
+	if (!st && (c->cdw10 & 0xff) == NVME_LOG_CHANGED_NS && !(c->cdw10 & NVME_LOG_RAE))
+		sim->changed_ns = 0;
+	return st;
 }
 
 /* ---- AER, Keep Alive ------------------------------------------------------ */

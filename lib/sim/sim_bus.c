@@ -65,6 +65,7 @@ static int sim_open(const char *addr, const struct nvp_opts *opts, struct nvp_bu
 	if (!sim)
 		return nvp_set_error(-ENOMEM, "sim: out of memory");
 	sim->file_fd = -1;
+	sim->xfer_cap = SIZE_MAX;
 	pthread_mutex_init(&sim->map_lock, NULL);
 	pthread_mutex_init(&sim->fault_lock, NULL);
 	err = sim_cfg_parse(addr, &sim->cfg);

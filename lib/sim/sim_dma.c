@@ -387,21 +387,27 @@ uint16_t sim_dptr(struct nvp_sim *sim, const struct sim_cmd *cmd, size_t len, bo
 	return sim_sgl_map(sim, &cmd->sqe.sgl, len, to_host);
 }
 
-/* Copy @src to the resolved host pieces; past @src_len the host gets zeroes. */
+/*
+ * Copy @src to the resolved host pieces; past @src_len the host gets
+ * zeroes. A SHORT_XFER fault stops it after sim->xfer_cap bytes: the rest
+ * of the host's buffer keeps what it held.
+ */
 void sim_iov_to_host(struct nvp_sim *sim, const uint8_t *src, size_t src_len)
 {
-	size_t i, n;
+	size_t cap = sim->xfer_cap, i, n, len;
 
-	for (i = 0; i < sim->nr_iov; i++) {
+	for (i = 0; i < sim->nr_iov && cap; i++) {
 		const struct sim_iov *v = &sim->iov[i];
 
-		n = v->len < src_len ? v->len : src_len;
+		len = v->len < cap ? v->len : cap;
+		n = len < src_len ? len : src_len;
 		if (v->p) {
 			memcpy(v->p, src, n);
-			memset(v->p + n, 0, v->len - n);
+			memset(v->p + n, 0, len - n);
 		}
 		src += n;
 		src_len -= n;
+		cap -= len;
 	}
 }
 

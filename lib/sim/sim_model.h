@@ -35,7 +35,7 @@
 #define SIM_MAX_FAULTS 16
 #define SIM_MAX_EVENTS 16	/* raised and not yet sent to an AER */
 #define SIM_MAX_ABORTS 16	/* aborts of commands not yet fetched */
-#define SIM_ERRLOG_LEN 64	/* Error Information log entries (ELPE + 1) */
+#define SIM_ERRLOG_LEN 256	/* Error Information log entries (ELPE + 1): 16 KiB, more than one 4 KiB page */
 #define SIM_AERL 3		/* AERs outstanding at most: AERL + 1 */
 #define SIM_MPSMAX 4		/* CAP.MPSMAX: pages up to 64 KiB */
 #define SIM_BAD_CID 0xffff	/* the cid of BAD_CID completions */
@@ -127,9 +127,10 @@ struct sim_fault {
 
 /* The faults that hit one command. */
 struct sim_hit {
-	bool fatal, drop, bad_phase, bad_cid, has_status;
+	bool fatal, drop, bad_phase, bad_cid, has_status, short_xfer;
 	uint16_t status;
 	unsigned delay_ms;
+	uint32_t xfer_bytes;	/* short_xfer: at most this much data reaches the host */
 };
 
 /* Feature values as Get Features returns them in dword 0. */
@@ -170,8 +171,10 @@ struct nvp_sim {
 	int file_fd;		/* the backing file, locked (flock); -1: memory */
 	struct sim_iov *iov;	/* the current command's data, see sim_dptr() */
 	size_t nr_iov, cap_iov;
+	size_t xfer_cap;	/* bytes of it the host gets (SHORT_XFER), else SIZE_MAX */
 	struct nvme_error_log errlog[SIM_ERRLOG_LEN];
 	uint64_t err_count;
+	uint32_t changed_ns;	/* bit n - 1: namespace n changed since the Changed Namespace List was read */
 	uint64_t units_read, units_written;	/* 512-byte units */
 	uint64_t host_reads, host_writes;
 	uint64_t idle_since;

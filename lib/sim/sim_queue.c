@@ -556,6 +556,7 @@ static uint16_t sim_dispatch(struct nvp_sim *sim, struct sim_cmd *cmd, const str
 		return SIM_SC(NVME_SC_ABORT_REQ);
 	if (hit->has_status)
 		return hit->status;
+	sim->xfer_cap = hit->short_xfer ? hit->xfer_bytes : SIZE_MAX;
 	if (cmd->sqe.flags & NVME_SQE_FUSE) /* fused operations: FUSE = 0 */
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	if (!d->fn)
