@@ -31,7 +31,9 @@
  *                 at 64 KiB, each next one at the next 64 KiB boundary.
  *                 Without file= every open starts with empty namespaces.
  * lbads and size take one value for all namespaces or a colon-separated
- * list with one value per namespace. A trailing "/ns=N" (as in
+ * list with one value per namespace. Each namespace offers 8 LBA formats
+ * (index i: 2^(9 + i) bytes, no metadata); Format NVM changes it and
+ * erases the namespace (with file=, the file's header follows). A trailing "/ns=N" (as in
  * "sim:ns=2/ns=2" or "sim/ns=1") is not an option: it names the namespace
  * nvp_dev_nsid() returns, as in a PCI URI.
  *

@@ -502,6 +502,7 @@ struct nvme_id_ctrl {
 NVME_STATIC_ASSERT(sizeof(struct nvme_id_ctrl) == 4096, "Identify Controller is 4096 bytes");
 
 /* OACS bits: optional admin commands. */
+#define NVME_OACS_FORMAT (1u << 1)	/* Format NVM */
 #define NVME_OACS_DBBUF (1u << 8)	/* Doorbell Buffer Config */
 
 /* ONCS bits: optional NVM commands. */
@@ -617,6 +618,22 @@ struct nvme_fw_slot_log {
 	uint8_t rsvd64[448];
 };
 NVME_STATIC_ASSERT(sizeof(struct nvme_fw_slot_log) == 512, "firmware slot log is 512 bytes");
+
+/* Format NVM: CDW10 (NVME_GET(cdw10, FMT_LBAF), ...). */
+enum {
+	NVME_FMT_LBAF_SHIFT = 0, NVME_FMT_LBAF_MASK = 0xf,	/* LBA format index, low bits */
+	NVME_FMT_MSET_SHIFT = 4, NVME_FMT_MSET_MASK = 0x1,	/* metadata: extended LBA */
+	NVME_FMT_PI_SHIFT = 5, NVME_FMT_PI_MASK = 0x7,		/* protection information type */
+	NVME_FMT_PIL_SHIFT = 8, NVME_FMT_PIL_MASK = 0x1,
+	NVME_FMT_SES_SHIFT = 9, NVME_FMT_SES_MASK = 0x7,	/* secure erase setting */
+	NVME_FMT_LBAFU_SHIFT = 12, NVME_FMT_LBAFU_MASK = 0x3,	/* LBA format index, high bits */
+};
+enum nvme_fmt_ses {
+	NVME_FMT_SES_NONE = 0,
+	NVME_FMT_SES_USER_DATA = 1,	/* user data erase */
+	NVME_FMT_SES_CRYPTO = 2,	/* cryptographic erase: needs FNA bit 2 */
+};
+#define NVME_FNA_CRYPTO_ERASE (1u << 2)	/* Identify Controller FNA: cryptographic erase supported */
 
 /* Asynchronous event completion dword 0. */
 enum {

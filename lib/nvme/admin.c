@@ -305,6 +305,11 @@ static int admin_check_len(const struct nvme_sqe *cmd, size_t len)
 			     cmd->opc, want, len);
 }
 
+static int admin_changes_namespaces(uint8_t opc)
+{
+	return opc == NVME_ADMIN_FORMAT_NVM || opc == NVME_ADMIN_NS_MGMT || opc == NVME_ADMIN_NS_ATTACH;
+}
+
 NVP_API int nvp_admin_cmd(struct nvp_dev *dev, const struct nvme_sqe *cmd, void *buf, size_t len,
 			  struct nvme_cqe *cqe)
 {
@@ -318,7 +323,13 @@ NVP_API int nvp_admin_cmd(struct nvp_dev *dev, const struct nvme_sqe *cmd, void 
 	if (len > dev->max_xfer)
 		return nvp_set_error(-E2BIG, "admin data of %zu bytes is above the controller's MDTS (%zu bytes)",
 				     len, dev->max_xfer);
-	return nvp_admin_sync(dev, cmd, buf, len, cqe);
+	err = nvp_admin_sync(dev, cmd, buf, len, cqe);
+	if (err || !admin_changes_namespaces(cmd->opc))
+		return err;
+	/* The namespaces' sizes and formats, or the list itself, may have changed: read them again. */
+	err = nvp_ns_scan(dev);
+	return err ? nvp_prefix_error(err, "admin opcode %#x succeeded, but re-reading the namespaces failed",
+				      cmd->opc) : 0;
 }
 
 NVP_API int nvp_identify(struct nvp_dev *dev, uint8_t cns, uint32_t nsid, void *buf4k)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "nvpoll.h"
 #include "sim/sim_model.h"
 
 #define SIM_VID 0x1b36		/* Red Hat, as QEMU's emulated controller */
@@ -44,7 +45,7 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	id->cntlid = 1;
 	id->ver = SIM_VS;
 	id->cntrltype = 1; /* I/O controller */
-	id->oacs = sim->cfg.dbbuf ? NVME_OACS_DBBUF : 0;
+	id->oacs = NVME_OACS_FORMAT | (sim->cfg.dbbuf ? NVME_OACS_DBBUF : 0);
 	id->acl = 3;
 	id->aerl = SIM_AERL;
 	id->frmw = 0x3; /* one slot, slot 1 read-only */
@@ -57,6 +58,8 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	id->cqes = NVME_CQES_LOG2 << 4 | NVME_CQES_LOG2;
 	id->nn = sim->cfg.nr_ns;
 	id->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+	/* Format and erase per namespace (FNA bits 1:0 clear), cryptographic erase offered. */
+	id->fna = NVME_FNA_CRYPTO_ERASE;
 	/* bit 0 present, bits 2:1 = 11b: Flush takes NSID FFFFFFFFh */
 	id->vwc = sim->cfg.vwc ? 0x7 : 0;
 	/* bit 0: SGLs without alignment rules; bit 16: Bit Bucket descriptors */
@@ -79,10 +82,16 @@ static void sim_id_ns(const struct nvp_sim *sim, uint32_t nsid, struct nvme_id_n
 {
 	const struct sim_ns *ns = &sim->ns[nsid - 1];
 
+	unsigned i;
+
 	id->nsze = id->ncap = id->nuse = ns->nsze;
-	id->nlbaf = 0;
-	id->flbas = 0;
-	id->lbaf[0].lbads = (uint8_t)ns->lbads;
+	id->nlbaf = SIM_NR_LBAF - 1;
+	id->flbas = (uint8_t)(ns->lbads - SIM_LBAF_LBADS(0));
+	for (i = 0; i < SIM_NR_LBAF; i++) {
+		id->lbaf[i].lbads = (uint8_t)SIM_LBAF_LBADS(i);
+		/* Relative performance: 4 KiB best (0), 512 B better (1), the rest good (2). */
+		id->lbaf[i].rp = SIM_LBAF_LBADS(i) == 12 ? 0 : SIM_LBAF_LBADS(i) == 9 ? 1 : 2;
+	}
 	id->dlfeat = 1; /* deallocated blocks read as zeroes */
 	sim_ns_eui(nsid, id->eui64, sizeof(id->eui64));
 	sim_ns_eui(nsid, id->nguid, sizeof(id->nguid));
@@ -343,6 +352,55 @@ static uint16_t sim_admin_get_log(struct nvp_sim *sim, struct sim_cmd *cmd)
 	return st;
 }
 
+/* ---- Format NVM ------------------------------------------------------------ */
+
+/*
+ * One namespace, or all (NSID FFFFFFFFh), to LBA format LBAF: every block
+ * is deallocated (reads zeroes) whatever SES asks, as QEMU's controller
+ * does; SES 1 and 2 are accepted as such erases. A format whose LBA size
+ * does not divide a namespace's bytes is refused, so capacity in bytes
+ * never changes. The Changed Namespace List names it, and a Namespace
+ * Attribute Changed notice goes out when AEC bit 8 enables it.
+ */
+static uint16_t sim_admin_format(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	uint32_t cdw10 = cmd->sqe.cdw10, nsid = cmd->sqe.nsid;
+	unsigned lbaf = NVME_GET(cdw10, FMT_LBAF) | NVME_GET(cdw10, FMT_LBAFU) << 4, lbads, i;
+	unsigned first = nsid - 1, last = nsid - 1;
+
+	if (nsid == 0xffffffffu) {
+		first = 0;
+		last = sim->cfg.nr_ns - 1;
+	} else if (!sim_nsid_active(sim, nsid)) {
+		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+	}
+	if (NVME_GET(cdw10, FMT_SES) > NVME_FMT_SES_CRYPTO)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	/* No metadata, no protection information (DPC = 0). */
+	if (lbaf >= SIM_NR_LBAF || NVME_GET(cdw10, FMT_PI))
+		return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
+	lbads = SIM_LBAF_LBADS(lbaf);
+	for (i = first; i <= last; i++)
+		if (sim->ns[i].bytes & ((1ull << lbads) - 1))
+			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
+	for (i = first; i <= last; i++) {
+		struct sim_ns *ns = &sim->ns[i];
+
+		sim_ns_erase(sim, ns);
+		ns->lbads = lbads;
+		ns->nsze = ns->bytes >> lbads;
+		sim->changed_ns |= 1u << i;
+	}
+	if (sim_file_store_geometry(sim)) {
+		nvp_log(NVP_LOG_WARN, "sim: format: %s", nvp_errmsg());
+		return SIM_SC(NVME_SC_INTERNAL);
+	}
+	if (sim->feat.aec & 1u << 8)
+		sim_post_event(sim, NVME_SET(NVME_AER_NOTICE, AER_TYPE) | NVME_SET(0, AER_INFO) |
+					    NVME_SET(NVME_LOG_CHANGED_NS, AER_LID));
+	return 0;
+}
+
 /* ---- AER, Keep Alive ------------------------------------------------------ */
 
 /* Answered at once when an event is waiting, else held until one is raised. */
@@ -380,4 +438,5 @@ const struct sim_cmd_desc sim_admin_cmds[256] = {
 	[NVME_ADMIN_ASYNC_EVENT] = { sim_admin_aer },
 	[NVME_ADMIN_KEEP_ALIVE] = { sim_admin_keep_alive },
 	[NVME_ADMIN_DBBUF_CONFIG] = { sim_dbbuf_config },
+	[NVME_ADMIN_FORMAT_NVM] = { sim_admin_format },
 };

@@ -85,6 +85,12 @@ static void sim_ns_zero(struct nvp_sim *sim, struct sim_ns *ns, uint64_t off, ui
 	memset(ns->data + end, 0, off + len - end);
 }
 
+/* Every block deallocated: Format NVM. */
+void sim_ns_erase(struct nvp_sim *sim, struct sim_ns *ns)
+{
+	sim_ns_zero(sim, ns, 0, ns->bytes);
+}
+
 static struct sim_ns *sim_ns_of(struct nvp_sim *sim, uint32_t nsid)
 {
 	return nsid && nsid <= sim->cfg.nr_ns ? &sim->ns[nsid - 1] : NULL;

@@ -327,6 +327,14 @@ uint16_t sim_from_host(struct nvp_sim *sim, const struct sim_cmd *cmd, void *dst
 /* sim_io.c */
 int sim_ns_init(struct nvp_sim *sim);
 void sim_ns_fini(struct nvp_sim *sim);
+void sim_ns_erase(struct nvp_sim *sim, struct sim_ns *ns);
+
+/*
+ * LBA formats every namespace offers: index i is 2^(9 + i) bytes of data,
+ * no metadata (512 B .. 64 KiB); Format NVM picks one.
+ */
+#define SIM_NR_LBAF 8
+#define SIM_LBAF_LBADS(i) (9u + (i))
 
 /* sim_file.c: file=PATH; namespaces start at multiples of SIM_FILE_NS_ALIGN in the file */
 #define SIM_FILE_NS_ALIGN (64u << 10)
