@@ -56,10 +56,20 @@ struct sim_file_hdr {
 _Static_assert(sizeof(struct sim_file_hdr) == 64 + 24 * SIM_MAX_NS, "sim file header size");
 _Static_assert(sizeof(struct sim_file_hdr) <= SIM_FILE_NS_ALIGN, "sim file header fits before namespace 1");
 
+/* Where namespace @i (from 0) starts in the file: the layout above. */
+uint64_t sim_file_ns_offset(const struct sim_cfg *cfg, unsigned i)
+{
+	uint64_t off = SIM_FILE_NS_ALIGN;
+	unsigned k;
+
+	for (k = 0; k < i; k++)
+		off = NVP_ALIGN_UP(off + cfg->size[k], SIM_FILE_NS_ALIGN);
+	return off;
+}
+
 /* The header the configured geometry gives. */
 static void sim_file_hdr_build(const struct sim_cfg *cfg, const unsigned *lbads, struct sim_file_hdr *h)
 {
-	uint64_t off = SIM_FILE_NS_ALIGN;
 	unsigned i;
 
 	memset(h, 0, sizeof(*h));
@@ -67,10 +77,9 @@ static void sim_file_hdr_build(const struct sim_cfg *cfg, const unsigned *lbads,
 	h->version = SIM_FILE_VERSION;
 	h->nr_ns = cfg->nr_ns;
 	for (i = 0; i < cfg->nr_ns; i++) {
-		h->ns[i].offset = off;
+		h->ns[i].offset = sim_file_ns_offset(cfg, i);
 		h->ns[i].bytes = cfg->size[i];
 		h->ns[i].lbads = lbads[i];
-		off = NVP_ALIGN_UP(off + cfg->size[i], SIM_FILE_NS_ALIGN);
 	}
 	h->file_bytes = h->ns[cfg->nr_ns - 1].offset + h->ns[cfg->nr_ns - 1].bytes;
 }

@@ -25,7 +25,6 @@ static void *sim_ns_map(struct nvp_sim *sim, unsigned i, uint64_t file_off)
 
 int sim_ns_init(struct nvp_sim *sim)
 {
-	uint64_t file_off = SIM_FILE_NS_ALIGN;
 	unsigned i;
 	int err;
 
@@ -36,6 +35,7 @@ int sim_ns_init(struct nvp_sim *sim)
 	}
 	for (i = 0; i < sim->cfg.nr_ns; i++) {
 		struct sim_ns *ns = &sim->ns[i];
+		uint64_t file_off = sim_file_ns_offset(&sim->cfg, i);
 		void *p = sim_ns_map(sim, i, file_off);
 
 		if (p == MAP_FAILED)
@@ -47,7 +47,6 @@ int sim_ns_init(struct nvp_sim *sim)
 		ns->file_off = file_off;
 		ns->lbads = sim->cfg.lbads[i];
 		ns->nsze = ns->bytes >> ns->lbads;
-		file_off = NVP_ALIGN_UP(file_off + ns->bytes, SIM_FILE_NS_ALIGN);
 	}
 	return 0;
 }

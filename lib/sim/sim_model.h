@@ -339,6 +339,7 @@ void sim_ns_erase(struct nvp_sim *sim, struct sim_ns *ns);
 /* sim_file.c: file=PATH; namespaces start at multiples of SIM_FILE_NS_ALIGN in the file */
 #define SIM_FILE_NS_ALIGN (64u << 10)
 int sim_file_open(struct nvp_sim *sim);
+uint64_t sim_file_ns_offset(const struct sim_cfg *cfg, unsigned i);
 void sim_file_close(struct nvp_sim *sim);
 int sim_file_sync(struct nvp_sim *sim, const struct sim_ns *ns);
 int sim_file_zero(struct nvp_sim *sim, const struct sim_ns *ns, uint64_t off, uint64_t len);
