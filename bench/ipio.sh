@@ -11,9 +11,14 @@
 # by the source file they come from -- lib/ and include/nvpoll/ (the inline
 # hot path) are the driver, the rest is the benchmark's own work (picking
 # LBAs, time stamps, the histogram) -- and divided by the I/Os done.
-# --yield lets the sim run when a poll finds nothing (valgrind runs one
-# thread at a time), so empty polls stay rare; their cost is counted in and
-# their number is shown.
+# Valgrind runs one thread at a time. --yield hands the CPU over when a poll
+# finds nothing; --fair-sched=yes (a FIFO lock) and the sim's yield=1 (its
+# thread yields when idle, never sleeps) make sure the sim's thread is the
+# one that gets it, so a QD32 batch costs one empty poll, every run (without
+# them a run had 0.03 or ~0.6 empty polls per I/O: 185 or ~210). Empty polls
+# are also counted apart: a calibration run without --yield (thousands of
+# empty polls per I/O) gives what one empty poll costs, and the report
+# subtracts the empty polls of each sim run ("busy" figure).
 #
 # Prints a breakdown per QD and writes OUTDIR/ipio.json; the callgrind data
 # stays in OUTDIR/ipio-qdN.callgrind for `callgrind_annotate --auto=yes`.
@@ -36,17 +41,20 @@ command -v python3 >/dev/null || die "python3 is missing: apt-get install python
 # QD32 and QD1 on the sim (nvpoll's PCIe path), then QD32 on nil (the transport path, no device:
 # the library's own cost per I/O there; nil zeroes each read's buffer, counted in).
 specs=()
-for run in 32:sim 1:sim 32:nil; do
+# The last, 32:spin, is the calibration: no --yield, so the I/O thread polls a
+# whole valgrind time slice before the sim runs.
+for run in 32:sim 1:sim 32:nil 32:spin; do
 	qd=${run%%:*} config=${run#*:}
-	n=$count
+	n=$count yield=--yield
 	((qd == 1)) && n=$((count / 5))
 	name=ipio-qd$qd${config/sim/}
-	dev=sim:lbads=4096
+	dev=sim:lbads=4096,yield=1
 	[[ $config == nil ]] && dev=nil
+	[[ $config == spin ]] && n=$((count / 20)) yield=
 	cg=$out/$name.callgrind
 	rm -f "$cg"
-	if ! valgrind -q --tool=callgrind --toggle-collect=worker_main --callgrind-out-file="$cg" \
-		"$perf" "$dev" -q "$qd" -o 4096 -w randread -n "$n" --seed 1 --yield --json \
+	if ! valgrind -q --tool=callgrind --fair-sched=yes --toggle-collect=worker_main --callgrind-out-file="$cg" \
+		"$perf" "$dev" -q "$qd" -o 4096 -w randread -n "$n" --seed 1 $yield --json \
 		>"$out/$name.json" 2>"$out/$name.err"; then
 		cat "$out/$name.err" >&2
 		die "nvpoll-perf under callgrind failed (QD$qd, $config)"

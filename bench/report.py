@@ -319,13 +319,32 @@ def ipio(annotate_txt, perf_json, qd):
     return run
 
 
-def ipio_print(runs):
+def empty_poll_cost(runs):
+    """Driver and benchmark instructions of one empty poll, from the calibration run ("spin") against the sim run
+    at the same QD: the two differ (nearly) only in their empty polls."""
+    spin = next((r for r in runs if r["config"] == "spin"), None)
+    base = next((r for r in runs if r["config"] == "sim" and spin and r["qd"] == spin["qd"]), None)
+    if not spin or not base or spin["empty_polls_per_io"] - base["empty_polls_per_io"] < 10:
+        return None
+    de = spin["empty_polls_per_io"] - base["empty_polls_per_io"]
+    return {k: (spin[k] - base[k]) / de for k in ("driver_per_io", "benchmark_per_io")}
+
+
+def ipio_print(runs, cost):
     for run in runs:
-        print(f"QD{run['qd']}, {run.get('config', 'sim')}: {run['ios']} I/Os; I/O thread: driver {run['driver_per_io']:.1f} + benchmark "
+        if run["config"] == "spin":
+            if cost:
+                print(f"one empty poll (QD{run['qd']} without --yield: {run['empty_polls_per_io']:.0f} empty polls per I/O): "
+                      f"driver {cost['driver_per_io']:.1f} + benchmark {cost['benchmark_per_io']:.1f} instructions")
+            continue
+        print(f"QD{run['qd']}, {run['config']}: {run['ios']} I/Os; I/O thread: driver {run['driver_per_io']:.1f} + benchmark "
               f"{run['benchmark_per_io']:.1f} = {run['driver_per_io'] + run['benchmark_per_io']:.1f} instructions per I/O")
+        busy = ""
+        if "driver_per_io_busy" in run:
+            busy = f"; empty polls apart: driver {run['driver_per_io_busy']:.1f} per I/O"
         print(f"  ({run['submissions_per_sq_doorbell']:.1f} submissions per SQ doorbell, "
               f"{run['completions_per_busy_poll']:.1f} completions per busy poll, "
-              f"{run['empty_polls_per_io']:.2f} empty polls per I/O, counted in)")
+              f"{run['empty_polls_per_io']:.2f} empty polls per I/O, counted in{busy})")
         for b in run["breakdown"]:
             print(f"  {b['per_io']:7.1f}  {b['kind']:<9}  {b['where']}")
 
@@ -342,11 +361,19 @@ def main(argv):
             run = ipio(ann, pj, int(qd))
             run["config"] = config or "sim"
             runs.append(run)
-        ipio_print(runs)
+        cost = empty_poll_cost(runs)
+        if cost:
+            for run in runs:
+                if run["config"] == "sim":
+                    run["driver_per_io_busy"] = run["driver_per_io"] - run["empty_polls_per_io"] * cost["driver_per_io"]
+        ipio_print(runs, cost)
         with open(argv[2], "w") as f:
-            json.dump({"method": "valgrind --tool=callgrind --toggle-collect=worker_main on nvpoll-perf against "
-                       "sim (and nil: no device at all); instructions of the I/O thread, by source file (lib/, include/nvpoll/: driver)",
-                       "runs": runs}, f, indent=1)
+            json.dump({"method": "valgrind --tool=callgrind --fair-sched=yes --toggle-collect=worker_main on nvpoll-perf "
+                       "against sim (and nil: no device at all); instructions of the I/O thread, by source file "
+                       "(lib/, include/nvpoll/: driver); driver_per_io_busy: without the empty polls, at the cost "
+                       "per empty poll measured by the run without --yield (config spin)",
+                       "empty_poll": cost,
+                       "runs": [r for r in runs if r["config"] != "spin"]}, f, indent=1)
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -20,6 +20,10 @@
  *   vwc=0|1       volatile write cache present (1)
  *   dbbuf=0|1     offer Doorbell Buffer Config (OACS bit 8): shadow doorbells
  *                 and EventIdx for I/O queues, until the next reset (1)
+ *   yield=0|1     when idle, the model thread yields, never spins or sleeps: it
+ *                 runs whenever a host thread yields, so a host that yields on
+ *                 an empty poll sees its completions at once even where one
+ *                 thread runs at a time (valgrind: bench/ipio.sh) (0)
  *   sn=STRING     serial number ("NVPSIM0001")
  *   file=PATH     keep the namespaces in PATH (no commas in it) instead of
  *                 memory: created sparse at the configured size when it is

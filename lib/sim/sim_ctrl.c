@@ -256,6 +256,10 @@ static void sim_idle(struct nvp_sim *sim, bool busy)
 		sim->idle_since = 0;
 		return;
 	}
+	if (sim->cfg.yield) { /* neither spin nor sleep: hand the CPU to whoever waits */
+		sched_yield();
+		return;
+	}
 	now = nvp_now_ns();
 	if (!sim->idle_since)
 		sim->idle_since = now;

@@ -55,6 +55,7 @@ struct sim_cfg {
 	uint64_t size[SIM_MAX_NS];	/* bytes */
 	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
 	unsigned sgl, vwc, dbbuf;
+	unsigned yield;		/* idle: yield, never sleep (runs as soon as a host thread yields) */
 	char sn[21];
 	bool geometry_given;		/* ns=, lbads= or size= was given */
 	char file[SIM_OPTS_MAX];	/* file=PATH: namespaces backed by a file, "": memory */

@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, sn, file"
+#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, sn, file"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -39,6 +39,7 @@ static const struct sim_uint_opt sim_uint_opts[] = {
 	{ "sgl", offsetof(struct sim_cfg, sgl), 0, 1 },
 	{ "vwc", offsetof(struct sim_cfg, vwc), 0, 1 },
 	{ "dbbuf", offsetof(struct sim_cfg, dbbuf), 0, 1 },
+	{ "yield", offsetof(struct sim_cfg, yield), 0, 1 },
 };
 
 static void sim_cfg_defaults(struct sim_cfg *cfg)
