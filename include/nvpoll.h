@@ -330,8 +330,9 @@ unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp);
  * is that command's own (no system call, no lock). A command past its
  * deadline is aborted (Abort admin command, from the polling thread); if
  * that does not clear it, the controller is reset. Its callback runs
- * exactly once, with -ETIMEDOUT. Deadlines are checked every 128 polls, so
- * they are only as precise as the polling.
+ * exactly once, with -ETIMEDOUT. Deadlines are checked every 128 polls (at
+ * most once a millisecond), so they are only as precise as the polling; a
+ * deadline counts from the first check after submission, never earlier.
  */
 void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms);
 

@@ -30,6 +30,17 @@ struct nvp_dev;
 struct nvp_dma_region;
 struct nvp_transport_ops;
 
+/*
+ * A busy slot's state. Submission takes no time stamp: it keeps the
+ * qpair's timeout in the slot, and the periodic check (nvp__qpair_check, at
+ * most once a millisecond) turns that into the deadline of each POSTED slot
+ * it finds and makes it STAMPED. So a deadline counts from at most one
+ * check after submission -- never earlier -- and a command that completes
+ * before the next check costs no time stamp at all.
+ */
+#define NVP_REQ_POSTED 1
+#define NVP_REQ_STAMPED 2
+
 /* Per-slot flags. */
 #define NVP_REQ_TIMED_OUT 0x1	/* deadline passed: completes with -ETIMEDOUT */
 #define NVP_REQ_ABORTED 0x2	/* an Abort was sent for it */
@@ -38,9 +49,9 @@ struct nvp_transport_ops;
 struct nvp_req {
 	nvp_cb cb;
 	void *arg;
-	uint64_t deadline;	 /* in nvp__ticks() */
+	uint64_t deadline;	 /* POSTED: the timeout in ticks; STAMPED: the deadline in nvp__ticks() */
 	uint16_t next_free;	 /* free list link while idle */
-	uint8_t busy;		 /* 1 from submission to completion */
+	uint8_t busy;		 /* 0 idle, NVP_REQ_POSTED or NVP_REQ_STAMPED from submission to completion */
 	uint8_t flags;		 /* NVP_REQ_* */
 	uint32_t xfer_len;	 /* data bytes: what a transport other than PCIe hands on */
 	uint64_t *prp_list;	 /* this slot's PRP list memory */
@@ -63,7 +74,7 @@ struct nvp_qpair {
 	uint16_t page_shift;	/* controller memory page size, log2 ... */
 	uint32_t page_size;	/* ... and in bytes */
 	uint32_t max_xfer;	/* bytes per command */
-	uint64_t timeout_ticks;	/* per-command deadline; NVP_NO_TIMEOUT: none */
+	uint64_t timeout_ticks;	/* per-command deadline (stamped by the periodic check); NVP_NO_TIMEOUT: none */
 	/* Read only when ringing, after the per-submit fields above (one cache line). */
 	volatile uint32_t *sq_shadow;	   /* shadow doorbell, NULL without Doorbell Buffer Config ... */
 	const volatile uint32_t *sq_eventidx; /* ... and the controller's EventIdx next to it */
@@ -139,7 +150,7 @@ static inline struct nvp_req *nvp__req_get(struct nvp_qpair *qp, uint16_t *cid)
 		return NULL;
 	req = &qp->reqs[c];
 	qp->free_head = req->next_free;
-	req->busy = 1;
+	req->busy = NVP_REQ_POSTED;
 	qp->outstanding++;
 	*cid = c;
 	return req;

@@ -131,7 +131,7 @@ post(struct nvp_qpair *qp, struct nvp_req *req, uint16_t cid, nvp_cb cb, void *a
 {
 	req->cb = cb;
 	req->arg = arg;
-	req->deadline = nvp__ticks() + qp->timeout_ticks;
+	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
 	req->sqe.cid = cid;
 	nvp__sq_post(qp, &req->sqe);
 	return 0;

@@ -223,7 +223,8 @@ NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 		if (!(req->flags & NVP_REQ_TIMED_OUT) && dev->opts.reset_policy == NVP_RESET_RESUBMIT &&
 		    nvp_sqe_resubmittable(&req->sqe)) {
 			req->flags = 0;
-			req->deadline = nvp__ticks() + qp->timeout_ticks;
+			req->busy = NVP_REQ_POSTED; /* a fresh deadline from the next check */
+			req->deadline = qp->timeout_ticks;
 			nvp__sq_post(qp, &req->sqe);
 			qp->stats.resubmitted++;
 		} else if (fail) {
@@ -236,7 +237,11 @@ NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 	free(fail);
 }
 
-/* Give each command past its deadline an Abort; 1 when only a reset will do. */
+/*
+ * Stamp each command posted since the last check with its deadline (see
+ * NVP_REQ_STAMPED), give each command past its deadline an Abort; 1 when
+ * only a reset will do.
+ */
 static int expire(struct nvp_qpair *qp, uint64_t now)
 {
 	struct nvp_dev *dev = qp->dev;
@@ -246,6 +251,11 @@ static int expire(struct nvp_qpair *qp, uint64_t now)
 		struct nvp_req *req = &qp->reqs[cid];
 		int aborted = 0;
 
+		if (req->busy == NVP_REQ_POSTED) {
+			req->deadline += now; /* it held the timeout: NVP_NO_TIMEOUT cannot wrap */
+			req->busy = NVP_REQ_STAMPED;
+			continue;
+		}
 		if (!req->busy || req->deadline > now)
 			continue;
 		if (req->flags & NVP_REQ_ABORTED) {
