@@ -62,22 +62,30 @@ struct nvp_req {
 NVME_STATIC_ASSERT(sizeof(struct nvp_req) == 128, "struct nvp_req is two cache lines");
 
 struct nvp_qpair {
-	/* Submission side: every submit touches these. */
+	/* Submission side: every submit touches these, and nothing else of the qpair (one cache line). */
 	struct nvme_sqe *sq;
-	volatile uint32_t *sq_db;
 	struct nvp_req *reqs;
+	/*
+	 * The DMA region of the last data buffer (lib/nvme/io.c), copied here so
+	 * that finding a buffer's bus address reads no other line: its start,
+	 * length (0: none yet) and per-2-MiB-unit bus addresses.
+	 */
+	const uint8_t *dma_va;
+	size_t dma_len;
+	const uint64_t *dma_unit_iova;
+	uint64_t timeout_ticks;	/* per-command deadline (stamped by the periodic check); NVP_NO_TIMEOUT: none */
 	uint16_t sq_tail;
-	uint16_t sq_tail_rung;	/* tail value last handed to the controller (register or shadow) */
 	uint16_t size;		/* entries in the SQ and in the CQ */
 	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy (or dead) */
 	uint16_t outstanding;
-	uint16_t page_shift;	/* controller memory page size, log2 ... */
-	uint32_t page_size;	/* ... and in bytes */
+	uint32_t page_size;	/* controller memory page size in bytes ... */
 	uint32_t max_xfer;	/* bytes per command */
-	uint64_t timeout_ticks;	/* per-command deadline (stamped by the periodic check); NVP_NO_TIMEOUT: none */
-	/* Read only when ringing, after the per-submit fields above (one cache line). */
+	/* Read when ringing, once a batch (the second line). */
+	volatile uint32_t *sq_db;
 	volatile uint32_t *sq_shadow;	   /* shadow doorbell, NULL without Doorbell Buffer Config ... */
 	const volatile uint32_t *sq_eventidx; /* ... and the controller's EventIdx next to it */
+	uint16_t sq_tail_rung;	/* tail value last handed to the controller (register or shadow) */
+	uint16_t page_shift;	/* ... and its log2 (PRP lists) */
 
 	/* Completion side: every poll touches these. */
 	volatile struct nvme_cqe *cq;
@@ -95,7 +103,7 @@ struct nvp_qpair {
 	struct nvp_qpair_stats stats;
 
 	/* Private to lib/nvme: PRP building reads these, nothing else does per I/O. */
-	const struct nvp_dma_region *last_region; /* last data buffer's region (lookup cache) */
+	const struct nvp_dma_region *last_region; /* the region dma_va.. was copied from */
 	const struct nvp_dma_region *prp_region;  /* the region prp_mem lies in */
 	unsigned prp_entries;	/* PRP list entries per slot */
 
@@ -114,8 +122,8 @@ struct nvp_qpair {
 	uint16_t xport_cq_phase; /* ... with this phase */
 	uint32_t xport_db[2];	/* the doorbells: nothing reads them */
 };
-/* The qpair is allocated 64-byte aligned (lib/nvme/qpair.c): every submit touches one cache line. */
-NVME_STATIC_ASSERT(offsetof(struct nvp_qpair, sq_shadow) <= 64, "per-submit fields of nvp_qpair in one cache line");
+/* The qpair is allocated 64-byte aligned (lib/nvme/qpair.c): every submit touches one cache line of it. */
+NVME_STATIC_ASSERT(offsetof(struct nvp_qpair, sq_db) == 64, "per-submit fields of nvp_qpair fill one cache line");
 
 /*
  * A cheap, monotonic time stamp for deadlines: the TSC on x86 (one

@@ -13,7 +13,7 @@
 
 #define NVP_MAX_NLB 65536u /* the NLB field is 16 bits, zero-based */
 
-/* The DMA region holding [buf, buf + len): the last one used, else a lookup. */
+/* The DMA region holding [buf, buf + len): the last one used, else a lookup (then the qpair's copy of it). */
 static inline __attribute__((always_inline)) const struct nvp_dma_region *buf_region(struct nvp_qpair *qp, const void *buf, size_t len)
 {
 	const struct nvp_dma_region *r = qp->last_region;
@@ -21,8 +21,12 @@ static inline __attribute__((always_inline)) const struct nvp_dma_region *buf_re
 	if (NVP_LIKELY(r && nvp_dma_region_contains(r, buf, len)))
 		return r;
 	r = nvp_dma_pool_find(&qp->dev->pool, buf, len);
-	if (r)
+	if (r) {
 		qp->last_region = r;
+		qp->dma_va = r->va;
+		qp->dma_len = r->len;
+		qp->dma_unit_iova = r->unit_iova;
+	}
 	return r;
 }
 
@@ -168,8 +172,8 @@ nvm_submit(struct nvp_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t slba, uint
 }
 
 static inline __attribute__((always_inline)) int
-rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, uint32_t nlb, const void *buf,
-   nvp_cb cb, void *arg)
+rw_checked(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, uint32_t nlb, const void *buf,
+	   nvp_cb cb, void *arg)
 {
 	size_t len;
 
@@ -184,16 +188,99 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 	return nvm_submit(qp, opc, ns->info.nsid, slba, nlb - 1, buf, len, cb, arg);
 }
 
+/* Everything rw() leaves out: argument errors, a buffer in another region or needing a PRP list, a full qpair. */
+static NVP_COLD int read_slow(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb, void *buf,
+			      nvp_cb cb, void *arg)
+{
+	return rw_checked(qp, ns, NVME_CMD_READ, slba, nlb, buf, cb, arg);
+}
+
+static NVP_COLD int write_slow(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+			       void *buf, nvp_cb cb, void *arg)
+{
+	return rw_checked(qp, ns, NVME_CMD_WRITE, slba, nlb, buf, cb, arg);
+}
+
+/* 8 bytes of an SQE at once; may_alias: the SQE is read field by field elsewhere. */
+typedef uint64_t __attribute__((may_alias)) sqe_word;
+
+/*
+ * The common read or write: arguments valid, the buffer in the region of
+ * the last one (the qpair's copy, in the one cache line of the qpair a
+ * submission reads) and within two controller pages, a free slot.
+ * Anything else goes to @slow, a tail call to the general path above.
+ * Here the command is built in registers and stored twice, into its slot
+ * (a reset resubmits that copy) and into the SQ: no copy read back.
+ */
+static inline __attribute__((always_inline)) int
+rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, uint32_t nlb, void *buf,
+   nvp_cb cb, void *arg, int (*slow)(struct nvp_qpair *, const struct nvp_ns *, uint64_t, uint32_t, void *, nvp_cb, void *))
+{
+	size_t len, off, poff, page;
+	uint64_t nsze, prp1, prp2, w0;
+	const uint64_t *unit_iova;
+	struct nvp_req *req;
+	sqe_word *slot, *sq;
+	uint16_t cid, tail;
+
+	if (NVP_UNLIKELY(!qp || !ns || !cb))
+		return slow(qp, ns, slba, nlb, buf, cb, arg);
+	len = (size_t)nlb << ns->lba_shift;
+	nsze = ns->info.nsze;
+	page = qp->page_size;
+	off = (uintptr_t)buf - (uintptr_t)qp->dma_va; /* below the region: wraps above dma_len */
+	poff = (uintptr_t)buf & (page - 1);
+	cid = qp->free_head;
+	/* len - 1 wraps for nlb == 0; off < dma_len first, so off + len cannot wrap. */
+	if (NVP_UNLIKELY(len - 1 >= qp->max_xfer || slba >= nsze || nlb > nsze - slba || off >= qp->dma_len ||
+			 off + len > qp->dma_len || (poff & 3) || poff + len > 2 * page || cid == NVP_NO_CID))
+		return slow(qp, ns, slba, nlb, buf, cb, arg);
+	unit_iova = qp->dma_unit_iova;
+	prp1 = unit_iova[off >> NVP_DMA_UNIT_SHIFT] + (off & (NVP_DMA_UNIT_SIZE - 1));
+	prp2 = 0;
+	if (poff + len > page) {
+		off += page - poff;
+		prp2 = unit_iova[off >> NVP_DMA_UNIT_SHIFT] + (off & (NVP_DMA_UNIT_SIZE - 1));
+	}
+	req = &qp->reqs[cid];
+	qp->free_head = req->next_free;
+	qp->outstanding++;
+	req->busy = NVP_REQ_POSTED;
+	req->cb = cb;
+	req->arg = arg;
+	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
+	req->xfer_len = (uint32_t)len;	   /* for transports (nvme/transport.h); PCIe has the PRPs */
+	/* opc, flags 0 (PRPs), cid, nsid | cdw2-3 | mptr | prp1 | prp2 | cdw10-11: slba | cdw12: nlb - 1, cdw13 | cdw14-15 */
+	w0 = opc | (uint32_t)cid << 16 | (uint64_t)ns->info.nsid << 32;
+	tail = qp->sq_tail;
+	slot = (sqe_word *)&req->sqe;
+	sq = (sqe_word *)&qp->sq[tail];
+	slot[0] = sq[0] = w0;
+	slot[1] = sq[1] = 0;
+	slot[2] = sq[2] = 0;
+	slot[3] = sq[3] = prp1;
+	slot[4] = sq[4] = prp2;
+	slot[5] = sq[5] = slba;
+	slot[6] = sq[6] = nlb - 1;
+	slot[7] = sq[7] = 0;
+	if (++tail == qp->size)
+		tail = 0;
+	qp->sq_tail = tail;
+	qp->stats.submitted++;
+	return 0;
+}
+
 NVP_API int nvp_read(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
 		     void *buf, nvp_cb cb, void *arg)
 {
-	return rw(qp, ns, NVME_CMD_READ, slba, nlb, buf, cb, arg);
+	return rw(qp, ns, NVME_CMD_READ, slba, nlb, buf, cb, arg, read_slow);
 }
 
 NVP_API int nvp_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
 		      const void *buf, nvp_cb cb, void *arg)
 {
-	return rw(qp, ns, NVME_CMD_WRITE, slba, nlb, buf, cb, arg);
+	/* The device only reads it; the common path's type has no const. */
+	return rw(qp, ns, NVME_CMD_WRITE, slba, nlb, (void *)(uintptr_t)buf, cb, arg, write_slow);
 }
 
 NVP_API int nvp_flush(struct nvp_qpair *qp, const struct nvp_ns *ns, nvp_cb cb, void *arg)

@@ -273,6 +273,50 @@ static void test_io_commands(void **state)
 }
 
 /*
+ * Reads and writes find their buffer's DMA region through the qpair's copy
+ * of the last one (lib/nvme/io.c): a buffer in another region, the last
+ * page of a region, one running past a region's end, one outside DMA
+ * memory and one crossing a page all go right, data checked.
+ */
+static void test_buffer_regions(void **state)
+{
+	struct nvp_dev *dev = open_sim("sim:lbads=512,size=16M", 0);
+	struct nvp_qpair *qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = 8 });
+	const struct nvp_ns *ns = nvp_ns_get(dev, 1);
+	uint8_t *a = nvp_dma_alloc(dev, 4 * 4096);
+	/* Regions are at least 8 MiB: this one cannot share the first, and fills a region of its own. */
+	uint8_t *b = nvp_dma_alloc(dev, 8u << 20);
+	uint8_t *end = b + (8u << 20), *heap = malloc(8192);
+	struct done d = { 0 };
+	(void)state;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(heap);
+	fill(a, 4096, 1);
+	rw_ok(qp, ns, 1, 0, 8, a);
+	rw_ok(qp, ns, 0, 0, 8, end - 4096); /* the other region's last page */
+	assert_memory_equal(a, end - 4096, 4096);
+	fill(end - 4096, 4096, 2);
+	rw_ok(qp, ns, 1, 8, 8, end - 4096);
+	/* The region just used, but past its end. */
+	assert_int_equal(nvp_read(qp, ns, 0, 8, end - 2048, on_done, &d), -EFAULT);
+	assert_non_null(strstr(nvp_errmsg(), "runs past its DMA region"));
+	assert_int_equal(nvp_write(qp, ns, 0, 8, end - 2048, on_done, &d), -EFAULT);
+	rw_ok(qp, ns, 0, 8, 8, a + 4096 + 2048); /* back to the first region, across a page */
+	assert_memory_equal(end - 4096, a + 4096 + 2048, 4096);
+	assert_int_equal(nvp_read(qp, ns, 0, 1, heap, on_done, &d), -EFAULT);
+	assert_non_null(strstr(nvp_errmsg(), "not in DMA memory"));
+	assert_int_equal(nvp_read(qp, ns, 0, 1, a + 2, on_done, &d), -EINVAL);
+	assert_int_equal(nvp_qpair_outstanding(qp), 0); /* no slot kept by a refused command */
+	free(heap);
+	nvp_dma_free(dev, b);
+	nvp_dma_free(dev, a);
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
+}
+
+/*
  * QD32 writes then reads with every byte checked, on a fresh qpair; returns
  * the qpair's counters. The sim only looks at a shadow doorbell after a
  * register write woke the queue: a register write the driver skipped when
@@ -1089,6 +1133,7 @@ int main(void)
 		cmocka_unit_test(test_bad_uri_and_options),
 		cmocka_unit_test(test_admin_commands),
 		cmocka_unit_test(test_io_commands),
+		cmocka_unit_test(test_buffer_regions),
 		cmocka_unit_test(test_tiny_queues),
 		cmocka_unit_test(test_shadow_doorbells),
 		cmocka_unit_test(test_shadow_doorbells_after_reset),
