@@ -280,24 +280,22 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 	head = old_head = qp->cq_head;
 	phase = qp->phase;
 	while (n < max) {
-		volatile uint64_t *vc = (volatile uint64_t *)&qp->cq[head];
-		union {
-			uint64_t q[2];
-			struct nvme_cqe cqe;
-		} u;
+		volatile struct nvme_cqe *vc = &qp->cq[head];
 
-		if (((uint16_t)(vc[1] >> 48) & NVME_CQE_PHASE) != phase)
+		if ((vc->status & NVME_CQE_PHASE) != phase)
 			break;
 		nvp_rmb(); /* read the rest of the entry only after its phase bit */
-		u.q[0] = vc[0];
-		u.q[1] = vc[1];
 		if (++head == qp->size) {
 			head = 0;
 			phase ^= 1;
 		}
 		qp->cq_head = head;
 		qp->phase = phase;
-		nvp__qpair_complete(qp, &u.cqe);
+		/*
+		 * The entry itself, not a copy: the controller reuses it only after
+		 * the CQ head doorbell below, so it holds still through the callback.
+		 */
+		nvp__qpair_complete(qp, (const struct nvme_cqe *)(uintptr_t)vc);
 		n++;
 	}
 	if (n == 0) {
