@@ -51,8 +51,13 @@ struct nvp_req {
 	void *arg;
 	uint64_t deadline;	 /* POSTED: the timeout in ticks; STAMPED: the deadline in nvp__ticks() */
 	uint16_t next_free;	 /* free list link while idle */
-	uint8_t busy;		 /* 0 idle, NVP_REQ_POSTED or NVP_REQ_STAMPED from submission to completion */
-	uint8_t flags;		 /* NVP_REQ_* */
+	union {
+		struct {
+			uint8_t busy;	 /* 0 idle, NVP_REQ_POSTED or NVP_REQ_STAMPED from submission to completion */
+			uint8_t flags;	 /* NVP_REQ_* */
+		};
+		uint16_t state;		 /* both (little-endian: busy | flags << 8), for one test on completion */
+	};
 	uint32_t xfer_len;	 /* data bytes: what a transport other than PCIe hands on */
 	uint64_t *prp_list;	 /* this slot's PRP list memory */
 	uint64_t prp_list_iova;
@@ -144,6 +149,8 @@ static inline uint64_t nvp__ticks(void)
 
 /* Out of line: an entry whose cid is unknown or idle, or sq_head out of range (logged once, counted). */
 void nvp__qpair_bad_cqe(struct nvp_qpair *qp, const struct nvme_cqe *cqe);
+/* Out of line: any completion but a success of a busy slot with no flag (bad cid, error status, timed out). */
+void nvp__qpair_complete_slow(struct nvp_qpair *qp, const struct nvme_cqe *cqe);
 /* Out of line, every 128 polls: deadlines, device health, and recovery after a controller reset. */
 void nvp__qpair_check(struct nvp_qpair *qp);
 void nvp__qpair_recover(struct nvp_qpair *qp);
@@ -226,32 +233,35 @@ static inline void nvp_qpair_ring(struct nvp_qpair *qp)
 	qp->sq_tail_rung = tail;
 }
 
+/* A slot's state word (busy | flags << 8) that completes without a look at the flags: busy, none set. */
+#define NVP__REQ_STATE_PLAIN(st) ((uint16_t)((st) - NVP_REQ_POSTED) <= NVP_REQ_STAMPED - NVP_REQ_POSTED)
+
 static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_cqe *cqe)
 {
 	uint16_t cid = cqe->cid;
-	struct nvp_req *req;
+	struct nvp_req *req = &qp->reqs[cid];
 	nvp_cb cb;
 	void *arg;
-	int err;
 
-	/* Slots number size - 1; a cid outside them or idle is never trusted. */
-	if (__builtin_expect(cid >= qp->size - 1 || !qp->reqs[cid].busy, 0)) {
-		nvp__qpair_bad_cqe(qp, cqe);
+	/*
+	 * Slots number size - 1; a cid outside them or idle is never trusted
+	 * (req is not read before the bound holds). One test of the slot's
+	 * state word covers idle and flagged (timed out); any SCT/SC bit set is
+	 * an error (CRD, More and DNR alone are not). All of those: out of line.
+	 */
+	if (__builtin_expect(cid >= qp->size - 1 || !NVP__REQ_STATE_PLAIN(req->state) ||
+			     (cqe->status & NVME_CQE_STATUS_CODE), 0)) {
+		nvp__qpair_complete_slow(qp, cqe);
 		return;
 	}
 	/* Never an index: checked against the ring size by the periodic check. */
 	qp->sq_head = cqe->sq_head;
-	req = &qp->reqs[cid];
 	cb = req->cb;
 	arg = req->arg;
-	err = 0;
-	/* Any SCT/SC bit set is an error (CRD, More and DNR alone are not); a timed-out command says so. */
-	if (__builtin_expect((cqe->status & NVME_CQE_STATUS_CODE) | req->flags, 0))
-		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
 	/* Free the slot before the callback, so the callback can resubmit. */
 	nvp__req_put(qp, cid);
 	qp->stats.completed++;
-	cb(arg, err, cqe);
+	cb(arg, 0, cqe);
 }
 
 /*

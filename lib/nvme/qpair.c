@@ -324,6 +324,30 @@ void nvp_qpair_fini(struct nvp_qpair *qp)
 	qp->sq_mem = qp->cq_mem = qp->prp_mem = NULL;
 }
 
+NVP_API void nvp__qpair_complete_slow(struct nvp_qpair *qp, const struct nvme_cqe *cqe)
+{
+	uint16_t cid = cqe->cid;
+	struct nvp_req *req;
+	nvp_cb cb;
+	void *arg;
+	int err = 0;
+
+	if (cid >= qp->size - 1 || !qp->reqs[cid].busy) {
+		nvp__qpair_bad_cqe(qp, cqe);
+		return;
+	}
+	qp->sq_head = cqe->sq_head; /* as nvp__qpair_complete() does */
+	req = &qp->reqs[cid];
+	cb = req->cb;
+	arg = req->arg;
+	/* Any SCT/SC bit set is an error, or any flag; a timed-out command says so. */
+	if ((cqe->status & NVME_CQE_STATUS_CODE) | req->flags)
+		err = (req->flags & NVP_REQ_TIMED_OUT) ? -ETIMEDOUT : -EIO;
+	nvp__req_put(qp, cid);
+	qp->stats.completed++;
+	cb(arg, err, cqe);
+}
+
 NVP_API void nvp__qpair_bad_cqe(struct nvp_qpair *qp, const struct nvme_cqe *cqe)
 {
 	/* Log the first one only: a broken device would flood stderr. */

@@ -185,6 +185,19 @@ static void test_error_status(void **state)
 	complete(f, (uint16_t)cid, NVME_STATUS_MORE);
 	nvp_qpair_poll(&f->qp, 0);
 	assert_int_equal(f->last_err, 0);
+	/* A success for a command past its deadline (the periodic check flagged it) is -ETIMEDOUT ... */
+	cid = post(f);
+	f->qp.reqs[cid].flags = NVP_REQ_TIMED_OUT | NVP_REQ_ABORTED;
+	f->qp.reqs[cid].busy = NVP_REQ_STAMPED;
+	complete(f, (uint16_t)cid, 0);
+	nvp_qpair_poll(&f->qp, 0);
+	assert_int_equal(f->last_err, -ETIMEDOUT);
+	/* ... and the flags go with the slot: its next command succeeds. */
+	assert_int_equal(post(f), cid);
+	complete(f, (uint16_t)cid, 0);
+	nvp_qpair_poll(&f->qp, 0);
+	assert_int_equal(f->last_err, 0);
+	assert_int_equal(f->calls, 4);
 	fake_free(f);
 }
 
