@@ -201,6 +201,23 @@ static NVP_COLD int write_slow(struct nvp_qpair *qp, const struct nvp_ns *ns, ui
 	return rw_checked(qp, ns, NVME_CMD_WRITE, slba, nlb, buf, cb, arg);
 }
 
+/*
+ * The same, once rw() has stored the callback, its argument, the LBA and
+ * the block count in the idle slot @req: taken from there, so rw() need
+ * not keep them in registers.
+ */
+static NVP_COLD int read_slow_slot(struct nvp_qpair *qp, const struct nvp_ns *ns, void *buf, const struct nvp_req *req)
+{
+	return rw_checked(qp, ns, NVME_CMD_READ, req->sqe.cdw10 | (uint64_t)req->sqe.cdw11 << 32, req->sqe.cdw12 + 1,
+			  buf, req->cb, req->arg);
+}
+
+static NVP_COLD int write_slow_slot(struct nvp_qpair *qp, const struct nvp_ns *ns, void *buf, const struct nvp_req *req)
+{
+	return rw_checked(qp, ns, NVME_CMD_WRITE, req->sqe.cdw10 | (uint64_t)req->sqe.cdw11 << 32, req->sqe.cdw12 + 1,
+			  buf, req->cb, req->arg);
+}
+
 /* 8 bytes of an SQE at once; may_alias: the SQE is read field by field elsewhere. */
 typedef uint64_t __attribute__((may_alias)) sqe_word;
 
@@ -209,15 +226,20 @@ typedef uint64_t __attribute__((may_alias)) sqe_word;
  * the last one (the qpair's copy, in the one cache line of the qpair a
  * submission reads) and within two controller pages, a free slot.
  * Anything else goes to @slow, a tail call to the general path above.
- * Here the command is built in registers and stored twice, into its slot
- * (a reset resubmits that copy) and into the SQ: no copy read back.
+ * The command is stored as eight words straight into both its slot (a
+ * reset resubmits that copy) and the SQ entry at the tail: no copy read
+ * back. Each word is stored as soon as it is known, between the checks --
+ * the first free slot and the SQ entry past the tail are nobody's until
+ * the end, when the slot is taken and the tail moves, and the general path
+ * overwrites both -- so few values stay live and no register is saved.
  */
 static inline __attribute__((always_inline)) int
 rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, uint32_t nlb, void *buf,
-   nvp_cb cb, void *arg, int (*slow)(struct nvp_qpair *, const struct nvp_ns *, uint64_t, uint32_t, void *, nvp_cb, void *))
+   nvp_cb cb, void *arg, int (*slow)(struct nvp_qpair *, const struct nvp_ns *, uint64_t, uint32_t, void *, nvp_cb, void *),
+   int (*slow_slot)(struct nvp_qpair *, const struct nvp_ns *, void *, const struct nvp_req *))
 {
 	size_t len, off, poff, page;
-	uint64_t nsze, prp1, prp2, w0;
+	uint64_t nsze, prp2;
 	const uint64_t *unit_iova;
 	struct nvp_req *req;
 	sqe_word *slot, *sq;
@@ -225,44 +247,51 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 
 	if (NVP_UNLIKELY(!qp || !ns || !cb))
 		return slow(qp, ns, slba, nlb, buf, cb, arg);
+	cid = qp->free_head;
+	if (NVP_UNLIKELY(cid == NVP_NO_CID))
+		return slow(qp, ns, slba, nlb, buf, cb, arg);
+	req = &qp->reqs[cid];
+	tail = qp->sq_tail;
+	slot = (sqe_word *)&req->sqe;
+	sq = (sqe_word *)&qp->sq[tail];
+	req->cb = cb;
+	req->arg = arg;
+	/* opc, flags 0 (PRPs), cid, nsid | cdw2-3 | mptr | prp1 | prp2 | cdw10-11: slba | cdw12: nlb - 1, cdw13 | cdw14-15 */
+	slot[0] = sq[0] = opc | (uint32_t)cid << 16 | (uint64_t)ns->info.nsid << 32;
+	slot[5] = sq[5] = slba;
+	slot[6] = sq[6] = nlb - 1;
+	/* From here the slow path finds cb, arg, slba and nlb in the slot. */
 	len = (size_t)nlb << ns->lba_shift;
 	nsze = ns->info.nsze;
-	page = qp->page_size;
+	/* len - 1 wraps for nlb == 0. */
+	if (NVP_UNLIKELY(len - 1 >= qp->max_xfer || slba >= nsze || nlb > nsze - slba))
+		return slow_slot(qp, ns, buf, req);
 	off = (uintptr_t)buf - (uintptr_t)qp->dma_va; /* below the region: wraps above dma_len */
+	/* off < dma_len first, so off + len cannot wrap. */
+	if (NVP_UNLIKELY(off >= qp->dma_len || off + len > qp->dma_len))
+		return slow_slot(qp, ns, buf, req);
+	page = qp->page_size;
 	poff = (uintptr_t)buf & (page - 1);
-	cid = qp->free_head;
-	/* len - 1 wraps for nlb == 0; off < dma_len first, so off + len cannot wrap. */
-	if (NVP_UNLIKELY(len - 1 >= qp->max_xfer || slba >= nsze || nlb > nsze - slba || off >= qp->dma_len ||
-			 off + len > qp->dma_len || (poff & 3) || poff + len > 2 * page || cid == NVP_NO_CID))
-		return slow(qp, ns, slba, nlb, buf, cb, arg);
+	if (NVP_UNLIKELY((poff & 3) || poff + len > 2 * page))
+		return slow_slot(qp, ns, buf, req);
 	unit_iova = qp->dma_unit_iova;
-	prp1 = unit_iova[off >> NVP_DMA_UNIT_SHIFT] + (off & (NVP_DMA_UNIT_SIZE - 1));
+	slot[3] = sq[3] = unit_iova[off >> NVP_DMA_UNIT_SHIFT] + (off & (NVP_DMA_UNIT_SIZE - 1));
 	prp2 = 0;
 	if (poff + len > page) {
 		off += page - poff;
 		prp2 = unit_iova[off >> NVP_DMA_UNIT_SHIFT] + (off & (NVP_DMA_UNIT_SIZE - 1));
 	}
-	req = &qp->reqs[cid];
-	qp->free_head = req->next_free;
-	qp->outstanding++;
-	req->busy = NVP_REQ_POSTED;
-	req->cb = cb;
-	req->arg = arg;
-	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
-	req->xfer_len = (uint32_t)len;	   /* for transports (nvme/transport.h); PCIe has the PRPs */
-	/* opc, flags 0 (PRPs), cid, nsid | cdw2-3 | mptr | prp1 | prp2 | cdw10-11: slba | cdw12: nlb - 1, cdw13 | cdw14-15 */
-	w0 = opc | (uint32_t)cid << 16 | (uint64_t)ns->info.nsid << 32;
-	tail = qp->sq_tail;
-	slot = (sqe_word *)&req->sqe;
-	sq = (sqe_word *)&qp->sq[tail];
-	slot[0] = sq[0] = w0;
+	slot[4] = sq[4] = prp2;
 	slot[1] = sq[1] = 0;
 	slot[2] = sq[2] = 0;
-	slot[3] = sq[3] = prp1;
-	slot[4] = sq[4] = prp2;
-	slot[5] = sq[5] = slba;
-	slot[6] = sq[6] = nlb - 1;
 	slot[7] = sq[7] = 0;
+	/* Now the slot and the SQ entry are this command's. */
+	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
+	req->xfer_len = (uint32_t)len;	   /* for transports (nvme/transport.h); PCIe has the PRPs */
+	req->busy = NVP_REQ_POSTED;
+	qp->free_head = req->next_free;
+	qp->outstanding++;
+	tail = qp->sq_tail; /* again: cheaper than keeping it in a register all along */
 	if (++tail == qp->size)
 		tail = 0;
 	qp->sq_tail = tail;
@@ -273,14 +302,14 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 NVP_API int nvp_read(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
 		     void *buf, nvp_cb cb, void *arg)
 {
-	return rw(qp, ns, NVME_CMD_READ, slba, nlb, buf, cb, arg, read_slow);
+	return rw(qp, ns, NVME_CMD_READ, slba, nlb, buf, cb, arg, read_slow, read_slow_slot);
 }
 
 NVP_API int nvp_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
 		      const void *buf, nvp_cb cb, void *arg)
 {
 	/* The device only reads it; the common path's type has no const. */
-	return rw(qp, ns, NVME_CMD_WRITE, slba, nlb, (void *)(uintptr_t)buf, cb, arg, write_slow);
+	return rw(qp, ns, NVME_CMD_WRITE, slba, nlb, (void *)(uintptr_t)buf, cb, arg, write_slow, write_slow_slot);
 }
 
 NVP_API int nvp_flush(struct nvp_qpair *qp, const struct nvp_ns *ns, nvp_cb cb, void *arg)
