@@ -286,7 +286,10 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 	/* Cap the batch so the head doorbell never lags a whole ring. */
 	if (max == 0 || max > (unsigned)qp->size - 1)
 		max = qp->size - 1;
-	/* Callbacks may submit but never poll: the CQ head and phase stay in registers. */
+	/*
+	 * Callbacks may submit but never poll (a reset is acted on above, never
+	 * inside one): the CQ head and phase stay in registers, stored once after.
+	 */
 	head = old_head = qp->cq_head;
 	phase = qp->phase;
 	while (n < max) {
@@ -299,8 +302,6 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 			head = 0;
 			phase ^= 1;
 		}
-		qp->cq_head = head;
-		qp->phase = phase;
 		/*
 		 * The entry itself, not a copy: the controller reuses it only after
 		 * the CQ head doorbell below, so it holds still through the callback.
@@ -312,6 +313,8 @@ static inline unsigned nvp_qpair_poll(struct nvp_qpair *qp, unsigned max)
 		qp->stats.polls_empty++;
 		return 0;
 	}
+	qp->cq_head = head;
+	qp->phase = phase;
 	nvp_rmb(); /* done reading the entries before the controller may reuse them */
 	nvp__doorbell(qp->cq_db, qp->cq_shadow, qp->cq_eventidx, head, old_head, &qp->stats.cq_doorbells);
 	return n;
