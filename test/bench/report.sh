@@ -44,7 +44,7 @@ assert set(runs) == {"busy"}, runs          # a run without its end mark is left
 b = runs["busy"]
 assert 0.7 <= b["wall_s"] <= 1.5, b         # the marks are 1 s apart (a loaded host is late)
 assert own > 0.02, own                      # the stand-in ran at all
-assert abs(b["cpu_s"] - own) <= 0.1 + 0.1 * own, (b, own)  # its CPU time, as it saw it
+assert abs(b["cpu_s"] - own) <= 0.15 + 0.1 * own, (b, own)  # its CPU time, as it saw it (both sample late under load)
 EOF
 # QEMU that never started: it gives up once run.sh says the guest is done.
 : >"$tmp/done"
