@@ -97,9 +97,8 @@ struct perf_io {
 	uint8_t readback;	/* --verify, write-only workloads: the read after a write */
 };
 
-/* Measured since the warmup ended (I/Os done: the histogram's count; reads: the rest). */
+/* Measured since the warmup ended (I/Os done, reads and writes: the histograms' counts). */
 struct perf_counts {
-	uint64_t writes;
 	uint64_t verified, unwritten;	/* --verify: LBAs checked; LBAs read that no --verify run wrote */
 };
 
@@ -109,7 +108,7 @@ struct worker {
 	/* Hot: every completion and submission reads these. */
 	struct nvp_qpair *qp;
 	const struct nvp_ns *ns;
-	struct perf_hist *hist;
+	struct perf_hist *hist[2];	/* indexed by perf_io.write: reads, writes */
 	uint64_t base_lba;	/* first LBA of this thread's slice */
 	uint64_t nblocks;	/* I/O-size blocks in the slice */
 	uint32_t io_lbas;

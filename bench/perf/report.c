@@ -4,30 +4,79 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "perf.h"
 #include "tool.h"
 
 /* ---------------------------------------------------------------- report */
 
-struct perf_stats {
-	double secs, iops, mibps;
-	uint64_t ios, reads;
-	struct perf_counts c;
-	struct nvp_qpair_stats q;
-	const struct perf_hist *h;
+/* One direction's figures (or both together) over one or more threads. */
+struct perf_side {
+	uint64_t ios;
+	double iops, mibps;	/* summed over the threads, each over its own time */
+	struct perf_hist *h;
 };
 
-static void stats_of(const struct perf_run *r, const struct worker *w, struct perf_stats *s)
+enum { SIDE_ALL, SIDE_READ, SIDE_WRITE };
+
+struct perf_stats {
+	double secs;		/* the longest thread's */
+	struct perf_side side[3];
+	struct perf_counts c;
+	struct nvp_qpair_stats q;
+};
+
+static int stats_init(struct perf_stats *s)
 {
-	s->secs = (double)(w->last_cpl - w->measure_start) * r->clk.ns_per_tick / 1e9;
-	s->ios = w->hist->count;
-	s->reads = s->ios - w->c.writes;
-	s->iops = s->secs > 0 ? (double)s->ios / s->secs : 0;
-	s->mibps = s->iops * (double)r->cfg.io_size / 1048576.0;
-	s->c = w->c;
-	s->q = w->qstats;
-	s->h = w->hist;
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < 3; i++) {
+		s->side[i].h = malloc(sizeof(*s->side[i].h));
+		if (!s->side[i].h)
+			return -1;
+		perf_hist_reset(s->side[i].h);
+	}
+	return 0;
+}
+
+static void stats_fini(struct perf_stats *s)
+{
+	for (int i = 0; i < 3; i++)
+		free(s->side[i].h);
+}
+
+static void side_add(const struct perf_run *r, struct perf_side *d, uint64_t ios, double secs)
+{
+	double iops = secs > 0 ? (double)ios / secs : 0;
+
+	d->ios += ios;
+	d->iops += iops;
+	d->mibps += iops * (double)r->cfg.io_size / 1048576.0;
+}
+
+/* Add thread @w's figures to @s. */
+static void stats_add(const struct perf_run *r, struct perf_stats *s, const struct worker *w)
+{
+	double secs = (double)(w->last_cpl - w->measure_start) * r->clk.ns_per_tick / 1e9;
+	struct nvp_qpair_stats *q = &s->q;
+
+	if (secs > s->secs)
+		s->secs = secs;
+	side_add(r, &s->side[SIDE_ALL], w->hist[0]->count + w->hist[1]->count, secs);
+	for (int d = 0; d < 2; d++) {
+		side_add(r, &s->side[SIDE_READ + d], w->hist[d]->count, secs);
+		perf_hist_merge(s->side[SIDE_READ + d].h, w->hist[d]);
+		perf_hist_merge(s->side[SIDE_ALL].h, w->hist[d]);
+	}
+	s->c.verified += w->c.verified;
+	s->c.unwritten += w->c.unwritten;
+	q->submitted += w->qstats.submitted;
+	q->sq_doorbells += w->qstats.sq_doorbells;
+	q->completed += w->qstats.completed;
+	q->cq_doorbells += w->qstats.cq_doorbells;
+	q->polls += w->qstats.polls;
+	q->polls_empty += w->qstats.polls_empty;
+	q->bad_cqes += w->qstats.bad_cqes;
 }
 
 static double ratio(uint64_t a, uint64_t b)
@@ -43,18 +92,50 @@ static double to_us(const struct perf_run *r, uint64_t ticks)
 static const double pcts[] = { 50, 90, 99, 99.9, 99.99 };
 static const char *const pct_names[] = { "p50", "p90", "p99", "p99.9", "p99.99" };
 
+/* The coarse summary's bounds, as fio's latency buckets: powers of ten, 1 us .. 10 s. */
+#define NR_BOUNDS 8
+static const char *const bound_names[NR_BOUNDS] = { "1us", "10us", "100us", "1ms", "10ms", "100ms", "1s", "10s" };
+
+static double pct_below_us(const struct perf_run *r, const struct perf_hist *h, double us)
+{
+	uint64_t v = (uint64_t)(us * 1000.0 / r->clk.ns_per_tick + 0.5);
+
+	return h->count ? 100.0 * (double)perf_hist_count_below(h, v) / (double)h->count : 0;
+}
+
+static void json_lat(const struct perf_run *r, const struct perf_hist *h)
+{
+	double us = 1;
+
+	printf("\"lat_us\":{\"min\":%.3f,\"mean\":%.3f,\"max\":%.3f", h->count ? to_us(r, h->min) : 0,
+	       perf_hist_mean(h) * r->clk.ns_per_tick / 1000, to_us(r, h->max));
+	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		printf(",\"%s\":%.3f", pct_names[i], to_us(r, perf_hist_percentile(h, pcts[i])));
+	printf("},\"lat_pct_under\":{");
+	for (int i = 0; i < NR_BOUNDS; i++, us *= 10)
+		printf("%s\"%s\":%.4f", i ? "," : "", bound_names[i], pct_below_us(r, h, us));
+	printf("}");
+}
+
+static void json_side(const struct perf_run *r, const char *name, const struct perf_side *d)
+{
+	printf(",\"%s\":{\"ios\":%" PRIu64 ",\"iops\":%.1f,\"mibps\":%.3f,", name, d->ios, d->iops, d->mibps);
+	json_lat(r, d->h);
+	printf("}");
+}
+
 static void json_stats(const struct perf_run *r, const struct perf_stats *s)
 {
 	const struct nvp_qpair_stats *q = &s->q;
+	const struct perf_side *a = &s->side[SIDE_ALL];
 
 	printf("\"seconds\":%.6f,\"ios\":%" PRIu64 ",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
-	       ",\"iops\":%.1f,\"mibps\":%.3f,\"lat_us\":{\"min\":%.3f,\"mean\":%.3f,\"max\":%.3f",
-	       s->secs, s->ios, s->reads, s->c.writes, s->iops, s->mibps,
-	       s->h->count ? to_us(r, s->h->min) : 0, perf_hist_mean(s->h) * r->clk.ns_per_tick / 1000,
-	       to_us(r, s->h->max));
-	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		printf(",\"%s\":%.3f", pct_names[i], to_us(r, perf_hist_percentile(s->h, pcts[i])));
-	printf("},\"counters\":{\"submitted\":%" PRIu64 ",\"sq_doorbells\":%" PRIu64 ",\"completed\":%" PRIu64
+	       ",\"iops\":%.1f,\"mibps\":%.3f,",
+	       s->secs, a->ios, s->side[SIDE_READ].ios, s->side[SIDE_WRITE].ios, a->iops, a->mibps);
+	json_lat(r, a->h);
+	json_side(r, "read", &s->side[SIDE_READ]);
+	json_side(r, "write", &s->side[SIDE_WRITE]);
+	printf(",\"counters\":{\"submitted\":%" PRIu64 ",\"sq_doorbells\":%" PRIu64 ",\"completed\":%" PRIu64
 	       ",\"cq_doorbells\":%" PRIu64 ",\"polls\":%" PRIu64 ",\"polls_empty\":%" PRIu64 ",\"bad_cqes\":%" PRIu64
 	       ",\"submissions_per_sq_doorbell\":%.3f,\"completions_per_busy_poll\":%.3f,"
 	       "\"empty_polls_per_io\":%.3f}",
@@ -95,17 +176,40 @@ static void hist_text(const struct perf_run *r, const struct perf_hist *h)
 	}
 }
 
-static void text_row(const struct perf_run *r, const char *name, int cpu, const struct perf_stats *s)
+static void text_row(const struct perf_run *r, const char *name, int cpu, const struct perf_side *d)
 {
+	const struct perf_hist *h = d->h;
 	char cpus[12] = "-";
 
 	if (cpu >= 0)
 		snprintf(cpus, sizeof(cpus), "%d", cpu);
-	printf("%-6s %4s %11.1f %9.2f %9.2f %9.2f %9.2f", name, cpus, s->iops, s->mibps,
-	       s->h->count ? to_us(r, s->h->min) : 0, perf_hist_mean(s->h) * r->clk.ns_per_tick / 1000,
-	       to_us(r, s->h->max));
+	printf("%-8s %4s %11.1f %9.2f %9.2f %9.2f %9.2f", name, cpus, d->iops, d->mibps,
+	       h->count ? to_us(r, h->min) : 0, perf_hist_mean(h) * r->clk.ns_per_tick / 1000, to_us(r, h->max));
 	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		printf(" %9.2f", to_us(r, perf_hist_percentile(s->h, pcts[i])));
+		printf(" %9.2f", to_us(r, perf_hist_percentile(h, pcts[i])));
+	printf("\n");
+}
+
+/* "under 10us 0.00%, 100us 97.12%, 1ms 100%": from the last bound none is under to the first all are. */
+static void text_coarse(const struct perf_run *r, const char *name, const struct perf_hist *h)
+{
+	double pct[NR_BOUNDS], us = 1;
+	int first = 0, last = NR_BOUNDS - 1;
+
+	if (!h->count)
+		return;
+	for (int i = 0; i < NR_BOUNDS; i++, us *= 10)
+		pct[i] = pct_below_us(r, h, us);
+	while (first + 1 < NR_BOUNDS && pct[first + 1] == 0)
+		first++;
+	for (int i = first; i < NR_BOUNDS; i++)
+		if (pct[i] >= 100) {
+			last = i;
+			break;
+		}
+	printf("%s latency under", name);
+	for (int i = first; i <= last; i++)
+		printf("%s %s %.2f%%", i == first ? "" : ",", bound_names[i], pct[i]);
 	printf("\n");
 }
 
@@ -141,41 +245,20 @@ static void warmup_text(const struct perf_run *r)
 void perf_report(const struct perf_run *r, int failed)
 {
 	const struct perf_cfg *cfg = &r->cfg;
-	struct perf_hist *all = malloc(sizeof(*all));
-	struct perf_stats tot = { 0 }, *ts = calloc(r->nr_workers, sizeof(*ts));
+	int mixed = cfg->mode == MODE_RW || cfg->mode == MODE_RANDRW;
+	struct perf_stats tot, *ts = calloc(r->nr_workers, sizeof(*ts));
+	int oom = !ts || stats_init(&tot);
 
-	if (!all || !ts) {
+	for (unsigned i = 0; !oom && i < r->nr_workers; i++)
+		oom = stats_init(&ts[i]);
+	if (oom) {
 		fprintf(stderr, "nvpoll-perf: out of memory for the report\n");
-		free(all);
-		free(ts);
-		return;
+		goto out;
 	}
-	perf_hist_reset(all);
 	for (unsigned i = 0; i < r->nr_workers; i++) {
-		const struct worker *w = &r->w[i];
-		struct perf_stats *s = &ts[i];
-		struct nvp_qpair_stats *q = &tot.q;
-
-		stats_of(r, w, s);
-		perf_hist_merge(all, w->hist);
-		tot.iops += s->iops;
-		tot.mibps += s->mibps;
-		if (s->secs > tot.secs)
-			tot.secs = s->secs;
-		tot.ios += s->ios;
-		tot.reads += s->reads;
-		tot.c.writes += s->c.writes;
-		tot.c.verified += s->c.verified;
-		tot.c.unwritten += s->c.unwritten;
-		q->submitted += s->q.submitted;
-		q->sq_doorbells += s->q.sq_doorbells;
-		q->completed += s->q.completed;
-		q->cq_doorbells += s->q.cq_doorbells;
-		q->polls += s->q.polls;
-		q->polls_empty += s->q.polls_empty;
-		q->bad_cqes += s->q.bad_cqes;
+		stats_add(r, &ts[i], &r->w[i]);
+		stats_add(r, &tot, &r->w[i]);
 	}
-	tot.h = all;
 
 	if (cfg->json) {
 		printf("{\"device\":");
@@ -203,22 +286,31 @@ void perf_report(const struct perf_run *r, int failed)
 		json_stats(r, &tot);
 		printf("}");
 		if (cfg->hist)
-			hist_json(r, all);
+			hist_json(r, tot.side[SIDE_ALL].h);
 		printf("}\n");
 	} else {
-		printf("\n%-6s %4s %11s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "thread", "cpu", "IOPS", "MiB/s",
+		printf("\n%-8s %4s %11s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "thread", "cpu", "IOPS", "MiB/s",
 		       "min(us)", "mean(us)", "max(us)", "p50", "p90", "p99", "p99.9", "p99.99");
 		for (unsigned i = 0; i < r->nr_workers; i++) {
 			char name[16];
 
 			snprintf(name, sizeof(name), "%u", i);
-			text_row(r, name, r->w[i].cpu, &ts[i]);
+			text_row(r, name, r->w[i].cpu, &ts[i].side[SIDE_ALL]);
 		}
-		text_row(r, "total", -1, &tot);
-		printf("\n%" PRIu64 " I/Os (%" PRIu64 " reads, %" PRIu64 " writes) in %.3f s%s%s\n", tot.ios,
-		       tot.reads, tot.c.writes, tot.secs, r->signal ? ", stopped by " : "",
-		       r->signal ? signal_name(r->signal) : "");
+		text_row(r, "total", -1, &tot.side[SIDE_ALL]);
+		if (mixed) {
+			text_row(r, "  read", -1, &tot.side[SIDE_READ]);
+			text_row(r, "  write", -1, &tot.side[SIDE_WRITE]);
+		}
+		printf("\n%" PRIu64 " I/Os (%" PRIu64 " reads, %" PRIu64 " writes) in %.3f s%s%s\n",
+		       tot.side[SIDE_ALL].ios, tot.side[SIDE_READ].ios, tot.side[SIDE_WRITE].ios, tot.secs,
+		       r->signal ? ", stopped by " : "", r->signal ? signal_name(r->signal) : "");
 		warmup_text(r);
+		text_coarse(r, mixed ? "all I/Os:" : "I/Os:", tot.side[SIDE_ALL].h);
+		if (mixed) {
+			text_coarse(r, "reads:", tot.side[SIDE_READ].h);
+			text_coarse(r, "writes:", tot.side[SIDE_WRITE].h);
+		}
 		for (unsigned i = 0; i < r->nr_workers; i++) {
 			const struct nvp_qpair_stats *q = &ts[i].q;
 
@@ -231,10 +323,13 @@ void perf_report(const struct perf_run *r, int failed)
 			printf("verify: %" PRIu64 " LBAs read and checked, %" PRIu64 " read that no --verify run wrote%s\n",
 			       tot.c.verified, tot.c.unwritten, failed ? "" : ", no mismatch");
 		if (cfg->hist)
-			hist_text(r, all);
+			hist_text(r, tot.side[SIDE_ALL].h);
 	}
 	fflush(stdout);
-	free(all);
+out:
+	for (unsigned i = 0; ts && i < r->nr_workers; i++)
+		stats_fini(&ts[i]);
+	stats_fini(&tot);
 	free(ts);
 }
 

@@ -288,9 +288,11 @@ static __attribute__((noinline)) int verify_done(struct worker *w, struct perf_i
 
 static void counts_reset(struct worker *w, uint64_t now)
 {
-	w->base_ios += w->hist->count;
-	w->base_lat += w->hist->sum;
-	perf_hist_reset(w->hist);
+	for (int i = 0; i < 2; i++) {
+		w->base_ios += w->hist[i]->count;
+		w->base_lat += w->hist[i]->sum;
+		perf_hist_reset(w->hist[i]);
+	}
 	memset(&w->c, 0, sizeof(w->c));
 	nvp_qpair_stats_reset(w->qp);
 	w->measure_start = now;
@@ -329,9 +331,8 @@ static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 		phase_advance(w, now);
 	if (unlikely((int64_t)lat < 0))
 		lat = 0; /* an unpinned thread moved between CPUs whose TSCs differ */
-	perf_hist_add(w->hist, lat);
+	perf_hist_add(w->hist[io->write], lat);
 	w->last_cpl = now;
-	w->c.writes += io->write;
 	if (unlikely(err)) {
 		io_failed(w, io, err, cqe);
 		return;
@@ -365,8 +366,8 @@ static void worker_loop(struct worker *w)
 	while (w->inflight) {
 		if (nvp_qpair_poll(qp, 0)) {
 			/* Relaxed: the progress line needs each counter untorn, not the two in step. */
-			nvp_store_relaxed(&w->pub_ios, w->base_ios + w->hist->count);
-			nvp_store_relaxed(&w->pub_lat, w->base_lat + w->hist->sum);
+			nvp_store_relaxed(&w->pub_ios, w->base_ios + w->hist[0]->count + w->hist[1]->count);
+			nvp_store_relaxed(&w->pub_lat, w->base_lat + w->hist[0]->sum + w->hist[1]->sum);
 		} else if (w->cfg->yield) {
 			sched_yield();
 		}
@@ -462,17 +463,19 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 			w->buf_stride * cfg->depth, nvp_errmsg());
 		return -1;
 	}
-	w->hist = malloc(sizeof(*w->hist));
+	w->hist[0] = malloc(sizeof(*w->hist[0]));
+	w->hist[1] = malloc(sizeof(*w->hist[1]));
 	w->ios = calloc(cfg->depth, sizeof(*w->ios));
 	if (cfg->verify) {
 		w->vseq = calloc(w->nblocks, sizeof(*w->vseq));
 		w->vbusy = calloc(w->nblocks, 1);
 	}
-	if (!w->hist || !w->ios || (cfg->verify && (!w->vseq || !w->vbusy))) {
+	if (!w->hist[0] || !w->hist[1] || !w->ios || (cfg->verify && (!w->vseq || !w->vbusy))) {
 		fprintf(stderr, "nvpoll-perf: thread %u: out of memory\n", id);
 		return -1;
 	}
-	perf_hist_reset(w->hist);
+	perf_hist_reset(w->hist[0]);
+	perf_hist_reset(w->hist[1]);
 	/* Data that no device could compress or dedupe away; --verify writes its own. */
 	for (size_t i = 0; i < w->buf_stride * cfg->depth / 8; i++)
 		((uint64_t *)w->bufs)[i] = rng_next(&w->rng);
@@ -495,7 +498,8 @@ void perf_teardown(struct perf_run *r)
 			nvp_qpair_destroy(w->qp);
 		if (w->bufs)
 			nvp_dma_free(r->dev, w->bufs);
-		free(w->hist);
+		free(w->hist[0]);
+		free(w->hist[1]);
 		free(w->ios);
 		free(w->vseq);
 		free(w->vbusy);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# nvpoll-perf's options against the sim (make unit): each checked end to end
+# through the text report and the JSON, plus the refusals of bad values
+# (exit 2 and a message naming the option).   usage: perf-options.sh BUILD-DIR
+set -uo pipefail
+build=$(cd "${1:?usage: perf-options.sh BUILD-DIR}" && pwd)
+perf=$build/nvpoll-perf
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+ok() { echo "ok   - $*"; }
+bad() { # NAME: the run's output follows
+	echo "FAIL - $1"; sed 's/^/  | /' "$tmp/out" | tail -n 20; fails=$((fails + 1))
+}
+run() { "$perf" "$@" >"$tmp/out" 2>&1; rc=$?; }
+# NAME PATTERN: the last run exited 0 and printed PATTERN
+expect_out() {
+	if [ "$rc" != 0 ]; then bad "$1 (exit $rc)"
+	elif ! grep -qE -- "$2" "$tmp/out"; then bad "$1 (no '$2')"
+	else ok "$1"; fi
+}
+# NAME PATTERN: the last run exited 2 and said PATTERN
+expect_usage() {
+	if [ "$rc" != 2 ]; then bad "$1 (exit $rc, want 2)"
+	elif ! grep -qE -- "$2" "$tmp/out"; then bad "$1 (no '$2')"
+	else ok "$1"; fi
+}
+# NAME PYTHON: the last run exited 0 and PYTHON holds of its JSON document d (stdout only)
+expect_json() {
+	local name=$1
+	shift
+	if [ "$rc" != 0 ]; then bad "$name (exit $rc)"; return; fi
+	if python3 -c "import json, sys
+d = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+$1" "$tmp/out" >"$tmp/py" 2>&1; then ok "$name"; else cat "$tmp/py" >>"$tmp/out"; bad "$name"; fi
+}
+json() { "$perf" "$@" --json >"$tmp/out" 2>"$tmp/err"; rc=$?; [ "$rc" = 0 ] || cat "$tmp/err" >>"$tmp/out"; }
+
+# ---- reads and writes apart (rw, randrw)
+json sim -w randrw -M 70 -q 8 -n 20000 -T 2 --seed 1
+expect_json "randrw -M 70, JSON: read and write sides add up to the total, 70 % reads" '
+for s in d["threads"] + [d["total"]]:
+    r, w = s["read"], s["write"]
+    assert r["ios"] == s["reads"] and w["ios"] == s["writes"], s
+    assert r["ios"] + w["ios"] == s["ios"], s
+    assert abs(r["iops"] + w["iops"] - s["iops"]) < 1, s
+    assert abs(r["mibps"] + w["mibps"] - s["mibps"]) < 0.01, s
+    assert r["lat_us"]["min"] >= s["lat_us"]["min"] and w["lat_us"]["max"] <= s["lat_us"]["max"], s
+t = d["total"]
+assert t["ios"] == 20000, t
+assert abs(t["reads"] / t["ios"] - 0.7) < 0.03, t
+assert t["read"]["mibps"] > 0 and t["write"]["mibps"] > 0, t'
+json sim -w randread -q 8 -n 5000
+expect_json "randread, JSON: a write side with nothing in it" '
+t = d["total"]
+assert t["write"]["ios"] == 0 and t["write"]["iops"] == 0 and t["write"]["lat_us"]["max"] == 0, t
+assert t["read"]["ios"] == t["ios"] == 5000, t'
+run sim -w rw -q 8 -n 20000
+expect_out "rw, text: read and write rows under the total" '^  read .*'
+if ! grep -q '^  write ' "$tmp/out"; then bad "rw, text: no write row"; fi
+run sim -w randread -q 8 -n 5000
+if grep -qE '^  (read|write) ' "$tmp/out"; then bad "randread, text: read/write rows in a one-way workload"
+else ok "randread, text: no read/write rows"; fi
+
+# ---- the coarse latency summary (fio's power-of-ten buckets)
+json sim -w randrw -q 8 -n 20000
+expect_json "JSON: share under each power of ten, rising to 100 %, read and write alike" '
+for s in (d["total"], d["total"]["read"], d["total"]["write"]):
+    u = s["lat_pct_under"]
+    assert list(u) == ["1us", "10us", "100us", "1ms", "10ms", "100ms", "1s", "10s"], u
+    v = list(u.values())
+    assert all(0 <= a <= b <= 100 for a, b in zip(v, v[1:])), u
+    assert v[-1] == 100, u   # the sim answers within 10 s
+    assert (u["1ms"] == 100) == (s["lat_us"]["max"] < 1000), s'
+run sim -w randread -q 1 -n 5000
+expect_out "text: the latency summary line ends at the first bound all I/Os are under" \
+	'^I/Os: latency under [0-9]+[mu]?s [0-9.]+%, .* 100\.00%$'
+
+echo "perf-options: $fails failed"
+[ "$fails" = 0 ]
