@@ -26,9 +26,10 @@ static const char usage_text[] =
 	"  -o, --size BYTES     I/O size, a multiple of the LBA size; K/M suffixes (default 4096)\n"
 	"  -w, --workload W     read, write, randread, randwrite, rw, randrw (default randread)\n"
 	"  -M, --mix PCT        reads in percent for rw and randrw (default 50)\n"
-	"  -t, --time SECONDS   measure for this long (default 10)\n"
+	"  -t, --time TIME      measure for this long: seconds, or with us, ms, s, m, h (10, 500ms, 2m;\n"
+	"                       default 10s)\n"
 	"  -n, --count N        or: measure exactly N I/Os (split over the threads)\n"
-	"      --warmup SECONDS run this long before measuring (default 0)\n"
+	"      --warmup TIME    run this long before measuring, units as for -t (default 0)\n"
 	"  -T, --threads N      threads, each with its own qpair (default 1, or one per --cpus entry)\n"
 	"      --cpus LIST      pin thread i to the i-th CPU of LIST, e.g. 1,3-5 (default: not pinned)\n"
 	"      --nsid N         namespace (default 1, or the DEVICE's /ns=N)\n"
@@ -45,14 +46,15 @@ static const char usage_text[] =
 	"\n"
 	"output:\n"
 	"      --json           one JSON document on stdout instead of the text report\n"
+	"      --status-interval TIME  a progress line every TIME (default: every second on a terminal,\n"
+	"                       none otherwise); with --json one JSON object per line before the summary\n"
 	"      --hist           also print the latency histogram's buckets\n"
 	"      --clock KIND     tsc or monotonic (default: tsc on x86-64)\n"
 	"      --yield          sched_yield() after a poll that found nothing (oversubscribed CPUs)\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"A progress line is printed every second when stdout is a terminal. Exit status: 0 done,\n"
-	"1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT, 143 by SIGTERM (the\n"
-	"summary is still printed; further signals do not cut it short).\n";
+	"Exit status: 0 done, 1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT,\n"
+	"143 by SIGTERM (the summary is still printed; further signals do not cut it short).\n";
 
 const char *const perf_mode_names[] = { "read", "write", "randread", "randwrite", "rw", "randrw" };
 
@@ -69,19 +71,35 @@ static int usage_error(const char *fmt, ...)
 	return PERF_EXIT_USAGE;
 }
 
-static int parse_seconds(const char *s, double *out)
+/*
+ * A duration: a number with an optional unit, us, ms, s, m or h (none:
+ * seconds), such as 10, 2.5s, 500ms, 2m. Negative, NaN, infinite or past
+ * about four months: -1.
+ */
+int perf_parse_duration(const char *s, double *out)
 {
+	static const struct { const char *name; double secs; } units[] = {
+		{ "", 1 }, { "s", 1 }, { "ms", 1e-3 }, { "us", 1e-6 }, { "m", 60 }, { "h", 3600 },
+	};
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	if (!s || !*s || !((*s >= '0' && *s <= '9') || *s == '.'))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || !(v >= 0) || v > 1e7)
+	if (errno || end == s || !(v >= 0))
 		return -1;
-	*out = v;
-	return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].name) == 0) {
+			v *= units[i].secs;
+			if (!(v <= 1e7))
+				return -1;
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* "0,2-3": CPUs the process may run on, in order. */
@@ -175,7 +193,7 @@ static int uri_ok(const char *uri)
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -188,6 +206,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "hist", no_argument, NULL, O_HIST },	     { "clock", required_argument, NULL, O_CLOCK },
 		{ "yield", no_argument, NULL, O_YIELD },     { "help", no_argument, NULL, 'h' },
 		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
+		{ "status-interval", required_argument, NULL, O_STATUS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
@@ -235,8 +254,9 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			cfg->have_mix = 1;
 			break;
 		case 't':
-			if (parse_seconds(optarg, &cfg->time_s) || cfg->time_s <= 0)
-				return usage_error("-t '%s': expected a number of seconds above 0", optarg);
+			if (perf_parse_duration(optarg, &cfg->time_s) || cfg->time_s <= 0)
+				return usage_error("-t '%s': expected a time above 0: seconds, or a number with us, ms, s, m "
+						   "or h (10, 2.5s, 500ms, 2m)", optarg);
 			have_time = 1;
 			break;
 		case 'n':
@@ -250,8 +270,14 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			cfg->have_threads = 1;
 			break;
 		case O_WARMUP:
-			if (parse_seconds(optarg, &cfg->warmup_s))
-				return usage_error("--warmup '%s': expected a number of seconds, 0 or more", optarg);
+			if (perf_parse_duration(optarg, &cfg->warmup_s))
+				return usage_error("--warmup '%s': expected a time, 0 or more: seconds, or a number with us, ms, "
+						   "s, m or h (10, 2.5s, 500ms, 2m)", optarg);
+			break;
+		case O_STATUS:
+			if (perf_parse_duration(optarg, &cfg->status_s) || cfg->status_s < 0.01)
+				return usage_error("--status-interval '%s': expected a time of at least 10ms: seconds, or a "
+						   "number with us, ms, s, m or h (1, 500ms, 1m)", optarg);
 			break;
 		case O_CPUS:
 			rc = parse_cpus(optarg, cfg);

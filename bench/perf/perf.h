@@ -46,6 +46,7 @@ struct perf_cfg {
 	unsigned read_pct;
 	int have_mix;
 	double time_s, warmup_s;
+	double status_s;	/* --status-interval; 0: not given */
 	uint64_t count;		/* 0: timed */
 	unsigned threads;
 	int have_threads;
@@ -163,6 +164,8 @@ struct perf_run {
 
 /* The command line into @cfg; 0, or the exit status (usage text and errors printed). */
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg);
+/* "10", "2.5s", "500ms", "2m", "1h" into seconds; 0 or -1. */
+int perf_parse_duration(const char *s, double *out);
 /* What the device must allow, checked once it is open; exit status or 0. */
 int perf_check_device(struct perf_run *r);
 
@@ -184,8 +187,12 @@ void perf_teardown(struct perf_run *r);
 /* ---------------------------------------------------------------- report.c */
 
 void perf_print_header(const struct perf_run *r);
-/* The progress line of second @sec, from the workers' published counters. */
-void perf_progress(const struct perf_run *r, unsigned sec, uint64_t *last_ios, uint64_t *last_lat);
+/* Where the progress lines left off: the published counters and the time of the last line. */
+struct perf_progress_state {
+	uint64_t t0, last_t, last_ios, last_lat;
+};
+/* A progress line (text, or one JSON object with --json) from the workers' published counters. */
+void perf_progress(const struct perf_run *r, struct perf_progress_state *p, uint64_t now);
 void perf_report(const struct perf_run *r, int failed);
 
 #endif /* NVP_BENCH_PERF_H */

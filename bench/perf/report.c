@@ -208,8 +208,10 @@ static void text_coarse(const struct perf_run *r, const char *name, const struct
 			break;
 		}
 	printf("%s latency under", name);
+	/* Short of 100 % shows as such: a tail of one in 10^5 is what the line is for. */
 	for (int i = first; i <= last; i++)
-		printf("%s %s %.2f%%", i == first ? "" : ",", bound_names[i], pct[i]);
+		printf("%s %s %.*f%%", i == first ? "" : ",", bound_names[i], pct[i] < 100 && pct[i] >= 99.99 ? 4 : 2,
+		       pct[i] < 100 && pct[i] > 99.9999 ? 99.9999 : pct[i]);
 	printf("\n");
 }
 
@@ -333,22 +335,29 @@ out:
 	free(ts);
 }
 
-void perf_progress(const struct perf_run *r, unsigned sec, uint64_t *last_ios, uint64_t *last_lat)
+void perf_progress(const struct perf_run *r, struct perf_progress_state *p, uint64_t now)
 {
 	uint64_t ios = 0, lat = 0;
-	double iops, mean;
+	double dt = (double)(now - p->last_t) / 1e9, elapsed = (double)(now - p->t0) / 1e9, iops, mibps, mean;
+	int warmup = elapsed <= r->cfg.warmup_s;
 
 	for (unsigned i = 0; i < r->nr_workers; i++) {
 		ios += nvp_load_relaxed(&r->w[i].pub_ios); /* progress only: see worker_loop() */
 		lat += nvp_load_relaxed(&r->w[i].pub_lat);
 	}
-	iops = (double)(ios - *last_ios);
-	mean = ios > *last_ios ? (double)(lat - *last_lat) / (double)(ios - *last_ios) * r->clk.ns_per_tick / 1000 : 0;
-	printf("[%4u s%s] %10.0f IOPS %9.2f MiB/s  mean %8.2f us\n", sec,
-	       sec <= r->cfg.warmup_s ? " warmup" : "", iops, iops * (double)r->cfg.io_size / 1048576.0, mean);
+	iops = dt > 0 ? (double)(ios - p->last_ios) / dt : 0;
+	mibps = iops * (double)r->cfg.io_size / 1048576.0;
+	mean = ios > p->last_ios ? (double)(lat - p->last_lat) / (double)(ios - p->last_ios) * r->clk.ns_per_tick / 1000 : 0;
+	if (r->cfg.json)
+		printf("{\"status\":{\"elapsed_s\":%.3f,\"phase\":\"%s\",\"ios\":%" PRIu64 ",\"iops\":%.1f,"
+		       "\"mibps\":%.3f,\"mean_us\":%.3f}}\n", elapsed, warmup ? "warmup" : "measure", ios, iops, mibps, mean);
+	else
+		printf("[%7.1f s%s] %10.0f IOPS %9.2f MiB/s  mean %8.2f us\n", elapsed, warmup ? " warmup" : "", iops, mibps,
+		       mean);
 	fflush(stdout);
-	*last_ios = ios;
-	*last_lat = lat;
+	p->last_t = now;
+	p->last_ios = ios;
+	p->last_lat = lat;
 }
 
 void perf_print_header(const struct perf_run *r)

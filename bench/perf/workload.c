@@ -510,13 +510,22 @@ void perf_teardown(struct perf_run *r)
 
 /* ---------------------------------------------------------------- run */
 
+/* --status-interval, else every second on a terminal for the text report; 0: no progress lines. */
+static uint64_t status_interval_ns(const struct perf_cfg *cfg)
+{
+	if (cfg->status_s > 0)
+		return (uint64_t)(cfg->status_s * 1e9);
+	return !cfg->json && isatty(STDOUT_FILENO) ? 1000000000u : 0;
+}
+
 void perf_run_threads(struct perf_run *r)
 {
 	const struct perf_cfg *cfg = &r->cfg;
-	int show = !cfg->json && isatty(STDOUT_FILENO);
-	uint64_t t0 = mono_ns(), next = t0 + 1000000000u, last_ios = 0, last_lat = 0;
+	uint64_t t0 = mono_ns(), every = status_interval_ns(cfg), next = t0 + every;
+	struct perf_progress_state prog = { .t0 = t0, .last_t = t0 };
+	useconds_t nap = every && every < 20000000u ? (useconds_t)(every / 1000) : 20000;
 	double limit_s = cfg->warmup_s + cfg->time_s + PERF_WATCHDOG_S;
-	unsigned sec = 0, done;
+	unsigned done;
 
 	for (unsigned i = 0; i < r->nr_workers; i++) {
 		int rc = pthread_create(&r->w[i].thread, NULL, worker_main, &r->w[i]);
@@ -532,11 +541,13 @@ void perf_run_threads(struct perf_run *r)
 	do {
 		uint64_t now;
 
-		usleep(20000);
+		usleep(nap);
 		now = mono_ns();
-		if (show && now >= next) {
-			perf_progress(r, ++sec, &last_ios, &last_lat);
-			next += 1000000000u;
+		if (every && now >= next) {
+			perf_progress(r, &prog, now);
+			next += every;
+			if (next <= now) /* a late wake-up: the next line one interval on, not a burst */
+				next = now + every;
 		}
 		/* -n has no planned end: only a stall would keep it going forever, so no watchdog. */
 		if (!cfg->count && (double)(now - t0) / 1e9 > limit_s && !nvp_load_relaxed(&perf_stop)) {

@@ -77,5 +77,52 @@ run sim -w randread -q 1 -n 5000
 expect_out "text: the latency summary line ends at the first bound all I/Os are under" \
 	'^I/Os: latency under [0-9]+[mu]?s [0-9.]+%, .* 100\.00%$'
 
+# ---- durations with units; --status-interval
+for t in 300ms 0.3s 0.005m; do
+	json sim -q 4 -t "$t" --warmup 100ms
+	expect_json "-t $t --warmup 100ms: 0.3 s measured after 0.1 s of warmup" '
+c = d["config"]
+assert abs(c["time_s"] - 0.3) < 1e-9 and abs(c["warmup_s"] - 0.1) < 1e-9, c
+assert 0.25 < d["total"]["seconds"] < 1.5, d["total"]["seconds"]'
+done
+for t in 5x 10sec -1 1e9 "" 2mm ms 1e4h nan; do
+	run sim -t "$t"
+	expect_usage "-t '$t' is refused" "^nvpoll-perf: -t '$t': expected a time above 0"
+done
+run sim --warmup 2q
+expect_usage "--warmup '2q' is refused" "^nvpoll-perf: --warmup '2q': expected a time, 0 or more"
+run sim --status-interval 1ms
+expect_usage "--status-interval 1ms is refused (10 ms at least)" "^nvpoll-perf: --status-interval '1ms'"
+run sim -q 4 -t 1.1 --status-interval 250ms --warmup 0.3
+n=$(grep -cE '^\[ *[0-9.]+ s( warmup)?\] +[0-9]+ IOPS' "$tmp/out")
+nw=$(grep -cE '^\[ *[0-9.]+ s warmup\]' "$tmp/out")
+if [ "$rc" = 0 ] && [ "$n" -ge 4 ] && [ "$n" -le 7 ] && [ "$nw" -ge 1 ] && [ "$nw" -le 2 ]; then
+	ok "--status-interval 250ms, not a terminal: $n progress lines in 1.4 s, $nw in the warmup"
+else bad "--status-interval 250ms: $n progress lines ($nw warmup), want 4..7 (1..2), exit $rc"; fi
+run sim -q 4 -t 0.5
+if grep -qE '^\[ *[0-9.]+ s' "$tmp/out"; then bad "no --status-interval, not a terminal: progress lines"
+else ok "no --status-interval, not a terminal: no progress lines"; fi
+# A terminal (script(1) gives the run a pseudo-terminal): one line a second by default.
+if command -v script >/dev/null; then
+	script -qec "'$perf' sim -q 4 -t 2.5" /dev/null >"$tmp/out" 2>&1
+	rc=$?
+	n=$(grep -cE '^\[ *[0-9.]+ s\] +[0-9]+ IOPS' "$tmp/out")
+	if [ "$rc" = 0 ] && [ "$n" -ge 2 ] && [ "$n" -le 3 ]; then ok "a terminal: a progress line every second ($n in 2.5 s)"
+	else bad "a terminal: $n progress lines in 2.5 s, want 2..3 (exit $rc)"; fi
+else bad "script(1) is missing (util-linux): the terminal case cannot run"; fi
+"$perf" sim -q 4 -t 1 --status-interval 200ms --json >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ] && python3 - "$tmp/out" <<'PY' 2>>"$tmp/out"; then ok "--json --status-interval: one JSON object per line, the summary last"; else bad "--json --status-interval"; fi
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+docs = [json.loads(l) for l in lines]
+st = [d["status"] for d in docs[:-1]]
+assert 4 <= len(st) <= 6, len(st)
+assert all(set(s) == {"elapsed_s", "phase", "ios", "iops", "mibps", "mean_us"} for s in st), st
+assert all(a["elapsed_s"] < b["elapsed_s"] and a["ios"] <= b["ios"] for a, b in zip(st, st[1:])), st
+assert all(s["phase"] == "measure" and s["iops"] > 0 for s in st), st
+assert "total" in docs[-1] and "status" not in docs[-1], docs[-1].keys()
+PY
+
 echo "perf-options: $fails failed"
 [ "$fails" = 0 ]
