@@ -37,6 +37,10 @@ static const char usage_text[] =
 	"      --verify         writes carry LBA + sequence headers, reads check them; write-only\n"
 	"                       workloads read each block back after writing it\n"
 	"      --seed N         random seed (default: from the clock)\n"
+	"      --rate IOPS      per thread, commands spread evenly in time; latency counts from when\n"
+	"                       each was due (default: as fast as the queue depth allows)\n"
+	"      --random-dist D  uniform or zipf:THETA, e.g. zipf:0.99, for the random workloads\n"
+	"                       (default uniform)\n"
 	"\n"
 	"device:\n"
 	"      --be NAME        backend config: vfio-pci, uio-generic, sim (default: by device)\n"
@@ -144,6 +148,25 @@ static int parse_cpus(const char *s, struct perf_cfg *cfg)
 	return 0;
 }
 
+/* uniform, or zipf:THETA with 0 < THETA <= 100 */
+static int parse_random_dist(const char *s, struct perf_cfg *cfg)
+{
+	char *end;
+
+	if (strcmp(s, "uniform") == 0) {
+		cfg->zipf_theta = 0;
+		return 0;
+	}
+	if (strncmp(s, "zipf:", 5) == 0 && s[5] >= '0' && s[5] <= '9') {
+		errno = 0;
+		cfg->zipf_theta = strtod(s + 5, &end);
+		if (!errno && !*end && cfg->zipf_theta > 0 && cfg->zipf_theta <= 100)
+			return 0;
+	}
+	return usage_error("--random-dist '%s': expected uniform or zipf:THETA with THETA above 0 and at most 100 "
+			   "(e.g. zipf:0.99)", s);
+}
+
 static int parse_range(const char *s, struct perf_cfg *cfg)
 {
 	const char *colon = strchr(s, ':');
@@ -193,7 +216,7 @@ static int uri_ok(const char *uri)
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS, O_RATE, O_RANDOM_DIST };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -206,7 +229,8 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "hist", no_argument, NULL, O_HIST },	     { "clock", required_argument, NULL, O_CLOCK },
 		{ "yield", no_argument, NULL, O_YIELD },     { "help", no_argument, NULL, 'h' },
 		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
-		{ "status-interval", required_argument, NULL, O_STATUS },
+		{ "status-interval", required_argument, NULL, O_STATUS }, { "rate", required_argument, NULL, O_RATE },
+		{ "random-dist", required_argument, NULL, O_RANDOM_DIST },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
@@ -279,6 +303,15 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 				return usage_error("--status-interval '%s': expected a time of at least 10ms: seconds, or a "
 						   "number with us, ms, s, m or h (1, 500ms, 1m)", optarg);
 			break;
+		case O_RATE:
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 1000000000, &cfg->rate) || cfg->rate == 0)
+				return usage_error("--rate '%s': expected IOPS per thread, 1..1000000000", optarg);
+			break;
+		case O_RANDOM_DIST:
+			rc = parse_random_dist(optarg, cfg);
+			if (rc)
+				return rc;
+			break;
 		case O_CPUS:
 			rc = parse_cpus(optarg, cfg);
 			if (rc)
@@ -347,6 +380,8 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		cfg->read_pct = 100;
 	else if (cfg->mode == MODE_WRITE || cfg->mode == MODE_RANDWRITE)
 		cfg->read_pct = 0;
+	if (cfg->zipf_theta > 0 && cfg->mode != MODE_RANDREAD && cfg->mode != MODE_RANDWRITE && cfg->mode != MODE_RANDRW)
+		return usage_error("--random-dist applies to randread, randwrite and randrw only");
 	if (cfg->nr_cpus && !cfg->have_threads)
 		cfg->threads = cfg->nr_cpus;
 	if (cfg->count && cfg->count < cfg->threads)

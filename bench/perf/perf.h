@@ -24,6 +24,7 @@
 
 #include <nvpoll.h>
 
+#include "dist.h"
 #include "hist.h"
 
 #define PERF_EXIT_FAIL 1
@@ -57,6 +58,8 @@ struct perf_cfg {
 	uint64_t range_a, range_b;
 	int verify, json, hist, yield, use_tsc, shadow_doorbells, iopoll;
 	uint64_t seed;
+	uint64_t rate;		/* --rate: IOPS per thread; 0: as fast as it goes */
+	double zipf_theta;	/* --random-dist zipf:THETA; 0: uniform */
 };
 
 /* ---------------------------------------------------------------- clock */
@@ -101,9 +104,11 @@ struct perf_io {
 /* Measured since the warmup ended (I/Os done, reads and writes: the histograms' counts). */
 struct perf_counts {
 	uint64_t verified, unwritten;	/* --verify: LBAs checked; LBAs read that no --verify run wrote */
+	uint64_t late;			/* --rate: commands that left over one interval after they were due */
 };
 
 enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+enum { RAND_SEQ, RAND_UNIFORM, RAND_ZIPF };
 
 struct worker {
 	/* Hot: every completion and submission reads these. */
@@ -115,6 +120,7 @@ struct worker {
 	uint32_t io_lbas;
 	uint32_t read_thresh;	/* read when the next 32 random bits * 100 >> 32 is below this */
 	int rand, verify, use_tsc, phase;
+	int chain;		/* a completion submits the next command from its slot: not stopped, no --rate */
 	unsigned inflight;
 	uint64_t rng;
 	uint64_t next_block;	/* sequential workloads */
@@ -124,7 +130,11 @@ struct worker {
 	uint64_t pub_ios, pub_lat; /* since start, for the main thread's progress line (relaxed atomics) */
 	uint64_t base_ios, base_lat; /* I/Os and latency sum before the last histogram reset */
 
-	/* Warm: --verify state, phase changes. */
+	/* Warm: --verify state, phase changes, --rate, --random-dist zipf. */
+	double rate_ticks, rate_offset;	/* --rate: ticks between commands; this thread's share of one */
+	struct perf_io **idle;		/* --rate: slots with nothing in flight */
+	unsigned nidle;
+	struct perf_zipf zipf;
 	uint32_t *vseq;		/* per block: seq of its last completed write, 0: none this run */
 	uint8_t *vbusy;		/* per block: a command is in flight on it */
 	uint32_t seq;

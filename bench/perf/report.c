@@ -70,6 +70,7 @@ static void stats_add(const struct perf_run *r, struct perf_stats *s, const stru
 	}
 	s->c.verified += w->c.verified;
 	s->c.unwritten += w->c.unwritten;
+	s->c.late += w->c.late;
 	q->submitted += w->qstats.submitted;
 	q->sq_doorbells += w->qstats.sq_doorbells;
 	q->completed += w->qstats.completed;
@@ -142,6 +143,8 @@ static void json_stats(const struct perf_run *r, const struct perf_stats *s)
 	       q->submitted, q->sq_doorbells, q->completed, q->cq_doorbells, q->polls, q->polls_empty, q->bad_cqes,
 	       ratio(q->submitted, q->sq_doorbells), ratio(q->completed, q->polls - q->polls_empty),
 	       ratio(q->polls_empty, q->completed));
+	if (r->cfg.rate)
+		printf(",\"rate_late\":%" PRIu64, s->c.late);
 	if (r->cfg.verify)
 		printf(",\"verify\":{\"lbas_checked\":%" PRIu64 ",\"lbas_never_written\":%" PRIu64 "}",
 		       s->c.verified, s->c.unwritten);
@@ -268,13 +271,15 @@ void perf_report(const struct perf_run *r, int failed)
 		printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64
 		       ",\"warmup_s\":%.3f,\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64
-		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 "},\"interrupted\":%s,\"signal\":%s%s%s,"
+		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 ",\"rate_iops\":%" PRIu64
+		       ",\"random_dist\":\"%s\",\"zipf_theta\":%g},\"interrupted\":%s,\"signal\":%s%s%s,"
 		       "\"left_warmup\":%s,\"failed\":%s,",
 		       nvp_dev_backend(r->dev), nvp_dev_shadow_doorbells(r->dev) ? "shadow" : "registers", r->nsid,
 		       r->info->lba_size, perf_mode_names[cfg->mode], cfg->read_pct,
 		       cfg->io_size, cfg->depth, cfg->threads, cfg->count ? 0 : cfg->time_s, cfg->count, cfg->warmup_s,
 		       r->win_start, r->win_start + r->win_lbas, cfg->verify ? "true" : "false",
-		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, r->signal ? "true" : "false",
+		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, cfg->rate, cfg->zipf_theta > 0 ? "zipf" : "uniform",
+		       cfg->zipf_theta, r->signal ? "true" : "false",
 		       r->signal ? "\"" : "", r->signal ? signal_name(r->signal) : "null", r->signal ? "\"" : "",
 		       nr_unmeasured(r) ? "false" : "true", failed ? "true" : "false");
 		printf("\"threads\":[");
@@ -321,6 +326,10 @@ void perf_report(const struct perf_run *r, int failed)
 			       i, ratio(q->submitted, q->sq_doorbells), ratio(q->completed, q->polls - q->polls_empty),
 			       q->polls_empty, ratio(q->polls_empty, q->completed), q->bad_cqes ? ", BAD CQEs seen" : "");
 		}
+		if (cfg->rate)
+			printf("rate: %" PRIu64 " IOPS per thread; %" PRIu64 " commands left over one interval late "
+			       "(all %u slots busy)%s\n", cfg->rate, tot.c.late, cfg->depth,
+			       tot.c.late ? ": the controller did not keep up, latencies include the wait" : "");
 		if (cfg->verify)
 			printf("verify: %" PRIu64 " LBAs read and checked, %" PRIu64 " read that no --verify run wrote%s\n",
 			       tot.c.verified, tot.c.unwritten, failed ? "" : ", no mismatch");
@@ -378,6 +387,10 @@ void perf_print_header(const struct perf_run *r)
 		printf("%g s", cfg->time_s);
 	if (cfg->warmup_s > 0)
 		printf(" after %g s warmup", cfg->warmup_s);
+	if (cfg->rate)
+		printf(", %" PRIu64 " IOPS per thread", cfg->rate);
+	if (cfg->zipf_theta > 0)
+		printf(", zipf:%g", cfg->zipf_theta);
 	printf("%s, clock %s\n", cfg->verify ? ", verify" : "", cfg->use_tsc ? "tsc" : "monotonic");
 	fflush(stdout);
 }
