@@ -31,6 +31,7 @@
 #define PERF_EXIT_USAGE 2
 #define PERF_EXIT_SIGNAL 128	/* + the signal's number: 130 SIGINT, 143 SIGTERM, as a shell reports it */
 #define PERF_MAX_THREADS 256
+#define PERF_MAX_TARGETS 64	/* DEVICE arguments (and -r) times --nsid entries */
 #define PERF_DRAIN_S 5		/* after a stop, wait this long for commands in flight */
 #define PERF_WATCHDOG_S 30	/* past the planned end, stop a run that does not end */
 #define PERF_VERIFY_MAGIC 0x315246505056504eull /* "NVPVPFR1" */
@@ -40,7 +41,9 @@ enum perf_mode { MODE_READ, MODE_WRITE, MODE_RANDREAD, MODE_RANDWRITE, MODE_RW, 
 extern const char *const perf_mode_names[];
 
 struct perf_cfg {
-	const char *uri, *be, *mem;
+	const char *uris[PERF_MAX_TARGETS];	/* DEVICE arguments and -r, in order */
+	unsigned nr_uris;
+	const char *be, *mem;
 	unsigned depth;
 	uint64_t io_size;
 	enum perf_mode mode;
@@ -53,7 +56,8 @@ struct perf_cfg {
 	int have_threads;
 	int cpus[PERF_MAX_THREADS];
 	unsigned nr_cpus;
-	uint32_t nsid;		/* 0: from the URI, else 1 */
+	uint32_t nsids[PERF_MAX_TARGETS];	/* --nsid LIST; none: each URI's own (/ns=N), else 1 */
+	unsigned nr_nsids;
 	int range_kind;		/* 0 none, 1 LBAs [range_a, range_b), 2 bytes range_a from LBA 0 */
 	uint64_t range_a, range_b;
 	int verify, json, hist, yield, use_tsc, shadow_doorbells, iopoll;
@@ -147,7 +151,8 @@ struct worker {
 
 	/* Cold. */
 	const struct perf_cfg *cfg;
-	unsigned id;
+	const struct perf_target *target;
+	unsigned id, tid;	/* thread number, and index among its target's threads */
 	int cpu;
 	struct perf_io *ios;
 	void *bufs;
@@ -156,15 +161,32 @@ struct worker {
 	int started, finished;
 };
 
+/* One controller, opened once however many namespaces of it are targets. */
+struct perf_ctrl {
+	char key[128];		/* the URI without /ns=N: two URIs with one key are one controller */
+	struct nvp_dev *dev;
+	unsigned nr_threads;	/* qpairs it needs */
+};
+
+/* One namespace of one controller; threads are dealt to the targets in turn (thread i: target i % n). */
+struct perf_target {
+	const char *uri;	/* as given */
+	struct perf_ctrl *ctrl;
+	uint32_t nsid;
+	const struct nvp_ns *ns;
+	const struct nvp_ns_info *info;
+	uint64_t win_start, win_lbas;	/* the LBA window */
+	uint64_t slice_blocks;		/* I/O-size blocks per thread */
+	unsigned nr_threads;
+};
+
 struct perf_run {
 	struct perf_cfg cfg;
 	struct perf_clock clk;
-	struct nvp_dev *dev;
-	const struct nvp_ns *ns;
-	const struct nvp_ns_info *info;
-	uint32_t nsid;
-	uint64_t win_start, win_lbas;	/* the LBA window */
-	uint64_t slice_blocks;		/* I/O-size blocks per thread */
+	struct perf_ctrl ctrls[PERF_MAX_TARGETS];
+	unsigned nr_ctrls;
+	struct perf_target t[PERF_MAX_TARGETS];
+	unsigned nr_targets;
 	struct worker *w;
 	unsigned nr_workers;		/* set up so far */
 	int signal;			/* the signal that stopped the run; 0: none */
@@ -176,7 +198,9 @@ struct perf_run {
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg);
 /* "10", "2.5s", "500ms", "2m", "1h" into seconds; 0 or -1. */
 int perf_parse_duration(const char *s, double *out);
-/* What the device must allow, checked once it is open; exit status or 0. */
+/* The targets from the URIs and --nsid, each controller once (not opened yet); exit status or 0. */
+int perf_plan_targets(struct perf_run *r);
+/* What the devices must allow, checked once they are open; exit status or 0. */
 int perf_check_device(struct perf_run *r);
 
 /* ---------------------------------------------------------------- workload.c */
@@ -193,6 +217,8 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id);
 /* Starts the threads, shows progress, stops a run that overstays; returns when all have ended. */
 void perf_run_threads(struct perf_run *r);
 void perf_teardown(struct perf_run *r);
+/* Every controller opened so far, shut down (CC.SHN) and closed. */
+void perf_close_devices(struct perf_run *r);
 
 /* ---------------------------------------------------------------- report.c */
 

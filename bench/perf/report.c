@@ -251,42 +251,65 @@ void perf_report(const struct perf_run *r, int failed)
 {
 	const struct perf_cfg *cfg = &r->cfg;
 	int mixed = cfg->mode == MODE_RW || cfg->mode == MODE_RANDRW;
-	struct perf_stats tot, *ts = calloc(r->nr_workers, sizeof(*ts));
-	int oom = !ts || stats_init(&tot);
+	const struct perf_target *t0 = &r->t[0];
+	struct perf_stats tot, *ts = calloc(r->nr_workers, sizeof(*ts)), *tt = calloc(r->nr_targets, sizeof(*tt));
+	int oom = !ts || !tt || stats_init(&tot);
 
 	for (unsigned i = 0; !oom && i < r->nr_workers; i++)
 		oom = stats_init(&ts[i]);
+	for (unsigned i = 0; !oom && i < r->nr_targets; i++)
+		oom = stats_init(&tt[i]);
 	if (oom) {
 		fprintf(stderr, "nvpoll-perf: out of memory for the report\n");
 		goto out;
 	}
 	for (unsigned i = 0; i < r->nr_workers; i++) {
 		stats_add(r, &ts[i], &r->w[i]);
+		stats_add(r, &tt[i % r->nr_targets], &r->w[i]);
 		stats_add(r, &tot, &r->w[i]);
 	}
 
 	if (cfg->json) {
+		/* The first target's device and namespace at the top, as before there could be several. */
 		printf("{\"device\":");
-		tool_json_str(cfg->uri);
+		tool_json_str(t0->uri);
 		printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64
 		       ",\"warmup_s\":%.3f,\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64
 		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 ",\"rate_iops\":%" PRIu64
 		       ",\"random_dist\":\"%s\",\"zipf_theta\":%g},\"interrupted\":%s,\"signal\":%s%s%s,"
 		       "\"left_warmup\":%s,\"failed\":%s,",
-		       nvp_dev_backend(r->dev), nvp_dev_shadow_doorbells(r->dev) ? "shadow" : "registers", r->nsid,
-		       r->info->lba_size, perf_mode_names[cfg->mode], cfg->read_pct,
+		       nvp_dev_backend(t0->ctrl->dev), nvp_dev_shadow_doorbells(t0->ctrl->dev) ? "shadow" : "registers",
+		       t0->nsid, t0->info->lba_size, perf_mode_names[cfg->mode], cfg->read_pct,
 		       cfg->io_size, cfg->depth, cfg->threads, cfg->count ? 0 : cfg->time_s, cfg->count, cfg->warmup_s,
-		       r->win_start, r->win_start + r->win_lbas, cfg->verify ? "true" : "false",
+		       t0->win_start, t0->win_start + t0->win_lbas, cfg->verify ? "true" : "false",
 		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, cfg->rate, cfg->zipf_theta > 0 ? "zipf" : "uniform",
 		       cfg->zipf_theta, r->signal ? "true" : "false",
 		       r->signal ? "\"" : "", r->signal ? signal_name(r->signal) : "null", r->signal ? "\"" : "",
 		       nr_unmeasured(r) ? "false" : "true", failed ? "true" : "false");
 		printf("\"threads\":[");
 		for (unsigned i = 0; i < r->nr_workers; i++) {
-			printf("%s{\"id\":%u,\"cpu\":%d,\"left_warmup\":%s,", i ? "," : "", i, r->w[i].cpu,
-			       r->w[i].measured ? "true" : "false");
+			printf("%s{\"id\":%u,\"target\":%u,\"cpu\":%d,\"left_warmup\":%s,", i ? "," : "", i,
+			       i % r->nr_targets, r->w[i].cpu, r->w[i].measured ? "true" : "false");
 			json_stats(r, &ts[i]);
+			printf("}");
+		}
+		printf("],\"targets\":[");
+		for (unsigned i = 0; i < r->nr_targets; i++) {
+			const struct perf_target *t = &r->t[i];
+
+			printf("%s{\"id\":%u,\"device\":", i ? "," : "", i);
+			tool_json_str(t->uri);
+			printf(",\"controller\":");
+			tool_json_str(t->ctrl->key);
+			printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,"
+			       "\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64 "},\"threads\":[",
+			       nvp_dev_backend(t->ctrl->dev), nvp_dev_shadow_doorbells(t->ctrl->dev) ? "shadow" : "registers",
+			       t->nsid, t->info->lba_size, t->win_start, t->win_start + t->win_lbas);
+			for (unsigned j = i; j < r->nr_workers; j += r->nr_targets)
+				printf("%s%u", j == i ? "" : ",", j);
+			printf("],");
+			json_stats(r, &tt[i]);
 			printf("}");
 		}
 		printf("],\"total\":{");
@@ -303,6 +326,12 @@ void perf_report(const struct perf_run *r, int failed)
 
 			snprintf(name, sizeof(name), "%u", i);
 			text_row(r, name, r->w[i].cpu, &ts[i].side[SIDE_ALL]);
+		}
+		for (unsigned i = 0; r->nr_targets > 1 && i < r->nr_targets; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "target%u", i);
+			text_row(r, name, -1, &tt[i].side[SIDE_ALL]);
 		}
 		text_row(r, "total", -1, &tot.side[SIDE_ALL]);
 		if (mixed) {
@@ -340,8 +369,11 @@ void perf_report(const struct perf_run *r, int failed)
 out:
 	for (unsigned i = 0; ts && i < r->nr_workers; i++)
 		stats_fini(&ts[i]);
+	for (unsigned i = 0; tt && i < r->nr_targets; i++)
+		stats_fini(&tt[i]);
 	stats_fini(&tot);
 	free(ts);
+	free(tt);
 }
 
 void perf_progress(const struct perf_run *r, struct perf_progress_state *p, uint64_t now)
@@ -373,9 +405,22 @@ void perf_print_header(const struct perf_run *r)
 {
 	const struct perf_cfg *cfg = &r->cfg;
 
-	printf("nvpoll-perf: %s (%s%s), nsid %u, %u-byte LBAs, LBAs %" PRIu64 "..%" PRIu64 "\n", cfg->uri,
-	       nvp_dev_backend(r->dev), nvp_dev_shadow_doorbells(r->dev) ? ", shadow doorbells" : "", r->nsid,
-	       r->info->lba_size, r->win_start, r->win_start + r->win_lbas - 1);
+	for (unsigned i = 0; i < r->nr_targets; i++) {
+		const struct perf_target *t = &r->t[i];
+		char tag[24] = "";
+
+		if (r->nr_targets > 1)
+			snprintf(tag, sizeof(tag), "target%u ", i);
+		printf("nvpoll-perf: %s%s (%s%s), nsid %u, %u-byte LBAs, LBAs %" PRIu64 "..%" PRIu64, tag, t->uri,
+		       nvp_dev_backend(t->ctrl->dev), nvp_dev_shadow_doorbells(t->ctrl->dev) ? ", shadow doorbells" : "",
+		       t->nsid, t->info->lba_size, t->win_start, t->win_start + t->win_lbas - 1);
+		if (r->nr_targets > 1) {
+			printf(", thread%s", t->nr_threads == 1 ? "" : "s");
+			for (unsigned j = i; j < r->nr_workers; j += r->nr_targets)
+				printf("%s%u", j == i ? " " : ",", j);
+		}
+		printf("\n");
+	}
 	printf("%s", perf_mode_names[cfg->mode]);
 	if (cfg->mode == MODE_RW || cfg->mode == MODE_RANDRW)
 		printf(" (%u%% reads)", cfg->read_pct);
@@ -394,4 +439,3 @@ void perf_print_header(const struct perf_run *r)
 	printf("%s, clock %s\n", cfg->verify ? ", verify" : "", cfg->use_tsc ? "tsc" : "monotonic");
 	fflush(stdout);
 }
-

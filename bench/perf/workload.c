@@ -89,7 +89,7 @@ static void say_if_removed(struct worker *w, int err)
 
 	if (err == -ENODEV && !nvp_xchg_acq_rel(&said, 1))
 		fprintf(stderr, "nvpoll-perf: %s was removed (hot-unplug, unbind or surprise removal): stopping\n",
-			w->cfg->uri);
+			w->target->uri);
 }
 
 /* Submits nothing more: every completion from now on only counts. */
@@ -474,16 +474,20 @@ void perf_catch_stop_signals(void)
 int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 {
 	const struct perf_cfg *cfg = &r->cfg;
-	uint32_t io_lbas = (uint32_t)(cfg->io_size / r->info->lba_size);
+	const struct perf_target *t = &r->t[id % r->nr_targets];
+	struct nvp_dev *dev = t->ctrl->dev;
+	uint32_t io_lbas = (uint32_t)(cfg->io_size / t->info->lba_size);
 
 	w->cfg = cfg;
 	w->id = id;
 	w->cpu = cfg->nr_cpus ? cfg->cpus[id % cfg->nr_cpus] : -1;
-	w->ns = r->ns;
-	w->lba_size = r->info->lba_size;
+	w->target = t;
+	w->tid = id / r->nr_targets;
+	w->ns = t->ns;
+	w->lba_size = t->info->lba_size;
 	w->io_lbas = io_lbas;
-	w->nblocks = r->slice_blocks;
-	w->base_lba = r->win_start + (uint64_t)id * r->slice_blocks * io_lbas;
+	w->nblocks = t->slice_blocks;
+	w->base_lba = t->win_start + (uint64_t)w->tid * t->slice_blocks * io_lbas;
 	w->rand = RAND_SEQ;
 	if (cfg->mode == MODE_RANDREAD || cfg->mode == MODE_RANDWRITE || cfg->mode == MODE_RANDRW)
 		w->rand = cfg->zipf_theta > 0 ? RAND_ZIPF : RAND_UNIFORM;
@@ -509,14 +513,14 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 	w->measured = !w->warm_ticks;
 	w->run_ticks = (uint64_t)(cfg->time_s * 1e9 / r->clk.ns_per_tick);
 
-	w->qp = nvp_qpair_create(r->dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
+	w->qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
 	if (!w->qp) {
 		fprintf(stderr, "nvpoll-perf: thread %u: %s\n", id, nvp_errmsg());
 		return -1;
 	}
 	/* Slots start on 4 KiB boundaries, as an application's buffers would. */
 	w->buf_stride = (cfg->io_size + 4095) & ~(size_t)4095;
-	w->bufs = nvp_dma_alloc(r->dev, w->buf_stride * cfg->depth);
+	w->bufs = nvp_dma_alloc(dev, w->buf_stride * cfg->depth);
 	if (!w->bufs) {
 		fprintf(stderr, "nvpoll-perf: thread %u: %zu bytes of DMA memory: %s\n", id,
 			w->buf_stride * cfg->depth, nvp_errmsg());
@@ -556,7 +560,7 @@ void perf_teardown(struct perf_run *r)
 		if (w->qp)
 			nvp_qpair_destroy(w->qp);
 		if (w->bufs)
-			nvp_dma_free(r->dev, w->bufs);
+			nvp_dma_free(w->target->ctrl->dev, w->bufs);
 		free(w->hist[0]);
 		free(w->hist[1]);
 		free(w->ios);
@@ -565,7 +569,16 @@ void perf_teardown(struct perf_run *r)
 		free(w->vbusy);
 	}
 	free(r->w);
-	nvp_dev_close(r->dev); /* deletes the queues, CC.SHN: the controller is shut down cleanly */
+	perf_close_devices(r);
+}
+
+void perf_close_devices(struct perf_run *r)
+{
+	for (unsigned i = 0; i < r->nr_ctrls; i++) {
+		if (r->ctrls[i].dev)
+			nvp_dev_close(r->ctrls[i].dev); /* deletes the queues, CC.SHN: shut down cleanly */
+		r->ctrls[i].dev = NULL;
+	}
 }
 
 /* ---------------------------------------------------------------- run */

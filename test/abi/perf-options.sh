@@ -169,5 +169,44 @@ expect_usage "--random-dist with a sequential workload is refused" "applies to r
 run sim -w randread --random-dist uniform -n 1000
 expect_out "--random-dist uniform runs" '^1000 I/Os'
 
+# ---- several targets: DEVICE repeated, -r, --nsid lists; threads dealt in turn
+json sim:ns=2 --nsid 1,2 -T 4 -q 4 -n 8000 -w randrw --verify --range 4M
+expect_json "sim:ns=2 --nsid 1,2 -T 4: one controller, two targets, threads 0,2 and 1,3, verify passes" '
+ts = d["targets"]
+assert [(t["nsid"], t["threads"], t["controller"]) for t in ts] == [(1, [0, 2], "sim:ns=2"), (2, [1, 3], "sim:ns=2")], ts
+assert [th["target"] for th in d["threads"]] == [0, 1, 0, 1], d["threads"]
+assert sum(t["ios"] for t in ts) == d["total"]["ios"] == 8000, ts
+for t in ts:
+    ids = t["threads"]
+    assert t["ios"] == sum(d["threads"][i]["ios"] for i in ids), t
+    assert t["read"]["ios"] + t["write"]["ios"] == t["ios"], t
+    assert t["verify"]["lbas_checked"] > 0, t
+assert d["failed"] is False and d["nsid"] == 1, d["nsid"]'
+json sim -r sim:lbads=4096 -r nil -q 4 -n 9000
+expect_json "sim -r sim:lbads=4096 -r nil: three controllers, in the order given, one thread each" '
+ts = d["targets"]
+assert [(t["device"], t["backend"], t["lba_size"], t["threads"]) for t in ts] == \
+    [("sim", "sim", 512, [0]), ("sim:lbads=4096", "sim", 4096, [1]), ("nil", "nil", 4096, [2])], ts
+assert d["config"]["threads"] == 3 and all(t["ios"] == 3000 for t in ts), ts'
+run sim sim:ns=2 -T 3 -n 3000 -q 2
+expect_out "text: a header line and a row per target" '^nvpoll-perf: target1 sim:ns=2 \(sim\), nsid 1, .*, thread 1$'
+if grep -q '^target0 ' "$tmp/out" && grep -q '^target1 ' "$tmp/out"; then ok "text: target rows"
+else bad "text: no target0/target1 rows"; fi
+run sim -n 1000
+if grep -qE '^target|target0' "$tmp/out"; then bad "one target: target rows or tags"; else ok "one target: the report as before"; fi
+run sim sim
+expect_usage "the same namespace twice is refused" "namespace 1 of sim is a target twice"
+run 0000:00:05.0/ns=1 -r 0000:00:05.0/ns=1
+expect_usage "the same PCI namespace twice is refused before the device is touched" \
+	"namespace 1 of 0000:00:05.0 is a target twice"
+run sim:ns=2 --nsid 1,2 -T 1
+expect_usage "fewer threads than targets is refused" "1 threads for 2 targets"
+for v in 0 1,,2 1,1 ,1 1, x; do
+	run sim --nsid "$v"
+	expect_usage "--nsid '$v' is refused" "^nvpoll-perf: --nsid '$v'"
+done
+run sim:ns=2 --nsid 1,3
+expect_usage "an inactive namespace in the list is refused" "namespace 3"
+
 echo "perf-options: $fails failed"
 [ "$fails" = 0 ]
