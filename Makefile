@@ -159,9 +159,10 @@ $(O)/test-bench/%: test/bench/%.sh
 
 unit: unit-ecosystem
 unit-ecosystem: $(EXAMPLES) $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/nvpoll-fio.so $(O)/test-abi/fio-sim) \
-		$(O)/nvpoll-perf $(O)/test-abi/perf-signals $(O)/test-abi/perf-options $(O)/test-bench/report
+		$(O)/nvpoll-perf $(O)/test-abi/perf-signals $(O)/test-abi/perf-options $(O)/test-bench/report \
+		$(O)/test-bench/plot
 	@test/run-unit.sh $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/test-abi/fio-sim) $(O)/test-abi/perf-signals \
-		$(O)/test-abi/perf-options $(O)/test-bench/report
+		$(O)/test-abi/perf-options $(O)/test-bench/report $(O)/test-bench/plot
 
 abi: all fio $(EXAMPLES) $(ABI_TESTS)
 	@test/run-unit.sh $(filter-out %/examples %/fio-sim %/perf-signals %/perf-options,$(ABI_TESTS))

@@ -112,7 +112,7 @@ if command -v script >/dev/null; then
 else bad "script(1) is missing (util-linux): the terminal case cannot run"; fi
 "$perf" sim -q 4 -t 1 --status-interval 200ms --json >"$tmp/out" 2>"$tmp/err"
 rc=$?
-if [ "$rc" = 0 ] && python3 - "$tmp/out" <<'PY' 2>>"$tmp/out"; then ok "--json --status-interval: one JSON object per line, the summary last"; else bad "--json --status-interval"; fi
+if [ "$rc" = 0 ] && python3 - "$tmp/out" <<'PY' 2>"$tmp/py"; then ok "--json --status-interval: one JSON object per line, the summary last"; else cat "$tmp/py" >>"$tmp/out"; bad "--json --status-interval"; fi
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 docs = [json.loads(l) for l in lines]
@@ -201,7 +201,7 @@ expect_usage "the same PCI namespace twice is refused before the device is touch
 	"namespace 1 of 0000:00:05.0 is a target twice"
 run sim:ns=2 --nsid 1,2 -T 1
 expect_usage "fewer threads than targets is refused" "1 threads for 2 targets"
-for v in 0 1,,2 1,1 ,1 1, x; do
+for v in 0 1,,2 1,1 ,1 "1," x; do
 	run sim --nsid "$v"
 	expect_usage "--nsid '$v' is refused" "^nvpoll-perf: --nsid '$v'"
 done
