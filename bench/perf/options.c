@@ -60,6 +60,7 @@ static const char usage_text[] =
 	"      --hist           also print the latency histogram's buckets\n"
 	"      --clock KIND     tsc or monotonic (default: tsc on x86-64)\n"
 	"      --yield          sched_yield() after a poll that found nothing (oversubscribed CPUs)\n"
+	"      --version        the version of nvpoll this was built from\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"Exit status: 0 done, 1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT,\n"
@@ -260,7 +261,7 @@ static int uri_ok(const char *uri)
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS, O_RATE, O_RANDOM_DIST };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS, O_RATE, O_RANDOM_DIST, O_VERSION };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -275,6 +276,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
 		{ "status-interval", required_argument, NULL, O_STATUS }, { "rate", required_argument, NULL, O_RATE },
 		{ "random-dist", required_argument, NULL, O_RANDOM_DIST }, { "target", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
@@ -408,6 +410,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		case O_SHADOW_DB: cfg->shadow_doorbells = 1; break;
 		case O_IOPOLL: cfg->iopoll = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
+		case O_VERSION: printf("nvpoll-perf (nvpoll) %s\n", PERF_VERSION); exit(0);
 		case ':': return usage_error("option %s needs a value", argv[optind - 1]);
 		default:
 			if (optopt)

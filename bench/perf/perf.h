@@ -27,6 +27,11 @@
 #include "dist.h"
 #include "hist.h"
 
+#define PERF_STR2(x) #x
+#define PERF_STR(x) PERF_STR2(x)
+/* libnvpoll is linked in statically: its header's version is the one that runs. */
+#define PERF_VERSION PERF_STR(NVP_VERSION_MAJOR) "." PERF_STR(NVP_VERSION_MINOR)
+
 #define PERF_EXIT_FAIL 1
 #define PERF_EXIT_USAGE 2
 #define PERF_EXIT_SIGNAL 128	/* + the signal's number: 130 SIGINT, 143 SIGTERM, as a shell reports it */

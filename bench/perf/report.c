@@ -271,7 +271,7 @@ void perf_report(const struct perf_run *r, int failed)
 
 	if (cfg->json) {
 		/* The first target's device and namespace at the top, as before there could be several. */
-		printf("{\"device\":");
+		printf("{\"version\":\"%s\",\"device\":", PERF_VERSION);
 		tool_json_str(t0->uri);
 		printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,\"config\":{\"workload\":\"%s\",\"read_pct\":%u,"
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64

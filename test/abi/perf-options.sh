@@ -208,5 +208,12 @@ done
 run sim:ns=2 --nsid 1,3
 expect_usage "an inactive namespace in the list is refused" "namespace 3"
 
+# ---- --version: the library's version, in the JSON too
+hdr=$(cd "$(dirname "$0")/../.." && sed -n 's/^#define NVP_VERSION_MAJOR //p; s/^#define NVP_VERSION_MINOR //p' include/nvpoll.h | paste -sd.)
+run --version
+expect_out "--version says nvpoll $hdr (include/nvpoll.h)" "^nvpoll-perf \(nvpoll\) ${hdr//./\\.}\$"
+json sim -n 100
+expect_json "JSON carries the version" "assert d['version'] == '$hdr', d['version']"
+
 echo "perf-options: $fails failed"
 [ "$fails" = 0 ]
