@@ -61,7 +61,7 @@ $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
 $(O)/test/test_cli: $(TOOLS_COMMON_OBJS)
 # test_sim_file runs the real CLI twice (write, then read in another process).
 $(O)/test/test_sim_file: $(O)/nvpoll
-$(O)/test/test_perf_dist: LDLIBS += -lm
+$(O)/test/test_perf_dist: override LDLIBS += -lm
 
 # Guest test programs also run against the sim in the unit suite.
 $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a

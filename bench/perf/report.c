@@ -328,7 +328,7 @@ void perf_report(const struct perf_run *r, int failed)
 			text_row(r, name, r->w[i].cpu, &ts[i].side[SIDE_ALL]);
 		}
 		for (unsigned i = 0; r->nr_targets > 1 && i < r->nr_targets; i++) {
-			char name[16];
+			char name[24];
 
 			snprintf(name, sizeof(name), "target%u", i);
 			text_row(r, name, -1, &tt[i].side[SIDE_ALL]);

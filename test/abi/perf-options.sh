@@ -128,16 +128,18 @@ PY
 json sim -q 8 --rate 1000 -n 600 -T 2 --yield
 expect_json "--rate 1000 -T 2 -n 600: 1000 IOPS per thread" '
 assert d["config"]["rate_iops"] == 1000, d["config"]
+# Never faster than the rate (the schedule holds them back, whatever the load);
+# slower only by what a loaded machine costs the sim, so that bound is loose.
 for t in d["threads"]:
     assert t["ios"] == 300, t
-    assert 900 < t["iops"] < 1100, t
+    assert t["seconds"] >= 0.297 and 500 < t["iops"] <= 1010, t   # 300 I/Os: the last due at 0.299 s
 t = d["total"]
-assert 1800 < t["iops"] < 2200, t
+assert 1000 < t["iops"] <= 2020, t
 assert 0 <= t["rate_late"] <= t["ios"], t   # late ones depend on the sim getting a CPU'
 json sim -q 8 --rate 1500 -t 400ms -w randrw --yield
 expect_json "--rate 1500 -t 400ms randrw: reads and writes share the rate" '
 t = d["total"]
-assert 1300 < t["iops"] < 1700, t
+assert 700 < t["iops"] <= 1500 * 1.02, t   # at most the rate (+ the first command of the run)
 assert abs(t["read"]["iops"] + t["write"]["iops"] - t["iops"]) < 1, t'
 # Far above what one slot can do: every command waits for the one before, the
 # backlog grows all run long, and since latency counts from when a command
