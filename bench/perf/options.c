@@ -246,8 +246,9 @@ static int uri_ok(const char *uri)
 	unsigned a, b, c, d;
 	int n = 0;
 
-	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) && (uri[3] == '\0' || uri[3] == ':'))
-		return 1;
+	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) &&
+	    (uri[3] == '\0' || uri[3] == ':' || uri[3] == '/'))
+		return 1; /* options and /ns=N: the library names what is wrong */
 	if (strncmp(uri, "/dev/ng", 7) == 0 || strncmp(uri, "/dev/nvme", 9) == 0)
 		return 1; /* a kernel namespace node: the library says if it is not one */
 	if (sscanf(uri, "%4x:%2x:%2x.%1x%n", &a, &b, &c, &d, &n) != 4 || n == 0) {
@@ -453,13 +454,23 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 	return 0;
 }
 
-/* The controller a URI names: a PCI address without its /ns=N; anything else as it is. */
+/*
+ * The controller a URI names: the URI without a trailing /ns=N (the last
+ * one, as the library reads it: a sim file= path may hold one), whose N
+ * goes to @nsid; a kernel node as it is (its namespace is the node's).
+ */
 static void ctrl_key(const char *uri, char *key, size_t size, uint32_t *nsid)
 {
-	const char *ns = strstr(uri, "/ns=");
+	const char *ns = NULL, *p = uri;
+	size_t digits;
 
+	while ((p = strstr(p, "/ns=")))
+		ns = p++;
 	*nsid = 0;
-	if (ns && strncmp(uri, "/dev/", 5) != 0) {
+	digits = ns ? strspn(ns + 4, "0123456789") : 0;
+	/* A bad id (0, too large) is left in: the library's open says what is wrong with it. */
+	if (ns && strncmp(uri, "/dev/", 5) != 0 && digits && digits <= 10 && ns[4 + digits] == '\0' &&
+	    strtoull(ns + 4, NULL, 10) - 1 < 0xfffffffeull) {
 		*nsid = (uint32_t)strtoul(ns + 4, NULL, 10);
 		snprintf(key, size, "%.*s", (int)(ns - uri), uri);
 	} else {

@@ -190,6 +190,14 @@ ts = d["targets"]
 assert [(t["device"], t["backend"], t["lba_size"], t["threads"]) for t in ts] == \
     [("sim", "sim", 512, [0]), ("sim:lbads=4096", "sim", 4096, [1]), ("nil", "nil", 4096, [2])], ts
 assert d["config"]["threads"] == 3 and all(t["ios"] == 3000 for t in ts), ts'
+# Two namespaces of one controller by URI (/ns=N, as a PCI address takes it): opened once.
+json sim:ns=2/ns=1 sim:ns=2/ns=2 -q 2 -n 2000
+expect_json "sim:ns=2/ns=1 sim:ns=2/ns=2: one controller, its namespaces 1 and 2" '
+ts = d["targets"]
+assert [(t["device"], t["controller"], t["nsid"]) for t in ts] == \
+    [("sim:ns=2/ns=1", "sim:ns=2", 1), ("sim:ns=2/ns=2", "sim:ns=2", 2)], ts'
+run sim:ns=2/ns=2 -r sim:ns=2 --nsid 2
+expect_usage "a namespace named by /ns=N and by --nsid on one controller is refused" "namespace 2 of sim:ns=2 is a target twice"
 run sim sim:ns=2 -T 3 -n 3000 -q 2
 expect_out "text: a header line and a row per target" '^nvpoll-perf: target1 sim:ns=2 \(sim\), nsid 1, .*, thread 1$'
 if grep -q '^target0 ' "$tmp/out" && grep -q '^target1 ' "$tmp/out"; then ok "text: target rows"
