@@ -11,7 +11,9 @@ shares. fio's come from its percentile list (lat_ns when it ran with
 lat_percentiles=1, else clat_ns). Files that are neither are named on
 stderr and left out. Left: the CDF; right: the tail, 1 - CDF, on a log
 scale, where p99 and beyond can be read. Each curve is labelled with its
-file's name.
+file's name; curves drawn through a few percentiles are dashed. Files
+named TOOL-CASE.json (make bench's) get one row of plots per CASE, so the
+tools of one case sit side by side.
 
 Exit status 0 when a plot was written, 1 when no file had a latency
 distribution or matplotlib is missing, 2 for bad arguments.
@@ -89,6 +91,25 @@ def curve(doc):
     return None
 
 
+def exact_curve(path):
+    """Whether the curve of @path comes from a histogram (nvpoll-perf --hist) rather than a few percentiles."""
+    try:
+        return bool(load(path).get("hist"))
+    except (OSError, ValueError):
+        return False
+
+
+def group_runs(runs):
+    """make bench's TOOL-CASE.json names: one row of plots per CASE; other names share one row."""
+    if len(runs) > 1 and all("-" in name for name, _, _ in runs):
+        cases = {}
+        for run in sorted(runs):
+            cases.setdefault(run[0].split("-", 1)[1], []).append(run)
+        if len(cases) < len(runs):
+            return sorted(cases.items())
+    return [("", sorted(runs))]
+
+
 def import_pyplot():
     try:
         import matplotlib
@@ -125,32 +146,44 @@ def main(argv):
         if not pts:
             print(f"plot.py: {path}: no I/O, no latency distribution: left out", file=sys.stderr)
             continue
-        runs.append((name, pts))
+        runs.append((name, pts, exact_curve(path)))
     if not runs:
         print("plot.py: no run with a latency distribution", file=sys.stderr)
         return 1
-    fig, (cdf, tail) = plt.subplots(1, 2, figsize=(13, 5.5))
-    for name, pts in sorted(runs):
-        xs = [max(x, 1e-3) for x, _ in pts]
-        ys = [y for _, y in pts]
-        line, = cdf.step(xs, ys, where="post", label=name, linewidth=1.2)
-        tx = [x for x, y in zip(xs, ys) if y < 1]
-        ty = [1 - y for y in ys if y < 1]
-        if tx:
-            tail.step(tx, ty, where="post", color=line.get_color(), linewidth=1.2)
-    for ax in (cdf, tail):
-        ax.set_xscale("log")
+    groups = group_runs(runs)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(15, 4.2 * len(groups) + 0.8), squeeze=False)
+    colors = plt.get_cmap("tab10" if max(len(m) for _, m in groups) <= 10 else "tab20").colors
+    for (case, members), (cdf, tail) in zip(groups, axes):
+        for i, (name, pts, exact) in enumerate(members):
+            xs = [max(x, 1e-3) for x, _ in pts]
+            ys = [y for _, y in pts]
+            style = dict(color=colors[i % len(colors)], linewidth=1.3, linestyle="-" if exact else "--")
+            tx = [x for x, y in zip(xs, ys) if y < 1]
+            ty = [1 - y for y in ys if y < 1]
+            if exact:  # a histogram: the steps are the data
+                cdf.step(xs, ys, where="post", label=name, **style)
+                if tx:
+                    tail.step(tx, ty, where="post", **style)
+            else:  # a few percentiles: drawn straight between them, dashed
+                cdf.plot(xs, ys, marker=".", label=name, **style)
+                if tx:
+                    tail.plot(tx, ty, marker=".", **style)
+        for ax in (cdf, tail):
+            ax.set_xscale("log")
+            ax.grid(True, which="both", alpha=0.3)
+        cdf.set_ylabel("share of I/Os at or under")
+        cdf.set_ylim(0, 1.01)
+        tail.set_yscale("log")
+        tail.set_ylabel("share above (1 - CDF)")
+        tail.set_ylim(bottom=1e-5, top=1.5)
+        if case:
+            cdf.set_title(case, loc="left", fontsize="medium")
+        tail.legend(*cdf.get_legend_handles_labels(), fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    for ax in axes[-1]:
         ax.set_xlabel("latency (us, submission to completion)")
-        ax.grid(True, which="both", alpha=0.3)
-    cdf.set_ylabel("share of I/Os at or under")
-    cdf.set_ylim(0, 1.01)
-    tail.set_yscale("log")
-    tail.set_ylabel("share of I/Os above (1 - CDF)")
-    tail.set_ylim(bottom=1e-5)
-    cdf.legend(fontsize="small", loc="lower right")
-    fig.suptitle("latency CDF per run")
+    fig.suptitle("latency CDF per run (dashed: through the run's percentiles only)")
     fig.tight_layout()
-    fig.savefig(argv[1], metadata={"Date": None})
+    fig.savefig(argv[1], metadata={"Date": None} if argv[1].endswith(".svg") else None, bbox_inches="tight")
     print(f"plot.py: {len(runs)} runs -> {argv[1]}")
     return 0
 
