@@ -61,6 +61,7 @@ $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
 $(O)/test/test_cli: $(TOOLS_COMMON_OBJS)
 # test_sim_file runs the real CLI twice (write, then read in another process).
 $(O)/test/test_sim_file: $(O)/nvpoll
+$(O)/test/test_perf_dist: override LDLIBS += -lm
 
 # Guest test programs also run against the sim in the unit suite.
 $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a
@@ -158,12 +159,13 @@ $(O)/test-bench/%: test/bench/%.sh
 
 unit: unit-ecosystem
 unit-ecosystem: $(EXAMPLES) $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/nvpoll-fio.so $(O)/test-abi/fio-sim) \
-		$(O)/nvpoll-perf $(O)/test-abi/perf-signals $(O)/test-bench/report
+		$(O)/nvpoll-perf $(O)/test-abi/perf-signals $(O)/test-abi/perf-options $(O)/test-bench/report \
+		$(O)/test-bench/plot
 	@test/run-unit.sh $(O)/test-abi/examples $(if $(SANITIZED),,$(O)/test-abi/fio-sim) $(O)/test-abi/perf-signals \
-		$(O)/test-bench/report
+		$(O)/test-abi/perf-options $(O)/test-bench/report $(O)/test-bench/plot
 
 abi: all fio $(EXAMPLES) $(ABI_TESTS)
-	@test/run-unit.sh $(filter-out %/examples %/fio-sim %/perf-signals,$(ABI_TESTS))
+	@test/run-unit.sh $(filter-out %/examples %/fio-sim %/perf-signals %/perf-options,$(ABI_TESTS))
 
 vmtest: fio $(EXAMPLES)
 

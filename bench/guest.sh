@@ -95,7 +95,7 @@ for c in "${cases[@]:1}" "${cases[0]}"; do
 	read -r name nsid bs rw qd nvopts <<<"$c"
 	# shellcheck disable=SC2086 # nvopts: zero or more options
 	run_json "nvpoll-$name" build/nvpoll-perf "$bdf" --nsid "$nsid" -o "$bs" -w "$rw" -q "$qd" \
-		-t "$dur" --warmup "$warm" --cpus "$cpu" --json $nvopts
+		-t "$dur" --warmup "$warm" --cpus "$cpu" --json --hist $nvopts
 done
 
 # ---- hand the controller to the kernel nvme driver
@@ -138,9 +138,9 @@ for c in "${cases[@]:1}"; do
 	ng=/dev/${blk[$nsid]#/dev/}
 	ng=/dev/ng${ng#/dev/nvme}
 	run_json "nvkuring-$name" build/nvpoll-perf "${blk[$nsid]}" --be io_uring -o "$bs" -w "$rw" -q "$qd" \
-		-t "$dur" --warmup "$warm" --cpus "$cpu" --json
+		-t "$dur" --warmup "$warm" --cpus "$cpu" --json --hist
 	run_json "nvkcmd-$name" build/nvpoll-perf "$ng" --be io_uring_cmd -o "$bs" -w "$rw" -q "$qd" \
-		-t "$dur" --warmup "$warm" --cpus "$cpu" --json
+		-t "$dur" --warmup "$warm" --cpus "$cpu" --json --hist
 	# The generic char node has no O_DIRECT: passthrough bypasses the page cache anyway.
 	fio_run "uringcmd-$name" "$ng" "$bs" "$rw" "$qd" io_uring_cmd --cmd_type=nvme --direct=0
 done

@@ -14,7 +14,8 @@
 #    psync at QD1) on the same namespaces with the same I/O size and queue
 #    depth. Results: build/bench/guest/*.json.
 # 3. On the host: one table (bench/report.py), PASS/MISS per target of
-#    issue 5, summary in build/bench/results.json.
+#    issue 5, summary in build/bench/results.json; and build/bench/latency.svg,
+#    the latency CDF of every run in the guest (bench/plot.py).
 #
 # While the guest runs, bench/emucpu.py notes the CPU time of QEMU's main
 # thread (where the NVMe controller is emulated) during each run: divided
@@ -136,4 +137,13 @@ fi
 wait "$emucpu_pid" || say "bench/emucpu.py ended without figures: no emulator CPU per I/O"
 wait
 python3 bench/report.py table "$gdir" "$out/ipio.json" || rc=1
+rm -f "$out/latency.svg"
+shopt -s nullglob
+runs=("$gdir"/*-*.json)
+if ((${#runs[@]})) && python3 bench/plot.py "$out/latency.svg" "${runs[@]}" >&2; then
+	say "latency CDFs of ${#runs[@]} runs: $out/latency.svg"
+else
+	say "no latency plot (bench/plot.py failed or no run produced JSON)"
+	rc=1
+fi
 exit "$rc"

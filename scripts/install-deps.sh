@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libcmocka-dev libpci-dev libnuma-dev liburing-dev libaio-dev
-      qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3
+      qemu-system-x86 qemu-utils busybox-static cpio kmod fio nvme-cli valgrind shellcheck python3 python3-matplotlib
       man-db groff-base xz-utils dpkg-dev e2fsprogs util-linux)
 
 [ "${1:-}" = --fuzz ] && pkgs+=(clang libclang-rt-14-dev)

@@ -76,6 +76,25 @@ uint64_t perf_hist_percentile(const struct perf_hist *h, double p)
 	return h->max;
 }
 
+uint64_t perf_hist_count_below(const struct perf_hist *h, uint64_t v)
+{
+	uint64_t n = 0, low, high;
+	unsigned b;
+
+	if (h->count == 0 || v <= h->min)
+		return 0;
+	if (v > h->max)
+		return h->count;
+	b = perf_hist_index(v);
+	for (unsigned i = 0; i < b; i++)
+		n += h->buckets[i];
+	low = perf_hist_bucket_low(b);
+	high = perf_hist_bucket_high(b);
+	if (v > low)
+		n += (uint64_t)((double)h->buckets[b] * (double)(v - low) / (double)(high - low));
+	return n;
+}
+
 double perf_hist_mean(const struct perf_hist *h)
 {
 	return h->count ? (double)h->sum / (double)h->count : 0.0;

@@ -37,6 +37,13 @@ void perf_hist_merge(struct perf_hist *dst, const struct perf_hist *src);
  * clamped to [min, max]; 0 for an empty histogram. p <= 0 gives min.
  */
 uint64_t perf_hist_percentile(const struct perf_hist *h, double p);
+/*
+ * How many values lie below @v: exact where @v is a bucket boundary (every
+ * value below 2^SUB_BITS is one), else the bucket holding @v counted in
+ * proportion to the part of it below @v (an error of at most that bucket's
+ * count, itself at most 2^-SUB_BITS of @v wide).
+ */
+uint64_t perf_hist_count_below(const struct perf_hist *h, uint64_t v);
 /* Mean, from the exact sum; 0 when empty. */
 double perf_hist_mean(const struct perf_hist *h);
 /* Lowest value of bucket @i, and one past its highest. */

@@ -16,6 +16,8 @@ int main(int argc, char **argv)
 	int rc, failed = 0;
 
 	rc = perf_parse_args(argc, argv, &r.cfg);
+	if (!rc)
+		rc = perf_plan_targets(&r);
 	if (rc)
 		return rc;
 	perf_catch_stop_signals();
@@ -26,16 +28,23 @@ int main(int argc, char **argv)
 	opts.mem = r.cfg.mem;
 	opts.shadow_doorbells = (unsigned)r.cfg.shadow_doorbells;
 	opts.kernel_iopoll = (unsigned)r.cfg.iopoll;
-	if (r.cfg.threads > opts.nr_io_queues)
-		opts.nr_io_queues = r.cfg.threads;
-	r.dev = nvp_dev_open(r.cfg.uri, &opts);
-	if (!r.dev) {
-		fprintf(stderr, "nvpoll-perf: %s\n", nvp_errmsg());
-		return PERF_EXIT_FAIL;
+	for (unsigned i = 0; i < r.nr_ctrls; i++) {
+		struct perf_ctrl *c = &r.ctrls[i];
+		struct nvp_opts o = opts;
+
+		if (c->nr_threads > o.nr_io_queues)
+			o.nr_io_queues = c->nr_threads;
+		c->dev = nvp_dev_open(c->key, &o);
+		if (!c->dev) {
+			fprintf(stderr, "nvpoll-perf: %s%s%s\n", r.nr_ctrls > 1 ? c->key : "", r.nr_ctrls > 1 ? ": " : "",
+				nvp_errmsg());
+			perf_close_devices(&r);
+			return PERF_EXIT_FAIL;
+		}
 	}
 	rc = perf_check_device(&r);
 	if (rc) {
-		nvp_dev_close(r.dev);
+		perf_close_devices(&r);
 		return rc;
 	}
 	perf_clock_calibrate(&r.clk, 20);
@@ -43,7 +52,7 @@ int main(int argc, char **argv)
 	r.w = calloc(r.cfg.threads, sizeof(*r.w));
 	if (!r.w) {
 		fprintf(stderr, "nvpoll-perf: out of memory\n");
-		nvp_dev_close(r.dev);
+		perf_close_devices(&r);
 		return PERF_EXIT_FAIL;
 	}
 	for (unsigned i = 0; i < r.cfg.threads; i++) {

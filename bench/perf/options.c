@@ -17,25 +17,35 @@
 #include "tool.h"
 
 static const char usage_text[] =
-	"usage: nvpoll-perf DEVICE [options]\n"
+	"usage: nvpoll-perf DEVICE... [options]\n"
 	"\n"
-	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound to vfio-pci, or sim[:options].\n"
+	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound to vfio-pci, a kernel namespace\n"
+	"node (/dev/ngXnY, /dev/nvmeXnY), sim[:options] or nil[:options]. Several DEVICEs (or -r DEVICE,\n"
+	"as spdk_nvme_perf takes them) and several --nsid entries make several targets in one run; the\n"
+	"threads are dealt to them in turn, and a controller named twice is opened once.\n"
 	"\n"
 	"workload:\n"
 	"  -q, --depth N        commands in flight per thread (default 32)\n"
 	"  -o, --size BYTES     I/O size, a multiple of the LBA size; K/M suffixes (default 4096)\n"
 	"  -w, --workload W     read, write, randread, randwrite, rw, randrw (default randread)\n"
 	"  -M, --mix PCT        reads in percent for rw and randrw (default 50)\n"
-	"  -t, --time SECONDS   measure for this long (default 10)\n"
+	"  -t, --time TIME      measure for this long: seconds, or with us, ms, s, m, h (10, 500ms, 2m;\n"
+	"                       default 10s)\n"
 	"  -n, --count N        or: measure exactly N I/Os (split over the threads)\n"
-	"      --warmup SECONDS run this long before measuring (default 0)\n"
-	"  -T, --threads N      threads, each with its own qpair (default 1, or one per --cpus entry)\n"
+	"      --warmup TIME    run this long before measuring, units as for -t (default 0)\n"
+	"  -T, --threads N      threads, each with its own qpair (default one per target, or one per\n"
+	"                       --cpus entry); at least one per target\n"
 	"      --cpus LIST      pin thread i to the i-th CPU of LIST, e.g. 1,3-5 (default: not pinned)\n"
-	"      --nsid N         namespace (default 1, or the DEVICE's /ns=N)\n"
+	"  -r, --target DEVICE  one more target, as a DEVICE argument is\n"
+	"      --nsid LIST      namespaces, e.g. 1 or 1,2: each DEVICE's (default 1, or its /ns=N)\n"
 	"      --range A:B      LBAs A .. B-1; or a size from LBA 0, e.g. 64M (default: whole namespace)\n"
 	"      --verify         writes carry LBA + sequence headers, reads check them; write-only\n"
 	"                       workloads read each block back after writing it\n"
 	"      --seed N         random seed (default: from the clock)\n"
+	"      --rate IOPS      per thread, commands spread evenly in time; latency counts from when\n"
+	"                       each was due (default: as fast as the queue depth allows)\n"
+	"      --random-dist D  uniform or zipf:THETA, e.g. zipf:0.99, for the random workloads\n"
+	"                       (default uniform)\n"
 	"\n"
 	"device:\n"
 	"      --be NAME        backend config: vfio-pci, uio-generic, sim (default: by device)\n"
@@ -45,14 +55,16 @@ static const char usage_text[] =
 	"\n"
 	"output:\n"
 	"      --json           one JSON document on stdout instead of the text report\n"
+	"      --status-interval TIME  a progress line every TIME (default: every second on a terminal,\n"
+	"                       none otherwise); with --json one JSON object per line before the summary\n"
 	"      --hist           also print the latency histogram's buckets\n"
 	"      --clock KIND     tsc or monotonic (default: tsc on x86-64)\n"
 	"      --yield          sched_yield() after a poll that found nothing (oversubscribed CPUs)\n"
+	"      --version        the version of nvpoll this was built from\n"
 	"  -h, --help           this text\n"
 	"\n"
-	"A progress line is printed every second when stdout is a terminal. Exit status: 0 done,\n"
-	"1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT, 143 by SIGTERM (the\n"
-	"summary is still printed; further signals do not cut it short).\n";
+	"Exit status: 0 done, 1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT,\n"
+	"143 by SIGTERM (the summary is still printed; further signals do not cut it short).\n";
 
 const char *const perf_mode_names[] = { "read", "write", "randread", "randwrite", "rw", "randrw" };
 
@@ -69,19 +81,35 @@ static int usage_error(const char *fmt, ...)
 	return PERF_EXIT_USAGE;
 }
 
-static int parse_seconds(const char *s, double *out)
+/*
+ * A duration: a number with an optional unit, us, ms, s, m or h (none:
+ * seconds), such as 10, 2.5s, 500ms, 2m. Negative, NaN, infinite or past
+ * about four months: -1.
+ */
+int perf_parse_duration(const char *s, double *out)
 {
+	static const struct { const char *name; double secs; } units[] = {
+		{ "", 1 }, { "s", 1 }, { "ms", 1e-3 }, { "us", 1e-6 }, { "m", 60 }, { "h", 3600 },
+	};
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	if (!s || !*s || !((*s >= '0' && *s <= '9') || *s == '.'))
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || !(v >= 0) || v > 1e7)
+	if (errno || end == s || !(v >= 0))
 		return -1;
-	*out = v;
-	return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].name) == 0) {
+			v *= units[i].secs;
+			if (!(v <= 1e7))
+				return -1;
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* "0,2-3": CPUs the process may run on, in order. */
@@ -126,6 +154,64 @@ static int parse_cpus(const char *s, struct perf_cfg *cfg)
 	return 0;
 }
 
+/* "1" or "1,2,4": namespace ids, each once. */
+static int parse_nsids(const char *s, struct perf_cfg *cfg)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(s) >= sizeof(buf) || !*s)
+		return usage_error("--nsid '%s': expected namespace ids such as 1 or 1,2", s);
+	snprintf(buf, sizeof(buf), "%s", s);
+	cfg->nr_nsids = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (tool_parse_u64(tok, TOOL_NUM_DECIMAL, 0xfffffffe, &v) || v == 0)
+			return usage_error("--nsid '%s': '%s' is not a namespace id 1..4294967294", s, tok);
+		for (unsigned i = 0; i < cfg->nr_nsids; i++)
+			if (cfg->nsids[i] == v)
+				return usage_error("--nsid '%s': namespace %" PRIu64 " given twice", s, v);
+		if (cfg->nr_nsids == PERF_MAX_TARGETS)
+			return usage_error("--nsid '%s': at most %d namespaces", s, PERF_MAX_TARGETS);
+		cfg->nsids[cfg->nr_nsids++] = (uint32_t)v;
+	}
+	if (s[strlen(s) - 1] == ',' || strstr(s, ",,") || s[0] == ',')
+		return usage_error("--nsid '%s': expected namespace ids such as 1 or 1,2", s);
+	return 0;
+}
+
+static int uri_ok(const char *uri);
+
+static int add_uri(struct perf_cfg *cfg, const char *uri)
+{
+	if (!uri_ok(uri))
+		return usage_error("'%s' is not a device: use a PCI address such as 0000:00:05.0 (optionally /ns=N), "
+				   "/dev/ngXnY, /dev/nvmeXnY, sim[:options] or nil[:options]", uri);
+	if (cfg->nr_uris == PERF_MAX_TARGETS)
+		return usage_error("at most %d devices", PERF_MAX_TARGETS);
+	cfg->uris[cfg->nr_uris++] = uri;
+	return 0;
+}
+
+/* uniform, or zipf:THETA with 0 < THETA <= 100 */
+static int parse_random_dist(const char *s, struct perf_cfg *cfg)
+{
+	char *end;
+
+	if (strcmp(s, "uniform") == 0) {
+		cfg->zipf_theta = 0;
+		return 0;
+	}
+	if (strncmp(s, "zipf:", 5) == 0 && s[5] >= '0' && s[5] <= '9') {
+		errno = 0;
+		cfg->zipf_theta = strtod(s + 5, &end);
+		if (!errno && !*end && cfg->zipf_theta > 0 && cfg->zipf_theta <= 100)
+			return 0;
+	}
+	return usage_error("--random-dist '%s': expected uniform or zipf:THETA with THETA above 0 and at most 100 "
+			   "(e.g. zipf:0.99)", s);
+}
+
 static int parse_range(const char *s, struct perf_cfg *cfg)
 {
 	const char *colon = strchr(s, ':');
@@ -160,8 +246,9 @@ static int uri_ok(const char *uri)
 	unsigned a, b, c, d;
 	int n = 0;
 
-	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) && (uri[3] == '\0' || uri[3] == ':'))
-		return 1;
+	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) &&
+	    (uri[3] == '\0' || uri[3] == ':' || uri[3] == '/'))
+		return 1; /* options and /ns=N: the library names what is wrong */
 	if (strncmp(uri, "/dev/ng", 7) == 0 || strncmp(uri, "/dev/nvme", 9) == 0)
 		return 1; /* a kernel namespace node: the library says if it is not one */
 	if (sscanf(uri, "%4x:%2x:%2x.%1x%n", &a, &b, &c, &d, &n) != 4 || n == 0) {
@@ -175,7 +262,7 @@ static int uri_ok(const char *uri)
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS, O_RATE, O_RANDOM_DIST, O_VERSION };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -188,9 +275,13 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "hist", no_argument, NULL, O_HIST },	     { "clock", required_argument, NULL, O_CLOCK },
 		{ "yield", no_argument, NULL, O_YIELD },     { "help", no_argument, NULL, 'h' },
 		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
+		{ "status-interval", required_argument, NULL, O_STATUS }, { "rate", required_argument, NULL, O_RATE },
+		{ "random-dist", required_argument, NULL, O_RANDOM_DIST }, { "target", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
+	unsigned nr_targets;
 	uint64_t v;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -204,7 +295,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 	cfg->use_tsc = 1;
 #endif
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:o:w:M:t:n:T:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:q:o:w:M:t:n:T:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 65535, &v) || v == 0)
@@ -235,8 +326,9 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			cfg->have_mix = 1;
 			break;
 		case 't':
-			if (parse_seconds(optarg, &cfg->time_s) || cfg->time_s <= 0)
-				return usage_error("-t '%s': expected a number of seconds above 0", optarg);
+			if (perf_parse_duration(optarg, &cfg->time_s) || cfg->time_s <= 0)
+				return usage_error("-t '%s': expected a time above 0: seconds, or a number with us, ms, s, m "
+						   "or h (10, 2.5s, 500ms, 2m)", optarg);
 			have_time = 1;
 			break;
 		case 'n':
@@ -250,8 +342,23 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			cfg->have_threads = 1;
 			break;
 		case O_WARMUP:
-			if (parse_seconds(optarg, &cfg->warmup_s))
-				return usage_error("--warmup '%s': expected a number of seconds, 0 or more", optarg);
+			if (perf_parse_duration(optarg, &cfg->warmup_s))
+				return usage_error("--warmup '%s': expected a time, 0 or more: seconds, or a number with us, ms, "
+						   "s, m or h (10, 2.5s, 500ms, 2m)", optarg);
+			break;
+		case O_STATUS:
+			if (perf_parse_duration(optarg, &cfg->status_s) || cfg->status_s < 0.01)
+				return usage_error("--status-interval '%s': expected a time of at least 10ms: seconds, or a "
+						   "number with us, ms, s, m or h (1, 500ms, 1m)", optarg);
+			break;
+		case O_RATE:
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 1000000000, &cfg->rate) || cfg->rate == 0)
+				return usage_error("--rate '%s': expected IOPS per thread, 1..1000000000", optarg);
+			break;
+		case O_RANDOM_DIST:
+			rc = parse_random_dist(optarg, cfg);
+			if (rc)
+				return rc;
 			break;
 		case O_CPUS:
 			rc = parse_cpus(optarg, cfg);
@@ -259,9 +366,15 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 				return rc;
 			break;
 		case O_NSID:
-			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 0xfffffffe, &v) || v == 0)
-				return usage_error("--nsid '%s': expected a namespace id 1..4294967294", optarg);
-			cfg->nsid = (uint32_t)v;
+			rc = parse_nsids(optarg, cfg);
+			if (rc)
+				return rc;
+			break;
+		case 1:	/* a DEVICE argument ("-" in the option string: in order among the -r ones) */
+		case 'r':
+			rc = add_uri(cfg, optarg);
+			if (rc)
+				return rc;
 			break;
 		case O_RANGE:
 			rc = parse_range(optarg, cfg);
@@ -298,6 +411,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		case O_SHADOW_DB: cfg->shadow_doorbells = 1; break;
 		case O_IOPOLL: cfg->iopoll = 1; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
+		case O_VERSION: printf("nvpoll-perf (nvpoll) %s\n", PERF_VERSION); exit(0);
 		case ':': return usage_error("option %s needs a value", argv[optind - 1]);
 		default:
 			if (optopt)
@@ -305,14 +419,17 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
+	for (int i = optind; i < argc; i++) { /* after "--" */
+		rc = add_uri(cfg, argv[i]);
+		if (rc)
+			return rc;
+	}
+	if (cfg->nr_uris == 0)
 		return usage_error("no device given: nvpoll-perf DEVICE [options], DEVICE a PCI address or sim");
-	if (optind + 1 < argc)
-		return usage_error("one device only, and '%s' is not an option", argv[optind + 1]);
-	cfg->uri = argv[optind];
-	if (!uri_ok(cfg->uri))
-		return usage_error("'%s' is not a device: use a PCI address such as 0000:00:05.0 (optionally /ns=N), "
-				   "/dev/ngXnY, /dev/nvmeXnY, sim[:options] or nil[:options]", cfg->uri);
+	nr_targets = cfg->nr_uris * (cfg->nr_nsids ? cfg->nr_nsids : 1);
+	if (nr_targets > PERF_MAX_TARGETS)
+		return usage_error("%u devices times %u namespaces is %u targets: at most %d", cfg->nr_uris,
+				   cfg->nr_nsids, nr_targets, PERF_MAX_TARGETS);
 	if (have_time && cfg->count)
 		return usage_error("-t and -n exclude each other: measure for a time or for a count");
 	if (cfg->have_mix && cfg->mode != MODE_RW && cfg->mode != MODE_RANDRW)
@@ -321,8 +438,15 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		cfg->read_pct = 100;
 	else if (cfg->mode == MODE_WRITE || cfg->mode == MODE_RANDWRITE)
 		cfg->read_pct = 0;
+	if (cfg->zipf_theta > 0 && cfg->mode != MODE_RANDREAD && cfg->mode != MODE_RANDWRITE && cfg->mode != MODE_RANDRW)
+		return usage_error("--random-dist applies to randread, randwrite and randrw only");
 	if (cfg->nr_cpus && !cfg->have_threads)
 		cfg->threads = cfg->nr_cpus;
+	else if (!cfg->have_threads)
+		cfg->threads = nr_targets;
+	if (cfg->threads < nr_targets)
+		return usage_error("%u threads for %u targets: each target needs a thread of its own (-T %u at least)",
+				   cfg->threads, nr_targets, nr_targets);
 	if (cfg->count && cfg->count < cfg->threads)
 		return usage_error("-n %" PRIu64 " is fewer I/Os than the %u threads", cfg->count, cfg->threads);
 	if (!have_seed)
@@ -330,66 +454,138 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 	return 0;
 }
 
-/* The namespace: --nsid, else the one the URI names (/ns=N, a kernel namespace node), else 1. */
-static uint32_t pick_nsid(const struct perf_cfg *cfg, const struct nvp_dev *dev)
+/*
+ * The controller a URI names: the URI without a trailing /ns=N (the last
+ * one, as the library reads it: a sim file= path may hold one), whose N
+ * goes to @nsid; a kernel node as it is (its namespace is the node's).
+ */
+static void ctrl_key(const char *uri, char *key, size_t size, uint32_t *nsid)
 {
-	if (cfg->nsid)
-		return cfg->nsid;
-	return nvp_dev_nsid(dev) ? nvp_dev_nsid(dev) : 1;
+	const char *ns = NULL, *p = uri;
+	size_t digits;
+
+	while ((p = strstr(p, "/ns=")))
+		ns = p++;
+	*nsid = 0;
+	digits = ns ? strspn(ns + 4, "0123456789") : 0;
+	/* A bad id (0, too large) is left in: the library's open says what is wrong with it. */
+	if (ns && strncmp(uri, "/dev/", 5) != 0 && digits && digits <= 10 && ns[4 + digits] == '\0' &&
+	    strtoull(ns + 4, NULL, 10) - 1 < 0xfffffffeull) {
+		*nsid = (uint32_t)strtoul(ns + 4, NULL, 10);
+		snprintf(key, size, "%.*s", (int)(ns - uri), uri);
+	} else {
+		snprintf(key, size, "%s", uri);
+	}
 }
 
-int perf_check_device(struct perf_run *r)
+int perf_plan_targets(struct perf_run *r)
 {
 	const struct perf_cfg *cfg = &r->cfg;
+
+	for (unsigned u = 0; u < cfg->nr_uris; u++) {
+		char key[sizeof(r->ctrls[0].key)];
+		struct perf_ctrl *c = NULL;
+		uint32_t uri_nsid;
+
+		if (strlen(cfg->uris[u]) >= sizeof(key))
+			return usage_error("'%s': device name too long", cfg->uris[u]);
+		ctrl_key(cfg->uris[u], key, sizeof(key), &uri_nsid);
+		for (unsigned i = 0; i < r->nr_ctrls && !c; i++)
+			if (strcmp(r->ctrls[i].key, key) == 0)
+				c = &r->ctrls[i];
+		if (!c) {
+			c = &r->ctrls[r->nr_ctrls++];
+			snprintf(c->key, sizeof(c->key), "%s", key);
+		}
+		for (unsigned n = 0; n < (cfg->nr_nsids ? cfg->nr_nsids : 1); n++) {
+			struct perf_target *t = &r->t[r->nr_targets++];
+
+			t->uri = cfg->uris[u];
+			t->ctrl = c;
+			/* --nsid, else the URI's /ns=N; 0 here: the device's own (a namespace node), else 1. */
+			t->nsid = cfg->nr_nsids ? cfg->nsids[n] : uri_nsid;
+			/* Known before the device opens: said before it is touched. */
+			for (const struct perf_target *o = r->t; t->nsid && o < t; o++)
+				if (o->ctrl == c && o->nsid == t->nsid)
+					return usage_error("%s: namespace %u of %s is a target twice (%s): name each once",
+							   t->uri, t->nsid, c->key, o->uri);
+		}
+	}
+	for (unsigned i = 0; i < cfg->threads; i++) {
+		r->t[i % r->nr_targets].nr_threads++;
+		r->t[i % r->nr_targets].ctrl->nr_threads++;
+	}
+	return 0;
+}
+
+static int check_target(struct perf_run *r, struct perf_target *t)
+{
+	const struct perf_cfg *cfg = &r->cfg;
+	struct nvp_dev *dev = t->ctrl->dev;
 	uint64_t nsze, io_lbas, slice;
 
-	r->nsid = pick_nsid(cfg, r->dev);
-	r->ns = nvp_ns_get(r->dev, r->nsid);
-	if (!r->ns)
-		return usage_error("namespace %u: %s", r->nsid, nvp_errmsg());
-	r->info = nvp_ns_info(r->ns);
-	nsze = r->info->nsze;
-	if (cfg->io_size % r->info->lba_size)
+	if (!t->nsid)
+		t->nsid = nvp_dev_nsid(dev) ? nvp_dev_nsid(dev) : 1;
+	for (const struct perf_target *o = r->t; o < t; o++)
+		if (o->ctrl == t->ctrl && o->nsid == t->nsid)
+			return usage_error("%s: namespace %u of %s is a target twice (%s): name each once", t->uri, t->nsid,
+					   t->ctrl->key, o->uri);
+	t->ns = nvp_ns_get(dev, t->nsid);
+	if (!t->ns)
+		return usage_error("%s: namespace %u: %s", t->uri, t->nsid, nvp_errmsg());
+	t->info = nvp_ns_info(t->ns);
+	nsze = t->info->nsze;
+	if (cfg->io_size % t->info->lba_size)
 		return usage_error("-o %" PRIu64 ": namespace %u has %u-byte LBAs; use a multiple of that",
-				   cfg->io_size, r->nsid, r->info->lba_size);
-	if (cfg->io_size > nvp_dev_max_xfer(r->dev))
+				   cfg->io_size, t->nsid, t->info->lba_size);
+	if (cfg->io_size > nvp_dev_max_xfer(dev))
 		return usage_error("-o %" PRIu64 ": the controller moves at most %zu bytes per command (MDTS)",
-				   cfg->io_size, nvp_dev_max_xfer(r->dev));
-	if (cfg->depth + 1 > nvp_dev_max_queue_depth(r->dev))
+				   cfg->io_size, nvp_dev_max_xfer(dev));
+	if (cfg->depth + 1 > nvp_dev_max_queue_depth(dev))
 		return usage_error("-q %u: the controller's queues hold %u entries, so -q %u at most", cfg->depth,
-				   nvp_dev_max_queue_depth(r->dev), nvp_dev_max_queue_depth(r->dev) - 1);
+				   nvp_dev_max_queue_depth(dev), nvp_dev_max_queue_depth(dev) - 1);
 	switch (cfg->range_kind) {
 	case 1:
 		if (cfg->range_b > nsze)
 			return usage_error("--range %" PRIu64 ":%" PRIu64 ": namespace %u has %" PRIu64 " LBAs",
-					   cfg->range_a, cfg->range_b, r->nsid, nsze);
-		r->win_start = cfg->range_a;
-		r->win_lbas = cfg->range_b - cfg->range_a;
+					   cfg->range_a, cfg->range_b, t->nsid, nsze);
+		t->win_start = cfg->range_a;
+		t->win_lbas = cfg->range_b - cfg->range_a;
 		break;
 	case 2:
-		if (cfg->range_a % r->info->lba_size || cfg->range_a / r->info->lba_size > nsze)
+		if (cfg->range_a % t->info->lba_size || cfg->range_a / t->info->lba_size > nsze)
 			return usage_error("--range %" PRIu64 " bytes: namespace %u has %" PRIu64 " LBAs of %u bytes "
 					   "(%" PRIu64 " bytes); give a multiple of the LBA size up to that",
-					   cfg->range_a, r->nsid, nsze, r->info->lba_size, nsze * r->info->lba_size);
-		r->win_start = 0;
-		r->win_lbas = cfg->range_a / r->info->lba_size;
+					   cfg->range_a, t->nsid, nsze, t->info->lba_size, nsze * t->info->lba_size);
+		t->win_start = 0;
+		t->win_lbas = cfg->range_a / t->info->lba_size;
 		break;
 	default:
-		r->win_start = 0;
-		r->win_lbas = nsze;
+		t->win_start = 0;
+		t->win_lbas = nsze;
 	}
-	io_lbas = cfg->io_size / r->info->lba_size;
-	slice = r->win_lbas / cfg->threads;
-	r->slice_blocks = slice / io_lbas;
-	if (r->slice_blocks == 0)
-		return usage_error("the window of %" PRIu64 " LBAs holds no %" PRIu64 "-byte I/O per thread (-T %u)",
-				   r->win_lbas, cfg->io_size, cfg->threads);
-	if (cfg->verify && r->slice_blocks <= cfg->depth)
+	io_lbas = cfg->io_size / t->info->lba_size;
+	slice = t->win_lbas / t->nr_threads;
+	t->slice_blocks = slice / io_lbas;
+	if (t->slice_blocks == 0)
+		return usage_error("the window of %" PRIu64 " LBAs holds no %" PRIu64 "-byte I/O per thread (%u threads)",
+				   t->win_lbas, cfg->io_size, t->nr_threads);
+	if (cfg->verify && t->slice_blocks <= cfg->depth)
 		return usage_error("--verify needs more blocks per thread (%" PRIu64 ") than commands in flight (-q %u): "
-				   "widen --range or lower -q", r->slice_blocks, cfg->depth);
-	if (cfg->verify && r->slice_blocks > PERF_VERIFY_MAX_BLOCKS)
+				   "widen --range or lower -q", t->slice_blocks, cfg->depth);
+	if (cfg->verify && t->slice_blocks > PERF_VERIFY_MAX_BLOCKS)
 		return usage_error("--verify keeps 5 bytes per block: %" PRIu64 " blocks per thread is too many, "
-				   "narrow the window with --range", r->slice_blocks);
+				   "narrow the window with --range", t->slice_blocks);
 	return 0;
 }
 
+int perf_check_device(struct perf_run *r)
+{
+	for (unsigned i = 0; i < r->nr_targets; i++) {
+		int rc = check_target(r, &r->t[i]);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

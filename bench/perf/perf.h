@@ -24,12 +24,19 @@
 
 #include <nvpoll.h>
 
+#include "dist.h"
 #include "hist.h"
+
+#define PERF_STR2(x) #x
+#define PERF_STR(x) PERF_STR2(x)
+/* libnvpoll is linked in statically: its header's version is the one that runs. */
+#define PERF_VERSION PERF_STR(NVP_VERSION_MAJOR) "." PERF_STR(NVP_VERSION_MINOR)
 
 #define PERF_EXIT_FAIL 1
 #define PERF_EXIT_USAGE 2
 #define PERF_EXIT_SIGNAL 128	/* + the signal's number: 130 SIGINT, 143 SIGTERM, as a shell reports it */
 #define PERF_MAX_THREADS 256
+#define PERF_MAX_TARGETS 64	/* DEVICE arguments (and -r) times --nsid entries */
 #define PERF_DRAIN_S 5		/* after a stop, wait this long for commands in flight */
 #define PERF_WATCHDOG_S 30	/* past the planned end, stop a run that does not end */
 #define PERF_VERIFY_MAGIC 0x315246505056504eull /* "NVPVPFR1" */
@@ -39,23 +46,29 @@ enum perf_mode { MODE_READ, MODE_WRITE, MODE_RANDREAD, MODE_RANDWRITE, MODE_RW, 
 extern const char *const perf_mode_names[];
 
 struct perf_cfg {
-	const char *uri, *be, *mem;
+	const char *uris[PERF_MAX_TARGETS];	/* DEVICE arguments and -r, in order */
+	unsigned nr_uris;
+	const char *be, *mem;
 	unsigned depth;
 	uint64_t io_size;
 	enum perf_mode mode;
 	unsigned read_pct;
 	int have_mix;
 	double time_s, warmup_s;
+	double status_s;	/* --status-interval; 0: not given */
 	uint64_t count;		/* 0: timed */
 	unsigned threads;
 	int have_threads;
 	int cpus[PERF_MAX_THREADS];
 	unsigned nr_cpus;
-	uint32_t nsid;		/* 0: from the URI, else 1 */
+	uint32_t nsids[PERF_MAX_TARGETS];	/* --nsid LIST; none: each URI's own (/ns=N), else 1 */
+	unsigned nr_nsids;
 	int range_kind;		/* 0 none, 1 LBAs [range_a, range_b), 2 bytes range_a from LBA 0 */
 	uint64_t range_a, range_b;
 	int verify, json, hist, yield, use_tsc, shadow_doorbells, iopoll;
 	uint64_t seed;
+	uint64_t rate;		/* --rate: IOPS per thread; 0: as fast as it goes */
+	double zipf_theta;	/* --random-dist zipf:THETA; 0: uniform */
 };
 
 /* ---------------------------------------------------------------- clock */
@@ -97,24 +110,26 @@ struct perf_io {
 	uint8_t readback;	/* --verify, write-only workloads: the read after a write */
 };
 
-/* Measured since the warmup ended (I/Os done: the histogram's count; reads: the rest). */
+/* Measured since the warmup ended (I/Os done, reads and writes: the histograms' counts). */
 struct perf_counts {
-	uint64_t writes;
 	uint64_t verified, unwritten;	/* --verify: LBAs checked; LBAs read that no --verify run wrote */
+	uint64_t late;			/* --rate: commands that left over one interval after they were due */
 };
 
 enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+enum { RAND_SEQ, RAND_UNIFORM, RAND_ZIPF };
 
 struct worker {
 	/* Hot: every completion and submission reads these. */
 	struct nvp_qpair *qp;
 	const struct nvp_ns *ns;
-	struct perf_hist *hist;
+	struct perf_hist *hist[2];	/* indexed by perf_io.write: reads, writes */
 	uint64_t base_lba;	/* first LBA of this thread's slice */
 	uint64_t nblocks;	/* I/O-size blocks in the slice */
 	uint32_t io_lbas;
 	uint32_t read_thresh;	/* read when the next 32 random bits * 100 >> 32 is below this */
 	int rand, verify, use_tsc, phase;
+	int chain;		/* a completion submits the next command from its slot: not stopped, no --rate */
 	unsigned inflight;
 	uint64_t rng;
 	uint64_t next_block;	/* sequential workloads */
@@ -124,7 +139,11 @@ struct worker {
 	uint64_t pub_ios, pub_lat; /* since start, for the main thread's progress line (relaxed atomics) */
 	uint64_t base_ios, base_lat; /* I/Os and latency sum before the last histogram reset */
 
-	/* Warm: --verify state, phase changes. */
+	/* Warm: --verify state, phase changes, --rate, --random-dist zipf. */
+	double rate_ticks, rate_offset;	/* --rate: ticks between commands; this thread's share of one */
+	struct perf_io **idle;		/* --rate: slots with nothing in flight */
+	unsigned nidle;
+	struct perf_zipf zipf;
 	uint32_t *vseq;		/* per block: seq of its last completed write, 0: none this run */
 	uint8_t *vbusy;		/* per block: a command is in flight on it */
 	uint32_t seq;
@@ -137,7 +156,8 @@ struct worker {
 
 	/* Cold. */
 	const struct perf_cfg *cfg;
-	unsigned id;
+	const struct perf_target *target;
+	unsigned id, tid;	/* thread number, and index among its target's threads */
 	int cpu;
 	struct perf_io *ios;
 	void *bufs;
@@ -146,15 +166,32 @@ struct worker {
 	int started, finished;
 };
 
+/* One controller, opened once however many namespaces of it are targets. */
+struct perf_ctrl {
+	char key[128];		/* the URI without /ns=N: two URIs with one key are one controller */
+	struct nvp_dev *dev;
+	unsigned nr_threads;	/* qpairs it needs */
+};
+
+/* One namespace of one controller; threads are dealt to the targets in turn (thread i: target i % n). */
+struct perf_target {
+	const char *uri;	/* as given */
+	struct perf_ctrl *ctrl;
+	uint32_t nsid;
+	const struct nvp_ns *ns;
+	const struct nvp_ns_info *info;
+	uint64_t win_start, win_lbas;	/* the LBA window */
+	uint64_t slice_blocks;		/* I/O-size blocks per thread */
+	unsigned nr_threads;
+};
+
 struct perf_run {
 	struct perf_cfg cfg;
 	struct perf_clock clk;
-	struct nvp_dev *dev;
-	const struct nvp_ns *ns;
-	const struct nvp_ns_info *info;
-	uint32_t nsid;
-	uint64_t win_start, win_lbas;	/* the LBA window */
-	uint64_t slice_blocks;		/* I/O-size blocks per thread */
+	struct perf_ctrl ctrls[PERF_MAX_TARGETS];
+	unsigned nr_ctrls;
+	struct perf_target t[PERF_MAX_TARGETS];
+	unsigned nr_targets;
 	struct worker *w;
 	unsigned nr_workers;		/* set up so far */
 	int signal;			/* the signal that stopped the run; 0: none */
@@ -164,7 +201,11 @@ struct perf_run {
 
 /* The command line into @cfg; 0, or the exit status (usage text and errors printed). */
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg);
-/* What the device must allow, checked once it is open; exit status or 0. */
+/* "10", "2.5s", "500ms", "2m", "1h" into seconds; 0 or -1. */
+int perf_parse_duration(const char *s, double *out);
+/* The targets from the URIs and --nsid, each controller once (not opened yet); exit status or 0. */
+int perf_plan_targets(struct perf_run *r);
+/* What the devices must allow, checked once they are open; exit status or 0. */
 int perf_check_device(struct perf_run *r);
 
 /* ---------------------------------------------------------------- workload.c */
@@ -181,12 +222,18 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id);
 /* Starts the threads, shows progress, stops a run that overstays; returns when all have ended. */
 void perf_run_threads(struct perf_run *r);
 void perf_teardown(struct perf_run *r);
+/* Every controller opened so far, shut down (CC.SHN) and closed. */
+void perf_close_devices(struct perf_run *r);
 
 /* ---------------------------------------------------------------- report.c */
 
 void perf_print_header(const struct perf_run *r);
-/* The progress line of second @sec, from the workers' published counters. */
-void perf_progress(const struct perf_run *r, unsigned sec, uint64_t *last_ios, uint64_t *last_lat);
+/* Where the progress lines left off: the published counters and the time of the last line. */
+struct perf_progress_state {
+	uint64_t t0, last_t, last_ios, last_lat;
+};
+/* A progress line (text, or one JSON object with --json) from the workers' published counters. */
+void perf_progress(const struct perf_run *r, struct perf_progress_state *p, uint64_t now);
 void perf_report(const struct perf_run *r, int failed);
 
 #endif /* NVP_BENCH_PERF_H */

@@ -81,18 +81,6 @@ static void on_stop_signal(int sig)
 	nvp_store_relaxed(&perf_stop, 1); /* a flag alone: workers read nothing behind it */
 }
 
-static inline uint64_t rng_next(uint64_t *s)
-{
-	/* xorshift64*: a few cycles, plenty for picking blocks */
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 /* This thread submits nothing more, and every other thread stops too. */
 /* Said once per run, by whichever thread sees it first: the reason every later error has. */
 static void say_if_removed(struct worker *w, int err)
@@ -101,15 +89,22 @@ static void say_if_removed(struct worker *w, int err)
 
 	if (err == -ENODEV && !nvp_xchg_acq_rel(&said, 1))
 		fprintf(stderr, "nvpoll-perf: %s was removed (hot-unplug, unbind or surprise removal): stopping\n",
-			w->cfg->uri);
+			w->target->uri);
+}
+
+/* Submits nothing more: every completion from now on only counts. */
+static void stop(struct worker *w)
+{
+	w->phase = PHASE_STOP;
+	w->chain = 0;
+	w->left = 0;
+	w->event = UINT64_MAX;
 }
 
 static void fail(struct worker *w)
 {
 	w->failed = 1;
-	w->phase = PHASE_STOP;
-	w->left = 0;
-	w->event = UINT64_MAX;
+	stop(w);
 	nvp_store_relaxed(&perf_stop, 1); /* a flag alone: workers read nothing behind it */
 }
 
@@ -161,11 +156,13 @@ static inline int submit(struct worker *w, struct perf_io *io, uint64_t now)
 		if (unlikely(w->left == 0))
 			return 0;
 		w->left--;
-		r = rng_next(&w->rng);
+		r = perf_rng_next(&w->rng);
 
-		if (w->rand) {
+		if (likely(w->rand == RAND_UNIFORM)) {
 			/* Lemire's multiply-shift: uniform enough, and no division. */
 			b = (uint64_t)(((unsigned __int128)r * w->nblocks) >> 64);
+		} else if (w->rand == RAND_ZIPF) {
+			b = perf_zipf_block(&w->zipf, perf_zipf_rank(&w->zipf, &w->rng));
 		} else {
 			b = w->next_block;
 			if (++w->next_block == w->nblocks)
@@ -288,9 +285,11 @@ static __attribute__((noinline)) int verify_done(struct worker *w, struct perf_i
 
 static void counts_reset(struct worker *w, uint64_t now)
 {
-	w->base_ios += w->hist->count;
-	w->base_lat += w->hist->sum;
-	perf_hist_reset(w->hist);
+	for (int i = 0; i < 2; i++) {
+		w->base_ios += w->hist[i]->count;
+		w->base_lat += w->hist[i]->sum;
+		perf_hist_reset(w->hist[i]);
+	}
 	memset(&w->c, 0, sizeof(w->c));
 	nvp_qpair_stats_reset(w->qp);
 	w->measure_start = now;
@@ -312,9 +311,7 @@ static __attribute__((noinline, cold)) void phase_advance(struct worker *w, uint
 		}
 		return;
 	}
-	w->phase = PHASE_STOP;
-	w->left = 0;
-	w->event = UINT64_MAX;
+	stop(w);
 }
 
 static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
@@ -329,9 +326,8 @@ static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 		phase_advance(w, now);
 	if (unlikely((int64_t)lat < 0))
 		lat = 0; /* an unpinned thread moved between CPUs whose TSCs differ */
-	perf_hist_add(w->hist, lat);
+	perf_hist_add(w->hist[io->write], lat);
 	w->last_cpl = now;
-	w->c.writes += io->write;
 	if (unlikely(err)) {
 		io_failed(w, io, err, cqe);
 		return;
@@ -340,18 +336,86 @@ static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 		submit(w, io, now); /* the read-back: not counted against -n */
 		return;
 	}
-	/* Failures and stops set PHASE_STOP: one test covers them all. */
-	if (likely(w->phase != PHASE_STOP))
+	/* Failures, stops and --rate clear chain: one test covers them all, --rate off costs nothing. */
+	if (likely(w->chain))
 		submit(w, io, now);
+	else if (w->rate_ticks > 0 && w->phase != PHASE_STOP)
+		w->idle[w->nidle++] = io; /* the rated loop submits it when its time comes */
+}
+
+/* After a stop: 0 to go on draining, -1 to give up on what is still in flight. */
+static int check_stop(struct worker *w, uint64_t *stop_at)
+{
+	uint64_t t = mono_ns();
+
+	if (w->phase != PHASE_STOP) {
+		stop(w);
+		*stop_at = t;
+	} else if (*stop_at && t - *stop_at > (uint64_t)PERF_DRAIN_S * 1000000000u) {
+		fprintf(stderr, "nvpoll-perf: thread %u: %u commands still in flight %d s after the stop, abandoned\n",
+			w->id, w->inflight, PERF_DRAIN_S);
+		return -1;
+	}
+	return 0;
+}
+
+static inline void poll_once(struct worker *w)
+{
+	if (nvp_qpair_poll(w->qp, 0)) {
+		/* Relaxed: the progress line needs each counter untorn, not the two in step. */
+		nvp_store_relaxed(&w->pub_ios, w->base_ios + w->hist[0]->count + w->hist[1]->count);
+		nvp_store_relaxed(&w->pub_lat, w->base_lat + w->hist[0]->sum + w->hist[1]->sum);
+	} else if (w->cfg->yield) {
+		sched_yield();
+	}
+}
+
+/*
+ * --rate: command i is due at start + (i + offset) * interval; a completion
+ * puts its slot on the idle stack and this loop submits from there when the
+ * next command is due. Its latency counts from the time it was due, not
+ * from when a slot came free: a controller that stalls delays every
+ * command behind it, and measuring from the real submission would leave
+ * that wait out (coordinated omission). Commands that left more than one
+ * interval late (no idle slot) are counted.
+ */
+static void worker_loop_rated(struct worker *w, uint64_t now)
+{
+	double next = (double)now + w->rate_ticks * w->rate_offset;
+	uint64_t stop_at = 0;
+
+	for (unsigned i = w->cfg->depth; i-- > 0;)
+		w->idle[w->nidle++] = &w->ios[i];
+	while (w->inflight || w->phase != PHASE_STOP) {
+		now = ticks_now(w->use_tsc);
+		if (unlikely(now >= w->event))
+			phase_advance(w, now);
+		while (w->nidle && (double)now >= next && w->phase != PHASE_STOP) {
+			uint64_t due = (uint64_t)next;
+
+			if (w->left == 0) { /* -n: all submitted */
+				stop(w);
+				break;
+			}
+			if ((double)(now - due) > w->rate_ticks)
+				w->c.late++;
+			if (submit(w, w->idle[--w->nidle], due))
+				break;
+			next += w->rate_ticks;
+		}
+		poll_once(w);
+		if (unlikely(nvp_load_relaxed(&perf_stop)) && check_stop(w, &stop_at)) /* a flag alone */
+			break;
+	}
 }
 
 static void worker_loop(struct worker *w)
 {
 	uint64_t now = ticks_now(w->use_tsc), stop_at = 0;
-	struct nvp_qpair *qp = w->qp;
 
 	w->measure_start = now;
 	w->last_cpl = now;
+	w->chain = w->rate_ticks == 0;
 	if (w->warm_ticks) {
 		w->phase = PHASE_WARMUP;
 		w->event = now + w->warm_ticks;
@@ -359,33 +423,18 @@ static void worker_loop(struct worker *w)
 		w->phase = PHASE_MEASURE;
 		w->event = w->count ? UINT64_MAX : now + w->run_ticks;
 	}
-	for (unsigned i = 0; i < w->cfg->depth && !w->failed; i++)
-		submit(w, &w->ios[i], now);
-
-	while (w->inflight) {
-		if (nvp_qpair_poll(qp, 0)) {
-			/* Relaxed: the progress line needs each counter untorn, not the two in step. */
-			nvp_store_relaxed(&w->pub_ios, w->base_ios + w->hist->count);
-			nvp_store_relaxed(&w->pub_lat, w->base_lat + w->hist->sum);
-		} else if (w->cfg->yield) {
-			sched_yield();
-		}
-		if (unlikely(nvp_load_relaxed(&perf_stop))) { /* a flag alone */
-			uint64_t t = mono_ns();
-
-			if (w->phase != PHASE_STOP) {
-				w->phase = PHASE_STOP;
-				w->left = 0;
-				w->event = UINT64_MAX;
-				stop_at = t;
-			} else if (stop_at && t - stop_at > (uint64_t)PERF_DRAIN_S * 1000000000u) {
-				fprintf(stderr, "nvpoll-perf: thread %u: %u commands still in flight %d s after the stop, "
-					"abandoned\n", w->id, w->inflight, PERF_DRAIN_S);
+	if (w->rate_ticks > 0) {
+		worker_loop_rated(w, now);
+	} else {
+		for (unsigned i = 0; i < w->cfg->depth && !w->failed; i++)
+			submit(w, &w->ios[i], now);
+		while (w->inflight) {
+			poll_once(w);
+			if (unlikely(nvp_load_relaxed(&perf_stop)) && check_stop(w, &stop_at)) /* a flag alone */
 				break;
-			}
 		}
 	}
-	nvp_qpair_ring(qp); /* nothing should be pending; harmless if so */
+	nvp_qpair_ring(w->qp); /* nothing should be pending; harmless if so */
 }
 
 static void *worker_main(void *arg)
@@ -425,17 +474,32 @@ void perf_catch_stop_signals(void)
 int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 {
 	const struct perf_cfg *cfg = &r->cfg;
-	uint32_t io_lbas = (uint32_t)(cfg->io_size / r->info->lba_size);
+	const struct perf_target *t = &r->t[id % r->nr_targets];
+	struct nvp_dev *dev = t->ctrl->dev;
+	uint32_t io_lbas = (uint32_t)(cfg->io_size / t->info->lba_size);
 
 	w->cfg = cfg;
 	w->id = id;
 	w->cpu = cfg->nr_cpus ? cfg->cpus[id % cfg->nr_cpus] : -1;
-	w->ns = r->ns;
-	w->lba_size = r->info->lba_size;
+	w->target = t;
+	w->tid = id / r->nr_targets;
+	w->ns = t->ns;
+	w->lba_size = t->info->lba_size;
 	w->io_lbas = io_lbas;
-	w->nblocks = r->slice_blocks;
-	w->base_lba = r->win_start + (uint64_t)id * r->slice_blocks * io_lbas;
-	w->rand = cfg->mode == MODE_RANDREAD || cfg->mode == MODE_RANDWRITE || cfg->mode == MODE_RANDRW;
+	w->nblocks = t->slice_blocks;
+	w->base_lba = t->win_start + (uint64_t)w->tid * t->slice_blocks * io_lbas;
+	w->rand = RAND_SEQ;
+	if (cfg->mode == MODE_RANDREAD || cfg->mode == MODE_RANDWRITE || cfg->mode == MODE_RANDRW)
+		w->rand = cfg->zipf_theta > 0 ? RAND_ZIPF : RAND_UNIFORM;
+	if (w->rand == RAND_ZIPF && perf_zipf_init(&w->zipf, w->nblocks, cfg->zipf_theta)) {
+		fprintf(stderr, "nvpoll-perf: thread %u: zipf:%g over %" PRIu64 " blocks: out of range\n", id,
+			cfg->zipf_theta, w->nblocks);
+		return -1;
+	}
+	if (cfg->rate) {
+		w->rate_ticks = 1e9 / (double)cfg->rate / r->clk.ns_per_tick;
+		w->rate_offset = (double)id / cfg->threads; /* the threads' commands interleave evenly */
+	}
 	w->read_thresh = cfg->read_pct;
 	w->verify = cfg->verify;
 	w->use_tsc = cfg->use_tsc;
@@ -449,33 +513,36 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 	w->measured = !w->warm_ticks;
 	w->run_ticks = (uint64_t)(cfg->time_s * 1e9 / r->clk.ns_per_tick);
 
-	w->qp = nvp_qpair_create(r->dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
+	w->qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
 	if (!w->qp) {
 		fprintf(stderr, "nvpoll-perf: thread %u: %s\n", id, nvp_errmsg());
 		return -1;
 	}
 	/* Slots start on 4 KiB boundaries, as an application's buffers would. */
 	w->buf_stride = (cfg->io_size + 4095) & ~(size_t)4095;
-	w->bufs = nvp_dma_alloc(r->dev, w->buf_stride * cfg->depth);
+	w->bufs = nvp_dma_alloc(dev, w->buf_stride * cfg->depth);
 	if (!w->bufs) {
 		fprintf(stderr, "nvpoll-perf: thread %u: %zu bytes of DMA memory: %s\n", id,
 			w->buf_stride * cfg->depth, nvp_errmsg());
 		return -1;
 	}
-	w->hist = malloc(sizeof(*w->hist));
+	w->hist[0] = malloc(sizeof(*w->hist[0]));
+	w->hist[1] = malloc(sizeof(*w->hist[1]));
 	w->ios = calloc(cfg->depth, sizeof(*w->ios));
+	w->idle = calloc(cfg->depth, sizeof(*w->idle));
 	if (cfg->verify) {
 		w->vseq = calloc(w->nblocks, sizeof(*w->vseq));
 		w->vbusy = calloc(w->nblocks, 1);
 	}
-	if (!w->hist || !w->ios || (cfg->verify && (!w->vseq || !w->vbusy))) {
+	if (!w->hist[0] || !w->hist[1] || !w->ios || !w->idle || (cfg->verify && (!w->vseq || !w->vbusy))) {
 		fprintf(stderr, "nvpoll-perf: thread %u: out of memory\n", id);
 		return -1;
 	}
-	perf_hist_reset(w->hist);
+	perf_hist_reset(w->hist[0]);
+	perf_hist_reset(w->hist[1]);
 	/* Data that no device could compress or dedupe away; --verify writes its own. */
 	for (size_t i = 0; i < w->buf_stride * cfg->depth / 8; i++)
-		((uint64_t *)w->bufs)[i] = rng_next(&w->rng);
+		((uint64_t *)w->bufs)[i] = perf_rng_next(&w->rng);
 	for (unsigned i = 0; i < cfg->depth; i++) {
 		w->ios[i].w = w;
 		w->ios[i].buf = (uint8_t *)w->bufs + i * w->buf_stride;
@@ -489,30 +556,49 @@ void perf_teardown(struct perf_run *r)
 		struct worker *w = &r->w[i];
 
 		/* Stopped: a completion that still arrives in the destroy's drain submits nothing. */
-		w->phase = PHASE_STOP;
-		w->left = 0;
+		stop(w);
 		if (w->qp)
 			nvp_qpair_destroy(w->qp);
 		if (w->bufs)
-			nvp_dma_free(r->dev, w->bufs);
-		free(w->hist);
+			nvp_dma_free(w->target->ctrl->dev, w->bufs);
+		free(w->hist[0]);
+		free(w->hist[1]);
 		free(w->ios);
+		free(w->idle);
 		free(w->vseq);
 		free(w->vbusy);
 	}
 	free(r->w);
-	nvp_dev_close(r->dev); /* deletes the queues, CC.SHN: the controller is shut down cleanly */
+	perf_close_devices(r);
+}
+
+void perf_close_devices(struct perf_run *r)
+{
+	for (unsigned i = 0; i < r->nr_ctrls; i++) {
+		if (r->ctrls[i].dev)
+			nvp_dev_close(r->ctrls[i].dev); /* deletes the queues, CC.SHN: shut down cleanly */
+		r->ctrls[i].dev = NULL;
+	}
 }
 
 /* ---------------------------------------------------------------- run */
 
+/* --status-interval, else every second on a terminal for the text report; 0: no progress lines. */
+static uint64_t status_interval_ns(const struct perf_cfg *cfg)
+{
+	if (cfg->status_s > 0)
+		return (uint64_t)(cfg->status_s * 1e9);
+	return !cfg->json && isatty(STDOUT_FILENO) ? 1000000000u : 0;
+}
+
 void perf_run_threads(struct perf_run *r)
 {
 	const struct perf_cfg *cfg = &r->cfg;
-	int show = !cfg->json && isatty(STDOUT_FILENO);
-	uint64_t t0 = mono_ns(), next = t0 + 1000000000u, last_ios = 0, last_lat = 0;
+	uint64_t t0 = mono_ns(), every = status_interval_ns(cfg), next = t0 + every;
+	struct perf_progress_state prog = { .t0 = t0, .last_t = t0 };
+	useconds_t nap = every && every < 20000000u ? (useconds_t)(every / 1000) : 20000;
 	double limit_s = cfg->warmup_s + cfg->time_s + PERF_WATCHDOG_S;
-	unsigned sec = 0, done;
+	unsigned done;
 
 	for (unsigned i = 0; i < r->nr_workers; i++) {
 		int rc = pthread_create(&r->w[i].thread, NULL, worker_main, &r->w[i]);
@@ -528,11 +614,13 @@ void perf_run_threads(struct perf_run *r)
 	do {
 		uint64_t now;
 
-		usleep(20000);
+		usleep(nap);
 		now = mono_ns();
-		if (show && now >= next) {
-			perf_progress(r, ++sec, &last_ios, &last_lat);
-			next += 1000000000u;
+		if (every && now >= next) {
+			perf_progress(r, &prog, now);
+			next += every;
+			if (next <= now) /* a late wake-up: the next line one interval on, not a burst */
+				next = now + every;
 		}
 		/* -n has no planned end: only a stall would keep it going forever, so no watchdog. */
 		if (!cfg->count && (double)(now - t0) / 1e9 > limit_s && !nvp_load_relaxed(&perf_stop)) {

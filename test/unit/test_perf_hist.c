@@ -217,13 +217,52 @@ static void test_merge(void **state)
 	free(empty);
 }
 
+/*
+ * The coarse summary's counts: exact below 2^SUB_BITS and at bucket
+ * boundaries, within one bucket's count elsewhere. Uniform 1 .. 10^6 in
+ * steps of 1: below v there are exactly v - 1 values.
+ */
+static void test_count_below(void **state)
+{
+	static const uint64_t probes[] = { 1, 2, 50, 128, 1000, 4096, 10000, 99999, 100000, 777777, 1000000 };
+	struct perf_hist *h = hist_new();
+	(void)state;
+
+	assert_int_equal(perf_hist_count_below(h, 10), 0);
+	for (uint64_t v = 1; v <= 1000000; v++)
+		perf_hist_add(h, v);
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		uint64_t v = probes[i], got = perf_hist_count_below(h, v);
+		unsigned b = perf_hist_index(v);
+		uint64_t tol = perf_hist_bucket_low(b) == v ? 0 : h->buckets[b];
+
+		if ((got > v - 1 ? got - (v - 1) : v - 1 - got) > tol)
+			fail_msg("below %llu: got %llu, want %llu +- %llu", (unsigned long long)v,
+				 (unsigned long long)got, (unsigned long long)(v - 1), (unsigned long long)tol);
+	}
+	assert_int_equal(perf_hist_count_below(h, 0), 0);
+	assert_int_equal(perf_hist_count_below(h, 1000001), 1000000);
+	assert_int_equal(perf_hist_count_below(h, UINT64_MAX), 1000000);
+	/* The bimodal device: 99 % under 100 us, all under 10 ms. */
+	perf_hist_reset(h);
+	for (int i = 0; i < 990; i++)
+		perf_hist_add(h, 10007);
+	for (int i = 0; i < 10; i++)
+		perf_hist_add(h, 5000011);
+	assert_int_equal(perf_hist_count_below(h, 10000), 0);
+	assert_int_equal(perf_hist_count_below(h, 100000), 990);
+	assert_int_equal(perf_hist_count_below(h, 1000000), 990);
+	assert_int_equal(perf_hist_count_below(h, 10000000), 1000);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),	  cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_exact_small), cmocka_unit_test(test_uniform),
 		cmocka_unit_test(test_bimodal),	  cmocka_unit_test(test_power_law),
-		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_merge),	  cmocka_unit_test(test_count_below),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
