@@ -16,7 +16,11 @@ LDLIBS  += $(DEP_LIBS)
 
 LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
-TOOL_SRCS  := $(wildcard tools/*.c)
+# nvpoll: tools/nvpoll/, main.c and one file per command family.
+NVPOLL_SRCS := $(sort $(wildcard tools/nvpoll/*.c))
+NVPOLL_OBJS := $(NVPOLL_SRCS:%.c=$(O)/%.o)
+# The same files for test_cli: main() as nvpoll_main(), device open/close and writes through its hooks.
+CLI_TEST_OBJS := $(NVPOLL_SRCS:tools/nvpoll/%.c=$(O)/test/cli/%.o)
 # tools/common: what nvpoll, nvpoll-perf and the fio engine share (JSON strings, number parsing);
 # one object linked into each of them (and test_cli), never into libnvpoll.
 TOOLS_COMMON_OBJS := $(patsubst %.c,$(O)/%.o,$(sort $(wildcard tools/common/*.c)))
@@ -46,22 +50,26 @@ $(O)/libnvpoll.a: $(LIB_OBJS)
 $(O)/libnvpoll.so: $(LIB_OBJS) lib/libnvpoll.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libnvpoll.map -o $@ $(LIB_OBJS) $(LDLIBS)
 
-$(O)/nvpoll: $(O)/tools/nvpoll.o $(TOOLS_COMMON_OBJS) $(O)/libnvpoll.a
+$(O)/nvpoll: $(NVPOLL_OBJS) $(TOOLS_COMMON_OBJS) $(O)/libnvpoll.a
 	$(CC) -o $@ $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS)
 
 $(O)/nvpoll-perf: $(PERF_OBJS) $(TOOLS_COMMON_OBJS) $(O)/libnvpoll.a
 	$(CC) -o $@ $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS) -lm
 
 # Unit tests link the static library, so they can reach internal functions; -Itest: test/sync_io.h.
-# A test that needs more objects names them as prerequisites (test_cli includes tools/nvpoll.c).
+# A test that needs more objects names them as prerequisites (test_cli: the nvpoll objects, hooked).
 $(O)/test/%: test/unit/%.c $(O)/libnvpoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itest $(TOOLS_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^) $(O)/libnvpoll.a $(LDLIBS) -lcmocka
 
-$(O)/test/test_cli: $(TOOLS_COMMON_OBJS)
+$(O)/test/test_cli: $(CLI_TEST_OBJS) $(TOOLS_COMMON_OBJS)
 # test_sim_file runs the real CLI twice (write, then read in another process).
 $(O)/test/test_sim_file: $(O)/nvpoll
 $(O)/test/test_perf_dist: override LDLIBS += -lm
+
+$(O)/test/cli/%.o: tools/nvpoll/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TOOLS_CFLAGS) -DNVPOLL_TEST_HOOKS -MMD -MP -c -o $@ $<
 
 # Guest test programs also run against the sim in the unit suite.
 $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a
@@ -100,7 +108,7 @@ clean:
 	rm -rf $(O)
 
 .PHONY: all unit vmtest deps check asan valgrind bench clean
--include $(LIB_OBJS:.o=.d) $(O)/tools/nvpoll.d $(TOOLS_COMMON_OBJS:.o=.d) $(PERF_OBJS:.o=.d) $(UNIT_BINS:=.d) $(VM_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(NVPOLL_OBJS:.o=.d) $(CLI_TEST_OBJS:.o=.d) $(TOOLS_COMMON_OBJS:.o=.d) $(PERF_OBJS:.o=.d) $(UNIT_BINS:=.d) $(VM_BINS:=.d)
 
 # ---- Ecosystem: fio ioengine, examples, install, ABI, man pages ----------
 #   make fio         build/nvpoll-fio.so, built against the installed fio's own source

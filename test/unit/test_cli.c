@@ -1,9 +1,9 @@
 /*
- * The nvpoll command line against the sim, with tools/nvpoll.c included
- * whole: its main() runs as nvpoll_main(), and the calls that open, close
- * and write to the device go through wrappers here, which count them and
- * keep the device open after the command so the test can read back what
- * reached the namespace.
+ * The nvpoll command line against the sim. The objects of tools/nvpoll/
+ * are built for this test with -DNVPOLL_TEST_HOOKS: their main() runs as
+ * nvpoll_main(), and the calls that open, close and write to the device go
+ * through the hooks here, which count them and keep the device open after
+ * the command so the test can read back what reached the namespace.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,36 +25,33 @@
 static unsigned nr_opens, nr_writes;
 static struct nvp_dev *kept; /* the device the last command "closed" */
 
-static struct nvp_dev *count_dev_open(const char *uri, const struct nvp_opts *opts)
+struct nvp_dev *cli_hook_dev_open(const char *uri, const struct nvp_opts *opts);
+void cli_hook_dev_close(struct nvp_dev *dev);
+int cli_hook_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb, const void *buf,
+		   nvp_cb cb, void *arg);
+int nvpoll_main(int argc, char **argv);
+
+struct nvp_dev *cli_hook_dev_open(const char *uri, const struct nvp_opts *opts)
 {
 	nr_opens++;
 	return nvp_dev_open(uri, opts);
 }
 
-static void keep_dev_close(struct nvp_dev *dev)
+void cli_hook_dev_close(struct nvp_dev *dev)
 {
 	if (kept)
 		nvp_dev_close(kept);
 	kept = dev;
 }
 
-static int count_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb, const void *buf,
-		       nvp_cb cb, void *arg)
+int cli_hook_write(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb, const void *buf,
+		   nvp_cb cb, void *arg)
 {
 	nr_writes++;
 	return nvp_write(qp, ns, slba, nlb, buf, cb, arg);
 }
 
-#define nvp_dev_open count_dev_open
-#define nvp_dev_close keep_dev_close
-#define nvp_write count_write
-#define main nvpoll_main
-int nvpoll_main(int argc, char **argv);
-#include "../../tools/nvpoll.c"
-#undef main
-#undef nvp_write
-#undef nvp_dev_close
-#undef nvp_dev_open
+#include <getopt.h> /* optind */
 
 #define LBA 512		    /* the sim's default block size */
 #define FILE_BYTES (200 * 1024) /* 400 blocks: less than --nlb 1024, more than one 128 KiB command */
