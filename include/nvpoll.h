@@ -110,6 +110,25 @@ uint32_t nvp_dev_nsid(const struct nvp_dev *dev);
 uint64_t nvp_dev_cap(const struct nvp_dev *dev);
 uint32_t nvp_dev_vs(const struct nvp_dev *dev);
 
+/* The controller registers, as nvp_dev_regs() reads them now (NVMe base spec, 3.1). */
+struct nvp_regs {
+	uint64_t cap;		/* Controller Capabilities */
+	uint32_t vs;		/* Version */
+	uint32_t intms, intmc;	/* Interrupt Mask Set / Clear */
+	uint32_t cc;		/* Controller Configuration */
+	uint32_t csts;		/* Controller Status */
+	uint32_t nssr;		/* NVM Subsystem Reset */
+	uint32_t aqa;		/* Admin Queue Attributes */
+	uint64_t asq, acq;	/* Admin Submission / Completion Queue Base Address */
+	uint32_t cmbloc, cmbsz;	/* Controller Memory Buffer Location / Size */
+};
+/*
+ * Read the registers into @out. Only configs that map the controller's
+ * BAR (vfio-pci, uio-generic, sim) have them: the kernel's configs and nil
+ * return -EOPNOTSUPP, and the message says so.
+ */
+int nvp_dev_regs(const struct nvp_dev *dev, struct nvp_regs *out);
+
 /* ---- Backend configs and device discovery ------------------------------- */
 
 /*

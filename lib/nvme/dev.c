@@ -129,6 +129,32 @@ NVP_API uint32_t nvp_dev_vs(const struct nvp_dev *dev)
 	return dev ? dev->vs : 0;
 }
 
+NVP_API int nvp_dev_regs(const struct nvp_dev *dev, struct nvp_regs *out)
+{
+	volatile uint8_t *bar;
+
+	if (!dev || !out)
+		return nvp_set_error(-EINVAL, "nvp_dev_regs: dev or out is NULL");
+	bar = dev->bus->bar0;
+	if (dev->xport || !bar)
+		return nvp_set_error(-EOPNOTSUPP, "%s: the %s config has no controller registers to read "
+				     "(the kernel or nil owns them); open the controller through vfio-pci or "
+				     "uio-generic", dev->bus->name, dev->bus->ops->name);
+	out->cap = nvp_reg_read64(bar, NVME_REG_CAP);
+	out->vs = nvp_reg_read32(bar, NVME_REG_VS);
+	out->intms = nvp_reg_read32(bar, NVME_REG_INTMS);
+	out->intmc = nvp_reg_read32(bar, NVME_REG_INTMC);
+	out->cc = nvp_reg_read32(bar, NVME_REG_CC);
+	out->csts = nvp_reg_read32(bar, NVME_REG_CSTS);
+	out->nssr = nvp_reg_read32(bar, NVME_REG_NSSR);
+	out->aqa = nvp_reg_read32(bar, NVME_REG_AQA);
+	out->asq = nvp_reg_read64(bar, NVME_REG_ASQ);
+	out->acq = nvp_reg_read64(bar, NVME_REG_ACQ);
+	out->cmbloc = nvp_reg_read32(bar, NVME_REG_CMBLOC);
+	out->cmbsz = nvp_reg_read32(bar, NVME_REG_CMBSZ);
+	return 0;
+}
+
 NVP_API void *nvp_dma_alloc(struct nvp_dev *dev, size_t size)
 {
 	if (!dev)
