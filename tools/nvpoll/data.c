@@ -81,6 +81,11 @@ int data_check_input(struct data_file *d, size_t total, uint32_t nlb, uint32_t l
 			return 1;
 		}
 	}
+	if (have < total && !lba_size) {
+		fprintf(stderr, "nvpoll: %s holds %zu bytes, less than the %zu bytes that --data-len asks for: "
+			"nothing was sent\n", d->name, have, total);
+		return 1;
+	}
 	if (have < total) {
 		fprintf(stderr, "nvpoll: %s holds %zu bytes, less than the %zu bytes (%u blocks of %u) that "
 			"--nlb %u asks for: nothing was written\n", d->name, have, total, nlb, lba_size, nlb);

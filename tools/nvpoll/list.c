@@ -124,3 +124,23 @@ int cmd_list(const struct args *a)
 	free(list);
 	return 0;
 }
+
+static int run_list(struct nvp_dev *dev, const struct args *a)
+{
+	(void)dev;
+	return cmd_list(a);
+}
+
+static int run_list_backends(struct nvp_dev *dev, const struct args *a)
+{
+	(void)dev;
+	return cmd_list_backends(a);
+}
+
+const struct cmd list_cmds[] = {
+	{ "list", "[--json]", "NVMe controllers: driver, NUMA node, IOMMU group, which configs can open each",
+	  1, NULL, run_list, NULL },
+	{ "list-backends", "[--json]", "the configs built in, and whether each is usable here now",
+	  1, NULL, run_list_backends, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL },
+};

@@ -37,7 +37,32 @@ struct args {
 	uint32_t nlb;
 	enum out_fmt fmt;
 	int have_nsid, have_slba, have_nlb;
+	int human;		/* -H: bit fields decoded */
+	int raw;		/* -b, --raw-binary: as -o binary */
+	int force;		/* format: --force */
+	int ad;			/* dsm: --ad */
+	int save;		/* set-feature: --save */
+	int dir_read, dir_write; /* passthru: --read, --write */
+	uint32_t log_id, log_len, fid, value, cdw11, sel, lbaf, ses, opcode, data_len;
+	int have_log_id, have_log_len, have_fid, have_value, have_sel, have_lbaf, have_opcode;
+	uint32_t cdw[16];	/* passthru: --cdw2 .. --cdw15 */
 };
+
+/*
+ * One command: its name, one line of help, and what it runs. @check (may
+ * be NULL) vets the options before the device is opened (opening resets
+ * the controller), and may open the --data file; @run gets the open
+ * device, or NULL when @no_dev.
+ */
+struct cmd {
+	const char *name, *synopsis, *help;
+	int no_dev;
+	int (*check)(const struct args *a);
+	int (*run)(struct nvp_dev *dev, const struct args *a);
+	/* After @run, or after the open failed, when @check passed: closes what @check opened; the exit status. */
+	int (*finish)(const struct args *a, int rc);
+};
+extern const struct cmd identify_cmds[], log_cmds[], feature_cmds[], io_cmds[], admin_cmds[], list_cmds[];
 
 /* "nvpoll: " + the message on stderr; returns EXIT_USAGE (a bad command line). */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -46,7 +71,40 @@ int op_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The library's last message, in the words of the installed commands and their flags. */
 const char *cli_errmsg(void);
 
+/*
+ * The namespace a command works on: --nsid, else the one the DEVICE names
+ * (/ns=N, a kernel node); 0 when neither names one. A --nsid that differs
+ * from the DEVICE's is a bad command line: -1, after saying so.
+ */
+int cmd_nsid(struct nvp_dev *dev, const struct args *a, uint32_t *nsid);
+/* The same, where one is needed: EXIT_USAGE when none is named. */
+int cmd_nsid_needed(struct nvp_dev *dev, const struct args *a, uint32_t *nsid);
+
 /* ---- output.c */
+/* Sizes in binary units: "512 MiB", "4 KiB", "1.50 GiB"; into @buf, returned. */
+const char *human_size(uint64_t bytes, char *buf, size_t len);
+/* Sizes in decimal units, as nvme-cli's data units: "512.00 kB". */
+const char *human_size_si(double bytes, char *buf, size_t len);
+/* 16 bytes a line, offset, hex, ASCII; as nvme-cli's hex dumps. */
+void hex_dump(const void *buf, size_t len);
+/* @len bytes on stdout; EXIT_FAIL when stdout failed. */
+int write_binary(const void *buf, size_t len);
+/* A 128-bit counter as decimal digits (nvme-cli prints them as strings in JSON). */
+const char *u128_str(const uint8_t *b, char *buf, size_t len);
+
+/*
+ * JSON on stdout: objects and arrays opened and closed with commas kept
+ * track of. @key is NULL inside arrays.
+ */
+void js_open(const char *key, char brace);
+void js_close(char brace);
+void js_u64(const char *key, uint64_t v);
+void js_i64(const char *key, int64_t v);
+void js_str(const char *key, const char *s);
+void js_bool(const char *key, int v);
+/* End of the document: a newline. */
+void js_end(void);
+
 /* Identify strings are space padded, not terminated: @out gets @len + 1 bytes. */
 void fixed_str(char *out, const char *in, size_t len);
 /* 128-bit little-endian counter; saturates at UINT64_MAX. */
@@ -64,6 +122,13 @@ int data_check_input(struct data_file *d, size_t total, uint32_t nlb, uint32_t l
 int data_read(struct data_file *d, void *buf, size_t bytes);
 int data_truncate(struct data_file *d);
 int data_close(struct data_file *d, int write);
+
+/* ---- io.c: what admin-passthru shares with io-passthru */
+int check_passthru(const struct args *a);
+int passthru_finish(const struct args *a, int rc);
+void passthru_sqe(const struct args *a, uint32_t nsid, struct nvme_sqe *cmd, int *to_ctrl, int *from_ctrl);
+int passthru_input(const struct args *a, void *buf);
+int passthru_output(const struct args *a, uint32_t dw0, const void *buf, size_t len, int from_ctrl);
 
 /* ---- the commands */
 int cmd_identify(struct nvp_dev *dev, const struct args *a);
