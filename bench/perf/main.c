@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "perf.h"
+#include "tool.h"
 
 int main(int argc, char **argv)
 {
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 		c->dev = nvp_dev_open(c->key, &o);
 		if (!c->dev) {
 			fprintf(stderr, "nvpoll-perf: %s%s%s\n", r.nr_ctrls > 1 ? c->key : "", r.nr_ctrls > 1 ? ": " : "",
-				nvp_errmsg());
+				tool_errmsg());
 			perf_close_devices(&r);
 			return PERF_EXIT_FAIL;
 		}

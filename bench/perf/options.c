@@ -532,7 +532,7 @@ static int check_target(struct perf_run *r, struct perf_target *t)
 					   t->ctrl->key, o->uri);
 	t->ns = nvp_ns_get(dev, t->nsid);
 	if (!t->ns)
-		return usage_error("%s: namespace %u: %s", t->uri, t->nsid, nvp_errmsg());
+		return usage_error("%s: namespace %u: %s", t->uri, t->nsid, tool_errmsg());
 	t->info = nvp_ns_info(t->ns);
 	nsze = t->info->nsze;
 	if (cfg->io_size % t->info->lba_size)

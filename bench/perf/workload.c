@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "perf.h"
+#include "tool.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -194,7 +195,7 @@ static inline int submit(struct worker *w, struct perf_io *io, uint64_t now)
 	if (unlikely(rc)) {
 		say_if_removed(w, rc);
 		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 " not submitted: %s\n", w->id,
-			io->write ? "write" : "read", lba, nvp_errmsg());
+			io->write ? "write" : "read", lba, tool_errmsg());
 		fail(w);
 		return rc;
 	}
@@ -515,7 +516,7 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 
 	w->qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = cfg->depth + 1 });
 	if (!w->qp) {
-		fprintf(stderr, "nvpoll-perf: thread %u: %s\n", id, nvp_errmsg());
+		fprintf(stderr, "nvpoll-perf: thread %u: %s\n", id, tool_errmsg());
 		return -1;
 	}
 	/* Slots start on 4 KiB boundaries, as an application's buffers would. */
@@ -523,7 +524,7 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 	w->bufs = nvp_dma_alloc(dev, w->buf_stride * cfg->depth);
 	if (!w->bufs) {
 		fprintf(stderr, "nvpoll-perf: thread %u: %zu bytes of DMA memory: %s\n", id,
-			w->buf_stride * cfg->depth, nvp_errmsg());
+			w->buf_stride * cfg->depth, tool_errmsg());
 		return -1;
 	}
 	w->hist[0] = malloc(sizeof(*w->hist[0]));

@@ -21,6 +21,9 @@
 #include <cmocka.h>
 
 #include <nvpoll.h>
+#include "tool.h"
+
+int nvp_set_error(int err, const char *fmt, ...); /* lib/internal.h */
 
 static unsigned nr_opens, nr_writes;
 static struct nvp_dev *kept; /* the device the last command "closed" */
@@ -802,6 +805,11 @@ static void test_messages(void **state)
 	assert_int_equal(CLI("--help"), 0);
 	expect_out("bound by nvpoll-setup config");
 	assert_null(strstr(out_text, "scripts/setup.sh"));
+	/* the library's words for programs, as lib/be/be.c and lib/hugemem/hugemem.c write them */
+	nvp_set_error(-EBUSY, "device 0000:00:05.0 is not bound to any driver: run scripts/setup.sh config, or "
+		      "pick a config with opts.be / NVP_BE (opts.mem: libc)");
+	assert_string_equal(tool_errmsg(), "device 0000:00:05.0 is not bound to any driver: run nvpoll-setup config, "
+			    "or pick a config with --be / $NVP_BE (--mem: libc)");
 }
 
 int main(void)

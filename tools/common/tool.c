@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nvpoll.h>
 #include "tool.h"
 
 void tool_json_str(const char *s)
@@ -88,4 +89,47 @@ int tool_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- messages */
+
+/*
+ * The library speaks to programs: it names the source tree's script and
+ * struct nvp_opts' fields. A user of the installed command knows the
+ * installed set-up command and this command's flags instead.
+ */
+static const char *const cli_words[][2] = {
+	{ "scripts/setup.sh", "nvpoll-setup" },
+	{ "opts.be / NVP_BE", "--be / $NVP_BE" },
+	{ "opts.be", "--be" },
+	{ "opts.mem", "--mem" },
+	{ "opts.numa_node", "the NUMA node" },
+};
+
+const char *tool_errmsg(void)
+{
+	static __thread char out[1024]; /* per thread, as nvp_errmsg() */
+	const char *in = nvp_errmsg();
+	size_t o = 0;
+
+	while (*in && o + 1 < sizeof(out)) {
+		size_t k, n = 0;
+
+		for (k = 0; k < sizeof(cli_words) / sizeof(cli_words[0]); k++) {
+			n = strlen(cli_words[k][0]);
+			if (!strncmp(in, cli_words[k][0], n))
+				break;
+		}
+		if (k < sizeof(cli_words) / sizeof(cli_words[0])) {
+			const char *to = cli_words[k][1];
+
+			while (*to && o + 1 < sizeof(out))
+				out[o++] = *to++;
+			in += n;
+		} else {
+			out[o++] = *in++;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }

@@ -31,4 +31,12 @@ int tool_parse_u64(const char *s, enum tool_num how, uint64_t max, uint64_t *out
 /* A decimal byte count with an optional binary suffix: 4096, 4k, 64M, 1G, 2TiB, 8KB; 0 or -1. */
 int tool_parse_size(const char *s, uint64_t *out);
 
+/* ---------------------------------------------------------------- messages */
+
+/*
+ * nvp_errmsg() in the words of the installed programs: nvpoll-setup for
+ * scripts/setup.sh, --be / --mem for opts.be / opts.mem. Valid until the next call.
+ */
+const char *tool_errmsg(void);
+
 #endif /* NVP_TOOLS_COMMON_TOOL_H */

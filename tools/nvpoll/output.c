@@ -67,45 +67,9 @@ int op_error(const char *fmt, ...)
 	return rc;
 }
 
-/*
- * The library speaks to programs: it names the source tree's script and
- * struct nvp_opts' fields. A user of the installed command knows the
- * installed set-up command and this command's flags instead.
- */
-static const char *const cli_words[][2] = {
-	{ "scripts/setup.sh", "nvpoll-setup" },
-	{ "opts.be / NVP_BE", "--be / $NVP_BE" },
-	{ "opts.be", "--be" },
-	{ "opts.mem", "--mem" },
-	{ "opts.numa_node", "the NUMA node" },
-};
-
 const char *cli_errmsg(void)
 {
-	static char out[1024];
-	const char *in = nvp_errmsg();
-	size_t o = 0;
-
-	while (*in && o + 1 < sizeof(out)) {
-		size_t k, n = 0;
-
-		for (k = 0; k < sizeof(cli_words) / sizeof(cli_words[0]); k++) {
-			n = strlen(cli_words[k][0]);
-			if (!strncmp(in, cli_words[k][0], n))
-				break;
-		}
-		if (k < sizeof(cli_words) / sizeof(cli_words[0])) {
-			const char *to = cli_words[k][1];
-
-			while (*to && o + 1 < sizeof(out))
-				out[o++] = *to++;
-			in += n;
-		} else {
-			out[o++] = *in++;
-		}
-	}
-	out[o] = '\0';
-	return out;
+	return tool_errmsg();
 }
 
 const char *human_size(uint64_t bytes, char *buf, size_t len)
