@@ -208,7 +208,8 @@ static int parse_opt(int c, struct args *a)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static char cdw_names[14][8];
+	static const char *const cdw_names[14] = { "cdw2", "cdw3", "cdw4", "cdw5", "cdw6", "cdw7", "cdw8",
+						    "cdw9", "cdw10", "cdw11", "cdw12", "cdw13", "cdw14", "cdw15" };
 	static struct option opts[] = {
 		{ "nsid", required_argument, NULL, 'n' }, { "namespace-id", required_argument, NULL, 'n' },
 		{ "slba", required_argument, NULL, OPT_SLBA }, { "nlb", required_argument, NULL, OPT_NLB },
@@ -231,7 +232,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	int c, rc;
 
 	for (int i = 0; i < 14; i++) {
-		snprintf(cdw_names[i], sizeof(cdw_names[i]), "cdw%d", i + 2);
 		/* --cdw11 is get-feature's too: the entry above; this twin is never reached */
 		opts[29 + i] = (struct option){ cdw_names[i], required_argument, NULL, OPT_CDW2 + i };
 	}
