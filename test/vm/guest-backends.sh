@@ -82,10 +82,10 @@ mixed)
 	check "automatic choice: vfio-pci for the vfio-pci-bound controller" backend_of "$c0" vfio-pci
 	check "automatic choice: uio-generic for the uio_pci_generic-bound one" backend_of "$c1" uio-generic
 	check "NVP_BE=uio-generic overrides it, and fails on a vfio-pci-bound device, saying why" \
-		expect_error "bound to vfio-pci, run scripts/setup.sh config to hand it to uio_pci_generic (config uio-generic from NVP_BE" \
+		expect_error "bound to vfio-pci, run nvpoll-setup config to hand it to uio_pci_generic (config uio-generic from NVP_BE" \
 		env NVP_BE=uio-generic "$nvpoll" identify "$c0"
 	check "--be vfio-pci on the uio-bound device fails, saying why" \
-		expect_error "bound to uio_pci_generic, run scripts/setup.sh config to hand it to vfio-pci" \
+		expect_error "bound to uio_pci_generic, run nvpoll-setup config to hand it to vfio-pci" \
 		"$nvpoll" identify "$c1" --be vfio-pci
 	check "NVP_BE=uio-generic names the config that fits: it opens" \
 		env NVP_BE=uio-generic "$nvpoll" identify "$c1"
@@ -114,11 +114,11 @@ mixed)
 	check "bound to nvme: the automatic choice is the kernel's io_uring_cmd" backend_of "$c1" io_uring_cmd
 	check "list: driver nvme, the kernel's configs can open it" list_json "\"driver\":\"nvme\"" \
 		"\"backend\":\"io_uring_cmd\",\"usable\":[\"io_uring_cmd\",\"io_uring\",\"libaio\",\"psync\"]"
-	check "bound to nvme, --be uio-generic: refused, naming setup.sh" \
-		expect_error "bound to nvme.*setup.sh" "$nvpoll" --be uio-generic identify "$c1"
+	check "bound to nvme, --be uio-generic: refused, naming nvpoll-setup" \
+		expect_error "bound to nvme.*nvpoll-setup config" "$nvpoll" --be uio-generic identify "$c1"
 	check "unbound" rebind "$c1" ""
-	check "bound to nothing: automatic choice refuses, naming setup.sh" \
-		expect_error "not bound to any driver: run scripts/setup.sh config" "$nvpoll" identify "$c1"
+	check "bound to nothing: automatic choice refuses, naming nvpoll-setup" \
+		expect_error "not bound to any driver: run nvpoll-setup config" "$nvpoll" identify "$c1"
 	check "the vfio-pci controller kept working through all that" cli_roundtrip "$c0"
 	;;
 uio)
@@ -136,7 +136,7 @@ uio)
 		"^ctrl 0 $c0: backend uio-generic" "^ctrl 1 $c1: backend uio-generic" "^ns 1 nsid 3: lba 4096" \
 		"vm_multi: 2 controllers, all checks passed" -- build/test-vm/vm_multi "$c0" "$c1"
 	check "NVP_BE=vfio-pci overrides the choice and says why it cannot" \
-		expect_error "bound to uio_pci_generic, run scripts/setup.sh config to hand it to vfio-pci (config vfio-pci from NVP_BE" \
+		expect_error "bound to uio_pci_generic, run nvpoll-setup config to hand it to vfio-pci (config vfio-pci from NVP_BE" \
 		env NVP_BE=vfio-pci "$nvpoll" identify "$c0"
 	check "mem=libc with uio-generic is refused" \
 		expect_error "uio-generic cannot use mem=libc" "$nvpoll" identify "$c0" --mem libc

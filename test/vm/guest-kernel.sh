@@ -13,7 +13,14 @@
 #     a rebind, and data vfio-pci wrote through io_uring_cmd after the
 #     controller went back to nvme;
 #   - the fio engine's crc32c verify job on /dev/ngXnY;
-#   - what the kernel configs refuse, with the config that can.
+#   - what the kernel configs refuse, with the config that can;
+#   - nvme-cli (the host's, through the shared root) on the kernel-bound
+#     controller and nvpoll -o json through vfio-pci read the same: id-ctrl,
+#     id-ns, smart-log have equal key sets, and the fields that do not change
+#     between reads are equal (serial, model, firmware, nn, nsze, ncap, the
+#     LBA formats; Number of Queues and the temperature threshold from
+#     get-feature); nvpoll format takes namespace 1 from 512 B to 4 KiB
+#     blocks and back, and the kernel driver sees each size after a rebind.
 #
 # usage: guest-kernel.sh EXPECTED_SERIAL EXPECTED_NSZE (namespace 1; a namespace 2 with 4 KiB blocks too)
 set -uo pipefail
@@ -135,6 +142,49 @@ check "fio engine: crc32c verify job on $ng (io_uring_cmd)" bash -c \
 	 --iodepth_batch_complete_min=1 --verify=crc32c --do_verify=1 >fio.out 2>&1; rc=\$?;
 	 cat fio.out; [ \$rc = 0 ] && ! grep -E 'err= *[1-9]' fio.out"
 
+# nvme-cli and nvpoll read the same controller (issue 16). nvme-cli 2.3 has no get-feature
+# -o json: its text value ("Current value:0x...") stands in.
+cmp_py=test/vm/nvme-cli-compare.py
+ctrl=/dev/$(basename /sys/bus/pci/devices/"$bdf"/nvme/nvme*)
+feature_value() { nvme get-feature "$ctrl" -f "$1" | sed -n 's/.*Current value:\(0x[0-9a-f]*\).*/\1/p'; }
+check "nvme-cli reads $ctrl and $blk (kernel driver)" bash -c \
+	"nvme id-ctrl '$ctrl' -o json >'$tmp/k-ctrl.json' && nvme id-ns '$blk' -o json >'$tmp/k-ns.json' &&
+	 nvme smart-log '$ctrl' -o json >'$tmp/k-smart.json'"
+nq_k=$(feature_value 7) temp_k=$(feature_value 4)
+check "rebind $bdf to vfio-pci for nvpoll" rebind "$bdf" vfio-pci
+check "nvpoll reads $bdf (vfio-pci) -o json" bash -c \
+	"'$nvpoll' id-ctrl '$bdf' -o json >'$tmp/p-ctrl.json' && '$nvpoll' id-ns '$bdf' --nsid 1 -o json >'$tmp/p-ns.json' &&
+	 '$nvpoll' smart-log '$bdf' -o json >'$tmp/p-smart.json' &&
+	 '$nvpoll' get-feature '$bdf' -f 7 -o json >'$tmp/p-nq.json' && '$nvpoll' get-feature '$bdf' -f 4 -o json >'$tmp/p-temp.json'"
+check "id-ctrl: nvme-cli's keys, and serial, model, firmware, nn, wctemp, cctemp equal" \
+	python3 "$cmp_py" "$tmp/k-ctrl.json" "$tmp/p-ctrl.json" sn mn fr nn vid ssvid wctemp cctemp
+check "id-ns: nvme-cli's keys, and nsze, ncap, nlbaf, flbas, every LBA format equal" \
+	python3 "$cmp_py" "$tmp/k-ns.json" "$tmp/p-ns.json" nsze ncap nlbaf flbas lbafs
+check "smart-log: nvme-cli's keys, and the warning and spare fields equal" \
+	python3 "$cmp_py" "$tmp/k-smart.json" "$tmp/p-smart.json" critical_warning spare_thresh percent_used
+check "get-feature 7 (Number of Queues) and 4 (Temperature Threshold): nvme-cli's values ($nq_k, $temp_k)" \
+	python3 -c "import json,sys
+nq=json.load(open('$tmp/p-nq.json'))['value']; t=json.load(open('$tmp/p-temp.json'))['value']
+print('nvpoll: nq %#010x, temperature threshold %#010x' % (nq, t))
+sys.exit(0 if '$nq_k' and '$temp_k' and nq == int('$nq_k', 16) and t == int('$temp_k', 16) else 1)"
+# format: 512 B -> 4 KiB (QEMU's LBA format 4) through vfio-pci, the kernel sees it; and back.
+check "nvpoll format --lbaf 4: namespace 1 now has 4 KiB blocks" \
+	expect_out "^namespace 1: $((nsze / 8)) blocks of 4096 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 4 --force
+check "rebind $bdf to nvme" rebind "$bdf" nvme
+check "the namespace nodes are back" nodes
+check "the kernel sees 4096-byte blocks on $blk, nvme-cli LBA format 4 in use" bash -c \
+	"cat /sys/block/${blk#/dev/}/queue/logical_block_size; nvme id-ns '$blk' | grep 'in use';
+	 [ \"\$(cat /sys/block/${blk#/dev/}/queue/logical_block_size)\" = 4096 ] &&
+	 nvme id-ns '$blk' | grep -q '^lbaf  4 : .*lbads:12 .*(in use)'"
+check "rebind $bdf to vfio-pci" rebind "$bdf" vfio-pci
+check "nvpoll format --lbaf 0 --ses 1: 512 B blocks again" \
+	expect_out "^namespace 1: $nsze blocks of 512 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 0 --ses 1 --force
+check "rebind $bdf to nvme" rebind "$bdf" nvme
+check "the namespace nodes are back" nodes
+check "the kernel sees 512-byte blocks on $blk" bash -c \
+	"cat /sys/block/${blk#/dev/}/queue/logical_block_size;
+	 [ \"\$(cat /sys/block/${blk#/dev/}/queue/logical_block_size)\" = 512 ]"
+
 # Refusals, each naming what can.
 check "--shadow-doorbells on io_uring_cmd is refused" \
 	expect_error "config io_uring_cmd has no doorbells of nvpoll's to shadow.*vfio-pci, uio-generic, sim" \
@@ -143,7 +193,7 @@ check "--iopoll on libaio is refused" \
 	expect_error "config libaio has no kernel polled completions: they are io_uring's and io_uring_cmd's" \
 	"$perf" "$blk" --be libaio --iopoll -t 1
 check "--be vfio-pci on the nvme-bound device says to bind it" \
-	expect_error "bound to nvme.*setup.sh" "$nvpoll" --be vfio-pci identify "$bdf"
+	expect_error "bound to nvme.*nvpoll-setup config" "$nvpoll" --be vfio-pci identify "$bdf"
 check "a node that is not there" expect_error "/dev/ng9n9 does not exist" "$nvpoll" identify /dev/ng9n9
 
 echo "guest-kernel: $fails failed"

@@ -81,8 +81,8 @@ if [ "$rebind" = --rebind-checks ]; then
 	check "bound to nvme: opens through the kernel's io_uring_cmd, data intact" bash -c \
 		"'$nvpoll' identify '$NVP_BDF' | grep -q '^backend  : io_uring_cmd' &&
 		 '$nvpoll' read '$NVP_BDF' --nsid 1 --slba 1000 --nlb 2051 --data '$tmp/kernel' && cmp '$tmp/in' '$tmp/kernel'"
-	check "bound to nvme, --be vfio-pci: a clear error naming setup.sh" \
-		expect_error "bound to nvme.*setup.sh" "$nvpoll" --be vfio-pci identify "$NVP_BDF"
+	check "bound to nvme, --be vfio-pci: a clear error naming nvpoll-setup" \
+		expect_error "bound to nvme.*nvpoll-setup config" "$nvpoll" --be vfio-pci identify "$NVP_BDF"
 	check "rebind to vfio-pci" rebind vfio-pci
 	check "data written before the kernel driver took the device is still there" bash -c \
 		"'$nvpoll' read '$NVP_BDF' --nsid 1 --slba 1000 --nlb 2051 --data '$tmp/again2' && cmp '$tmp/in' '$tmp/again2'"
