@@ -167,6 +167,34 @@ check "get-feature 7 (Number of Queues) and 4 (Temperature Threshold): nvme-cli'
 nq=json.load(open('$tmp/p-nq.json'))['value']; t=json.load(open('$tmp/p-temp.json'))['value']
 print('nvpoll: nq %#010x, temperature threshold %#010x' % (nq, t))
 sys.exit(0 if '$nq_k' and '$temp_k' and nq == int('$nq_k', 16) and t == int('$temp_k', 16) else 1)"
+# The rest of the nvme-cli-shaped commands through vfio-pci on QEMU's controller, each by what it did.
+check "error-log, fw-log, get-log: QEMU's logs" bash -c \
+	"'$nvpoll' error-log '$bdf' | grep -E '^[0-9]+ of [0-9]+ entries' &&
+	 '$nvpoll' fw-log '$bdf' | grep -E '^frs1 *: 0x' &&
+	 '$nvpoll' get-log '$bdf' --log-id 2 --log-len 512 | grep -E '^01f0: '"
+check "set-feature 4 to 0x150, get-feature reads it back, then nvme-cli's value again ($temp_k)" bash -c \
+	"'$nvpoll' set-feature '$bdf' -f 4 -v 0x150 &&
+	 '$nvpoll' get-feature '$bdf' -f 4 -o json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"value\"] != 0x150)' &&
+	 '$nvpoll' set-feature '$bdf' -f 4 -v '$temp_k'"
+pattern "$tmp/z" 8 5
+# (Deallocated blocks are not checked for zeroes: QEMU's -drive defaults to discard=ignore.)
+check "write, compare, write-zeroes zeroes it, dsm --ad, flush" bash -c \
+	"'$nvpoll' write '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z' &&
+	 '$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z' &&
+	 '$nvpoll' write-zeroes '$bdf' --nsid 1 --slba 8192 --nlb 8 && head -c 4096 /dev/zero >'$tmp/zero' &&
+	 '$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/zero' &&
+	 '$nvpoll' dsm '$bdf' --nsid 1 --slba 8200 --nlb 8 --ad && '$nvpoll' flush '$bdf'"
+check "compare of other data fails with exit 1" bash -c \
+	"'$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z'; [ \$? = 1 ]"
+check "show-regs: CC.EN and CSTS.RDY set, VS 1.4 (QEMU 7.2), the admin queue's size in AQA" bash -c \
+	"'$nvpoll' show-regs '$bdf' -o json >'$tmp/regs.json' && cat '$tmp/regs.json' &&
+	 python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))
+sys.exit(not (r[\"cc\"] & 1 and r[\"csts\"] & 1 and r[\"vs\"] == 0x10400 and r[\"aqa\"] & 0xfff))' '$tmp/regs.json'"
+check "admin-passthru Identify Controller holds the serial; io-passthru Flush" bash -c \
+	"'$nvpoll' admin-passthru '$bdf' --opcode 6 --cdw10 1 --data-len 4096 --read -b | dd bs=1 skip=4 count=20 status=none | grep -q '^$serial' &&
+	 '$nvpoll' io-passthru '$bdf' --opcode 0 --nsid 1"
+check "reset: the controller comes back and reads" bash -c \
+	"'$nvpoll' reset '$bdf' && '$nvpoll' read '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/after-reset' && cmp '$tmp/after-reset' '$tmp/zero'"
 # format: 512 B -> 4 KiB (QEMU's LBA format 4) through vfio-pci, the kernel sees it; and back.
 check "nvpoll format --lbaf 4: namespace 1 now has 4 KiB blocks" \
 	expect_out "^namespace 1: $((nsze / 8)) blocks of 4096 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 4 --force
