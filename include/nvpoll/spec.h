@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * NVMe wire format: controller registers, queue entries, opcodes, status
- * codes and the Identify / log page structures nvpoll reads.
+ * codes and the Identify / log page structures nvpoll reads; then NVMe over
+ * Fabrics (Connect, Property Get/Set) and the NVMe/TCP PDUs.
  *
  * Names follow the NVMe Base Specification 2.0 (nvme_ / NVME_ prefix).
  * Every multi-byte field is little-endian on the wire; nvpoll targets
@@ -495,7 +496,14 @@ struct nvme_id_ctrl {
 	uint8_t rsvd564[204];
 	char subnqn[256];
 	uint8_t rsvd1024[768];
-	uint8_t nvmeof[256];
+	/* NVMe over Fabrics (Fabrics spec 1.1, 4.1): zero on PCIe. */
+	uint32_t ioccsz;	/* I/O command capsule size, 16-byte units: 4 = no in-capsule data */
+	uint32_t iorcsz;
+	uint16_t icdoff;	/* in-capsule data offset, 16-byte units */
+	uint8_t fcatt;
+	uint8_t msdbd;		/* SGL data block descriptors per command */
+	uint16_t ofcs;
+	uint8_t rsvd1806[242];
 	struct nvme_id_psd psd[32];
 	uint8_t vs[1024];
 };
@@ -647,6 +655,217 @@ enum nvme_aer_type {
 	NVME_AER_NOTICE = 2,
 	NVME_AER_IO_CMD_SET = 6,
 	NVME_AER_VENDOR = 7,
+};
+
+/* ---- NVMe over Fabrics (NVMe over Fabrics spec 1.1, 3.3 and 3.5) -------- */
+
+/* Opcode 7Fh is a Fabrics command; its fctype (byte 4) says which. */
+#define NVME_FABRICS_OPC 0x7f
+
+enum nvme_fabrics_type {
+	NVME_FCTYPE_PROPERTY_SET = 0x00,
+	NVME_FCTYPE_CONNECT = 0x01,
+	NVME_FCTYPE_PROPERTY_GET = 0x04,
+	NVME_FCTYPE_AUTH_SEND = 0x05,
+	NVME_FCTYPE_AUTH_RECV = 0x06,
+	NVME_FCTYPE_DISCONNECT = 0x08,
+};
+
+/* Connect command (3.3): a queue joins the controller (cntlid 0xffff: any, for the admin queue). */
+struct nvme_fabrics_connect {
+	uint8_t opc;		/* NVME_FABRICS_OPC */
+	uint8_t rsvd1;
+	uint16_t cid;
+	uint8_t fctype;		/* NVME_FCTYPE_CONNECT */
+	uint8_t rsvd5[19];
+	struct nvme_sgl_desc dptr; /* the Connect data (struct nvme_fabrics_connect_data) */
+	uint16_t recfmt;	/* record format: 0 */
+	uint16_t qid;
+	uint16_t sqsize;	/* entries - 1 */
+	uint8_t cattr;
+	uint8_t rsvd47;
+	uint32_t kato;		/* admin queue: Keep Alive Timeout in ms, 0: none */
+	uint8_t rsvd52[12];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_fabrics_connect) == 64, "Fabrics Connect is 64 bytes");
+
+struct nvme_fabrics_connect_data {
+	uint8_t hostid[16];
+	uint16_t cntlid;
+	uint8_t rsvd18[238];
+	char subnqn[256];
+	char hostnqn[256];
+	uint8_t rsvd768[256];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_fabrics_connect_data) == 1024, "Connect data is 1024 bytes");
+
+/* Property Set and Property Get (3.5, 3.4): the controller's registers, by offset (enum nvme_reg). */
+struct nvme_fabrics_prop_set {
+	uint8_t opc;
+	uint8_t rsvd1;
+	uint16_t cid;
+	uint8_t fctype;		/* NVME_FCTYPE_PROPERTY_SET */
+	uint8_t rsvd5[35];
+	uint8_t attrib;		/* size: NVME_PROP_SIZE_* */
+	uint8_t rsvd41[3];
+	uint32_t offset;
+	uint64_t value;
+	uint8_t rsvd56[8];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_fabrics_prop_set) == 64, "Property Set is 64 bytes");
+
+struct nvme_fabrics_prop_get {
+	uint8_t opc;
+	uint8_t rsvd1;
+	uint16_t cid;
+	uint8_t fctype;		/* NVME_FCTYPE_PROPERTY_GET; the value comes back in CQE dw0 (and dw1) */
+	uint8_t rsvd5[35];
+	uint8_t attrib;
+	uint8_t rsvd41[3];
+	uint32_t offset;
+	uint8_t rsvd48[16];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_fabrics_prop_get) == 64, "Property Get is 64 bytes");
+
+enum {
+	NVME_PROP_SIZE_4 = 0,
+	NVME_PROP_SIZE_8 = 1,
+};
+
+/* Connect's command-specific status codes (SCT 1), read for Connect only: other commands reuse the values. */
+enum {
+	NVME_SC_CONNECT_FORMAT = 0x80,		/* Incompatible Format */
+	NVME_SC_CONNECT_CTRL_BUSY = 0x81,	/* Controller Busy */
+	NVME_SC_CONNECT_INVALID_PARAM = 0x82,	/* Connect Invalid Parameters */
+	NVME_SC_CONNECT_RESTART_DISC = 0x83,	/* Connect Restart Discovery */
+	NVME_SC_CONNECT_INVALID_HOST = 0x84,	/* Connect Invalid Host */
+	NVME_SC_CONNECT_INVALID_QTYPE = 0x85,
+	NVME_SC_DISCOVERY_RESTART = 0x90,
+	NVME_SC_AUTH_REQUIRED = 0x91,
+};
+
+/* The discovery controller's NQN (Fabrics spec 1.1, 7.4.9). */
+#define NVME_DISC_SUBSYS_NQN "nqn.2014-08.org.nvmexpress.discovery"
+#define NVME_NQN_MAX 223	/* longest NQN, in bytes, without the NUL */
+
+/* SGL descriptor types (type << 4 | subtype) Fabrics uses: in-capsule data, and data the transport moves. */
+#define NVME_SGL_DATA_BLOCK_OFFSET 0x01		/* Data Block, address is an offset into the capsule */
+#define NVME_SGL_TRANSPORT_DATA_BLOCK 0x5a	/* Transport SGL Data Block, address 0 */
+
+/* ---- NVMe/TCP PDUs (NVMe/TCP Transport spec 1.0, 3.6) ------------------ */
+
+enum nvme_tcp_pdu_type {
+	NVME_TCP_ICREQ = 0x00,
+	NVME_TCP_ICRESP = 0x01,
+	NVME_TCP_H2C_TERM = 0x02,
+	NVME_TCP_C2H_TERM = 0x03,
+	NVME_TCP_CMD = 0x04,
+	NVME_TCP_RSP = 0x05,
+	NVME_TCP_H2C_DATA = 0x06,
+	NVME_TCP_C2H_DATA = 0x07,
+	NVME_TCP_R2T = 0x09,
+};
+
+/* Common header flags. */
+enum {
+	NVME_TCP_F_HDGST = 1u << 0,	/* a header digest follows the header */
+	NVME_TCP_F_DDGST = 1u << 1,	/* a data digest follows the data */
+	NVME_TCP_F_DATA_LAST = 1u << 2,	/* H2CData, C2HData: last PDU of the transfer */
+	NVME_TCP_F_DATA_SUCCESS = 1u << 3, /* C2HData: the command succeeded, no CapsuleResp follows */
+};
+
+/* ICReq/ICResp digest field bits. */
+enum {
+	NVME_TCP_HDGST_ENABLE = 1u << 0,
+	NVME_TCP_DDGST_ENABLE = 1u << 1,
+};
+
+#define NVME_TCP_DIGEST_LEN 4
+#define NVME_TCP_PORT 4420
+
+/* The common header every PDU starts with. */
+struct nvme_tcp_hdr {
+	uint8_t type;	/* enum nvme_tcp_pdu_type */
+	uint8_t flags;
+	uint8_t hlen;	/* header length, without its digest */
+	uint8_t pdo;	/* PDU data offset: where the data starts, 0 without data */
+	uint32_t plen;	/* the whole PDU: header, digests, padding and data */
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_hdr) == 8, "NVMe/TCP common header is 8 bytes");
+
+struct nvme_tcp_icreq {
+	struct nvme_tcp_hdr hdr;
+	uint16_t pfv;	/* PDU format version: 0 */
+	uint8_t hpda;	/* host PDU data alignment, (hpda + 1) * 4 bytes */
+	uint8_t digest;	/* NVME_TCP_*DGST_ENABLE */
+	uint32_t maxr2t; /* outstanding R2Ts per command - 1 */
+	uint8_t rsvd16[112];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_icreq) == 128, "ICReq is 128 bytes");
+
+struct nvme_tcp_icresp {
+	struct nvme_tcp_hdr hdr;
+	uint16_t pfv;
+	uint8_t cpda;	/* controller PDU data alignment */
+	uint8_t digest;
+	uint32_t maxdata; /* most data bytes in one H2CData PDU (MAXH2CDATA) */
+	uint8_t rsvd16[112];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_icresp) == 128, "ICResp is 128 bytes");
+
+struct nvme_tcp_cmd {
+	struct nvme_tcp_hdr hdr;
+	struct nvme_sqe sqe;
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_cmd) == 72, "CapsuleCmd header is 72 bytes");
+
+struct nvme_tcp_rsp {
+	struct nvme_tcp_hdr hdr;
+	struct nvme_cqe cqe;
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_rsp) == 24, "CapsuleResp is 24 bytes");
+
+/* H2CData and C2HData share one shape. */
+struct nvme_tcp_data {
+	struct nvme_tcp_hdr hdr;
+	uint16_t cccid;	/* the command's cid */
+	uint16_t ttag;	/* H2CData: the R2T's transfer tag */
+	uint32_t datao;	/* offset of this PDU's data in the command's buffer */
+	uint32_t datal;
+	uint8_t rsvd20[4];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_data) == 24, "H2CData/C2HData header is 24 bytes");
+
+struct nvme_tcp_r2t {
+	struct nvme_tcp_hdr hdr;
+	uint16_t cccid;
+	uint16_t ttag;
+	uint32_t r2to;	/* offset the controller wants data from */
+	uint32_t r2tl;	/* and how many bytes */
+	uint8_t rsvd20[4];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_r2t) == 24, "R2T is 24 bytes");
+
+/* H2CTermReq and C2HTermReq: the connection ends; the offending header follows, within plen. */
+struct nvme_tcp_term {
+	struct nvme_tcp_hdr hdr;
+	uint16_t fes;	/* fatal error status: NVME_TCP_FES_* */
+	uint16_t feil;	/* fatal error information, low and high halves */
+	uint16_t feiu;
+	uint8_t rsvd14[10];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_tcp_term) == 24, "TermReq header is 24 bytes");
+
+#define NVME_TCP_TERM_MAX 152	/* longest TermReq PDU: its header and up to 128 bytes of the bad one */
+
+enum {
+	NVME_TCP_FES_INVALID_HEADER = 0x01,	/* FEI: byte offset of the bad field */
+	NVME_TCP_FES_PDU_SEQ_ERR = 0x02,
+	NVME_TCP_FES_HDGST_ERR = 0x03,
+	NVME_TCP_FES_DATA_RANGE = 0x04,
+	NVME_TCP_FES_R2T_LIMIT = 0x05,
+	NVME_TCP_FES_DATA_LIMIT = 0x05,
+	NVME_TCP_FES_UNSUPPORTED_PARAM = 0x06,
 };
 
 #ifdef __cplusplus

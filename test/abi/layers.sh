@@ -16,7 +16,7 @@
 #                        device hugemem's physical addresses
 #   4  lib/nvme          the controller over any bus, and the transport seam
 #                        (transport.h)
-#   5  lib/kernel lib/nil
+#   5  lib/kernel lib/nil lib/tcp
 #                        transports plugged into lib/nvme's transport.h
 #   6  lib/be            the configs: the table of every bus and transport,
 #                        and the one choice at open
@@ -41,7 +41,7 @@ declare -A rank=(
 	[hugemem]=2
 	[vfio]=3 [uio]=3 [sim]=3
 	[nvme]=4
-	[kernel]=5 [nil]=5
+	[kernel]=5 [nil]=5 [tcp]=5
 	[be]=6
 )
 declare -A exception=()

@@ -21,6 +21,7 @@ max_len() {
 	fuzz_uri) echo 300 ;;		# the parsers stop at 255 characters
 	fuzz_identify) echo 400 ;;	# 16 header bytes + Identify through LBAF 63
 	fuzz_prp) echo 16 ;;
+	fuzz_tcp_pdu) echo 4096 ;;	# a few PDUs with up to 8 KiB of data between them
 	*) echo 2048 ;;
 	esac
 }
