@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define NVP_VERSION_MAJOR 0
-#define NVP_VERSION_MINOR 2
+#define NVP_VERSION_MINOR 3
 
 struct nvp_dev;
 struct nvp_ns;
@@ -51,7 +51,15 @@ struct nvp_opts {
 	unsigned shadow_doorbells; /* 1: shadow doorbells (Doorbell Buffer Config) where offered; 0: registers */
 	unsigned kernel_iopoll;	/* io_uring, io_uring_cmd: 1 = polled completions (IORING_SETUP_IOPOLL;
 				   the nvme driver needs poll queues: nvme.poll_queues=N) */
+	/* NVMe/TCP (tcp://...) only; since 0.3. */
+	const char *hostnqn;	/* NULL: /etc/nvme/hostnqn, else a stable one made from /etc/machine-id */
+	unsigned tcp_digest;	/* NVP_DIGEST_HEADER | NVP_DIGEST_DATA; 0: $NVP_TCP_DIGEST, else none */
+	unsigned keep_alive_ms;	/* Keep Alive Timeout to ask for; 0: 10000. Call nvp_admin_poll() within it */
 };
+
+/* opts.tcp_digest: CRC32C digests on every PDU header, on all data. */
+#define NVP_DIGEST_HEADER 1u
+#define NVP_DIGEST_DATA 2u
 
 /*
  * After a controller reset (nvp_ctrl_reset(), or automatic: CSTS.CFS, or a
@@ -74,7 +82,8 @@ void nvp_opts_init(struct nvp_opts *opts);
  * Open the controller named by @uri: a PCI address "0000:00:05.0" (the
  * domain may be left out; "/ns=N" names a namespace), a kernel namespace
  * node "/dev/ngXnY" or "/dev/nvmeXnY" (the controller the kernel drives,
- * through its paths), "sim[:options]" or "nil[:options]". @opts may be
+ * through its paths), "sim[:options]", "nil[:options]", or an NVMe/TCP
+ * target "tcp://HOST[:PORT]/SUBSYSTEM-NQN" (port 4420). @opts may be
  * NULL. nvpoll's own driver resets, enables and identifies the controller;
  * every config reads the active namespaces. Returns NULL with errno set
  * and nvp_errmsg() on failure.

@@ -186,7 +186,7 @@ static int add_uri(struct perf_cfg *cfg, const char *uri)
 {
 	if (!uri_ok(uri))
 		return usage_error("'%s' is not a device: use a PCI address such as 0000:00:05.0 (optionally /ns=N), "
-				   "/dev/ngXnY, /dev/nvmeXnY, sim[:options] or nil[:options]", uri);
+				   "/dev/ngXnY, /dev/nvmeXnY, sim[:options], nil[:options] or tcp://HOST[:PORT]/NQN", uri);
 	if (cfg->nr_uris == PERF_MAX_TARGETS)
 		return usage_error("at most %d devices", PERF_MAX_TARGETS);
 	cfg->uris[cfg->nr_uris++] = uri;
@@ -249,8 +249,8 @@ static int uri_ok(const char *uri)
 	if ((strncmp(uri, "sim", 3) == 0 || strncmp(uri, "nil", 3) == 0) &&
 	    (uri[3] == '\0' || uri[3] == ':' || uri[3] == '/'))
 		return 1; /* options and /ns=N: the library names what is wrong */
-	if (strncmp(uri, "/dev/ng", 7) == 0 || strncmp(uri, "/dev/nvme", 9) == 0)
-		return 1; /* a kernel namespace node: the library says if it is not one */
+	if (strncmp(uri, "/dev/ng", 7) == 0 || strncmp(uri, "/dev/nvme", 9) == 0 || strncmp(uri, "tcp://", 6) == 0)
+		return 1; /* a kernel namespace node or an NVMe/TCP target: the library says if it is not one */
 	if (sscanf(uri, "%4x:%2x:%2x.%1x%n", &a, &b, &c, &d, &n) != 4 || n == 0) {
 		n = 0;
 		if (sscanf(uri, "%2x:%2x.%1x%n", &a, &b, &c, &n) != 3 || n == 0)

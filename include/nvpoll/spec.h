@@ -689,6 +689,9 @@ struct nvme_fabrics_connect {
 };
 NVME_STATIC_ASSERT(sizeof(struct nvme_fabrics_connect) == 64, "Fabrics Connect is 64 bytes");
 
+/* Connect cattr bits. */
+#define NVME_CONNECT_DISABLE_SQFLOW (1u << 2)	/* no SQ flow control: responses carry no SQ head */
+
 struct nvme_fabrics_connect_data {
 	uint8_t hostid[16];
 	uint16_t cntlid;

@@ -35,6 +35,7 @@
 #include "nvme/nvme.h"
 #include "pci/sysfs.h"
 #include "sim/sim.h"
+#include "tcp/tcp.h"
 #include "uio/uio.h"
 #include "vfio/probe.h"
 #include "vfio/vfio.h"
@@ -48,6 +49,12 @@ static int sim_usable(char *why, size_t len)
 static int nil_usable(char *why, size_t len)
 {
 	snprintf(why, len, "completes every command at once, moves no data: needs nothing");
+	return 1;
+}
+
+static int tcp_usable(char *why, size_t len)
+{
+	snprintf(why, len, "NVMe/TCP host: needs a target reachable over TCP (tcp://HOST[:PORT]/NQN)");
 	return 1;
 }
 
@@ -115,6 +122,12 @@ static const struct nvp_be_config configs[] = {
 		.caps = NVP_BE_NIL | NVP_BE_MEM_HUGEPAGES | NVP_BE_MEM_LIBC,
 		.usable = nil_usable,
 	},
+	{
+		.ops = &nvp_tcp_bus_ops,
+		.xport = &nvp_xport_tcp,
+		.caps = NVP_BE_TCP | NVP_BE_MEM_LIBC | NVP_BE_MEM_HUGEPAGES,
+		.usable = tcp_usable,
+	},
 };
 
 /* The memory kinds, each with its cap bit, in the order lists name them. */
@@ -164,7 +177,7 @@ unsigned nvp_uri_kind_cap(enum nvp_uri_kind kind)
 {
 	static const unsigned caps[] = {
 		[NVP_URI_PCI] = NVP_BE_PCI, [NVP_URI_SIM] = NVP_BE_SIM, [NVP_URI_NIL] = NVP_BE_NIL,
-		[NVP_URI_NGDEV] = NVP_BE_NGDEV, [NVP_URI_BLKDEV] = NVP_BE_BLKDEV,
+		[NVP_URI_NGDEV] = NVP_BE_NGDEV, [NVP_URI_BLKDEV] = NVP_BE_BLKDEV, [NVP_URI_TCP] = NVP_BE_TCP,
 	};
 
 	return caps[kind];
@@ -249,9 +262,19 @@ int nvp_uri_parse(const char *uri, struct nvp_uri *out)
 	memset(out, 0, sizeof(*out));
 	if (!uri || !*uri)
 		return nvp_set_error(-EINVAL, "no device given: use a PCI address such as 0000:00:05.0, "
-				     "/dev/ng0n1, /dev/nvme0n1, sim or nil");
+				     "/dev/ng0n1, /dev/nvme0n1, sim, nil or tcp://HOST[:PORT]/NQN");
 	if ((ret = uri_model(uri, "sim", NVP_URI_SIM, out)) || (ret = uri_model(uri, "nil", NVP_URI_NIL, out)))
 		return ret < 0 ? ret : 0;
+	if (!strncmp(uri, "tcp://", 6)) {
+		struct nvp_tcp_addr a;
+
+		out->kind = NVP_URI_TCP;
+		if (strlen(uri + 6) >= sizeof(out->addr))
+			return nvp_set_error(-EINVAL, "tcp:// URI is too long (at most %zu bytes after tcp://)",
+					     sizeof(out->addr) - 1);
+		snprintf(out->addr, sizeof(out->addr), "%s", uri + 6);
+		return nvp_tcp_addr_parse(out->addr, &a);
+	}
 	if (dev_node(uri, "ng") || dev_node(uri, "nvme")) {
 		out->kind = dev_node(uri, "ng") ? NVP_URI_NGDEV : NVP_URI_BLKDEV;
 		if (strlen(uri) >= sizeof(out->addr))
@@ -279,8 +302,8 @@ int nvp_uri_parse(const char *uri, struct nvp_uri *out)
 	return 0;
 bad:
 	return nvp_set_error(-EINVAL, "'%s' is not a device URI: use a PCI address such as 0000:00:05.0 "
-			     "(optionally /ns=N), a namespace node /dev/ngXnY or /dev/nvmeXnY, sim[:options] "
-			     "or nil[:options]", uri);
+			     "(optionally /ns=N), a namespace node /dev/ngXnY or /dev/nvmeXnY, sim[:options], "
+			     "nil[:options] or tcp://HOST[:PORT]/SUBSYSTEM-NQN", uri);
 }
 
 int nvp_be_select(const char *bdf, const struct nvp_be_config **out)
@@ -375,6 +398,7 @@ static const char *uri_text(const struct nvp_uri *uri)
 	switch (uri->kind) {
 	case NVP_URI_SIM: return "sim";
 	case NVP_URI_NIL: return "nil";
+	case NVP_URI_TCP: return "tcp://...";
 	default: return uri->addr;
 	}
 }
@@ -385,13 +409,14 @@ static const char *what_opens(const struct nvp_be_config *cfg, enum nvp_uri_kind
 	static const char *const forms[] = {
 		[NVP_URI_PCI] = "PCI address", [NVP_URI_SIM] = "sim[:options]", [NVP_URI_NIL] = "nil[:options]",
 		[NVP_URI_NGDEV] = "/dev/ngXnY", [NVP_URI_BLKDEV] = "/dev/nvmeXnY",
+		[NVP_URI_TCP] = "tcp://HOST[:PORT]/NQN",
 	};
 	static __thread char buf[256];
 	size_t off;
 
-	if (cfg->caps & (NVP_BE_SIM | NVP_BE_NIL)) {
+	if (cfg->caps & (NVP_BE_SIM | NVP_BE_NIL | NVP_BE_TCP)) {
 		snprintf(buf, sizeof(buf), "config %s opens only %s URIs", cfg->ops->name,
-			 forms[cfg->caps & NVP_BE_SIM ? NVP_URI_SIM : NVP_URI_NIL]);
+			 forms[cfg->caps & NVP_BE_SIM ? NVP_URI_SIM : cfg->caps & NVP_BE_NIL ? NVP_URI_NIL : NVP_URI_TCP]);
 		return buf;
 	}
 	off = (size_t)snprintf(buf, sizeof(buf), "%s URIs open with config", forms[kind]);
@@ -416,6 +441,9 @@ static int check_opts(const struct nvp_be_config *cfg, const struct nvp_opts *op
 		return nvp_set_error(-EINVAL, "config %s has no kernel polled completions: they are io_uring's "
 				     "and io_uring_cmd's (IORING_SETUP_IOPOLL)%s", name,
 				     cfg->xport ? "" : "; nvpoll's own driver always polls");
+	if ((opts->hostnqn || opts->tcp_digest || opts->keep_alive_ms) && cfg->xport != &nvp_xport_tcp)
+		return nvp_set_error(-EINVAL, "config %s has no host NQN, digests or Keep Alive of nvpoll's: they "
+				     "are NVMe/TCP's (tcp://HOST[:PORT]/NQN)", name);
 	return 0;
 }
 

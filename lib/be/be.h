@@ -21,6 +21,7 @@ enum nvp_be_cap {
 	NVP_BE_NIL = 1u << 4,		/* opens nil[:options] URIs */
 	NVP_BE_NGDEV = 1u << 5,		/* opens /dev/ngXnY (the kernel's NVMe generic char devices) */
 	NVP_BE_BLKDEV = 1u << 6,	/* opens /dev/nvmeXnY (the kernel's NVMe block devices) */
+	NVP_BE_TCP = 1u << 7,		/* opens tcp://HOST[:PORT]/NQN (NVMe/TCP targets) */
 };
 
 /*
@@ -40,7 +41,7 @@ struct nvp_be_config {
 	int (*check)(const char *bdf);
 };
 
-#define NVP_URI_ADDR_MAX 256
+#define NVP_URI_ADDR_MAX 320 /* a tcp:// URI: a host, a port and an NQN of up to 223 bytes */
 
 /* What a URI names; each kind has the cap bit of the configs that open it. */
 enum nvp_uri_kind {
@@ -49,11 +50,13 @@ enum nvp_uri_kind {
 	NVP_URI_NIL,		/* "nil" or "nil:<options>" */
 	NVP_URI_NGDEV,		/* "/dev/ngXnY" */
 	NVP_URI_BLKDEV,		/* "/dev/nvmeXnY" */
+	NVP_URI_TCP,		/* "tcp://HOST[:PORT]/SUBSYSTEM-NQN" */
 };
 
 struct nvp_uri {
 	enum nvp_uri_kind kind;
-	char addr[NVP_URI_ADDR_MAX];	/* normalized BDF, the sim's or nil's option string, or the /dev path */
+	char addr[NVP_URI_ADDR_MAX];	/* normalized BDF, the sim's or nil's option string, the /dev path, or
+					   what follows tcp:// */
 	uint32_t nsid;			/* from "/ns=N"; 0 when not given */
 };
 
@@ -62,7 +65,8 @@ unsigned nvp_uri_kind_cap(enum nvp_uri_kind kind);
 
 /*
  * Parse "0000:00:05.0", "00:05.0", either with "/ns=N", "sim[:options]",
- * "nil[:options]", "/dev/ngXnY" or "/dev/nvmeXnY". Returns 0 or -EINVAL
+ * "nil[:options]", "/dev/ngXnY", "/dev/nvmeXnY" or "tcp://HOST[:PORT]/NQN".
+ * Returns 0 or -EINVAL
  * with nvp_set_error() saying what a URI looks like.
  */
 int nvp_uri_parse(const char *uri, struct nvp_uri *out);

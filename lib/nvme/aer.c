@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "nvme/nvme.h"
+#include "nvme/transport.h"
 
 #define AER_MAX_OUTSTANDING 4
 
@@ -132,8 +133,10 @@ NVP_API int nvp_admin_poll(struct nvp_dev *dev)
 	}
 	if (dev->removed)
 		return nvp_set_error(-ENODEV, "the controller was removed");
-	/* A transport's controller keeps its own AERs (the kernel's) or has none (nil). */
-	if (dev->xport || pthread_mutex_trylock(&dev->admin_lock))
+	/* A transport's controller keeps its own AERs (the kernel's) or has none (nil, tcp); tcp's Keep Alive. */
+	if (dev->xport)
+		return dev->xport->admin_poll ? dev->xport->admin_poll(dev) : 0;
+	if (pthread_mutex_trylock(&dev->admin_lock))
 		return 0;
 	nvp_qpair_poll(&dev->admin, 0);
 	n = dev->nr_aer_pending;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Controller bring-up and shutdown over MMIO (NVMe Base spec 3.5.1, 3.6).
+ * Controller bring-up and shutdown over MMIO (NVMe Base spec 3.5.1, 3.6),
+ * or over a transport's properties (Fabrics Property Get/Set), the same way.
  *
  * Order: disable (wait CSTS.RDY = 0), program AQA/ASQ/ACQ, write CC with
  * the queue entry sizes and page size and EN = 1, wait CSTS.RDY = 1. Every
@@ -13,8 +14,32 @@
 
 #include "internal.h"
 #include "nvme/nvme.h"
+#include "nvme/transport.h"
 
 #define HOST_PAGE_SHIFT 12
+
+/*
+ * The registers: in BAR0, or a transport's properties (NVMe over Fabrics'
+ * Property Get/Set). A property that cannot be read reads as all ones,
+ * which every caller below already takes for "the controller is gone";
+ * the transport's message says why.
+ */
+static uint32_t ctrl_read32(struct nvp_dev *dev, unsigned off)
+{
+	uint64_t v;
+
+	if (!dev->xport)
+		return nvp_reg_read32(dev->bus->bar0, off);
+	return dev->xport->prop_get(dev, off, 4, &v) ? UINT32_MAX : (uint32_t)v;
+}
+
+static void ctrl_write32(struct nvp_dev *dev, unsigned off, uint32_t v)
+{
+	if (!dev->xport)
+		nvp_reg_write32(dev->bus->bar0, off, v);
+	else if (dev->xport->prop_set(dev, off, 4, v))
+		nvp_log(NVP_LOG_WARN, "%s: %s", dev->bus->name, nvp_errmsg());
+}
 
 int nvp_ctrl_parse_cap(struct nvp_dev *dev, uint64_t cap)
 {
@@ -60,7 +85,7 @@ int nvp_ctrl_wait(struct nvp_dev *dev, const char *what, unsigned timeout_ms, in
 	uint64_t deadline = nvp_now_ns() + (uint64_t)timeout_ms * 1000000;
 
 	for (;;) {
-		uint32_t csts = nvp_reg_read32(dev->bus->bar0, NVME_REG_CSTS);
+		uint32_t csts = ctrl_read32(dev, NVME_REG_CSTS);
 
 		/* First: all ones would pass for RDY = 1 and SHST = complete. */
 		if (csts == UINT32_MAX)
@@ -104,9 +129,8 @@ static int wait_ready(struct nvp_dev *dev, unsigned rdy, const char *what)
 
 int nvp_ctrl_disable(struct nvp_dev *dev)
 {
-	volatile uint8_t *bar = dev->bus->bar0;
-	uint32_t cc = nvp_reg_read32(bar, NVME_REG_CC);
-	uint32_t csts = nvp_reg_read32(bar, NVME_REG_CSTS);
+	uint32_t cc = ctrl_read32(dev, NVME_REG_CC);
+	uint32_t csts = ctrl_read32(dev, NVME_REG_CSTS);
 	int err;
 
 	if (cc == UINT32_MAX)
@@ -123,27 +147,31 @@ int nvp_ctrl_disable(struct nvp_dev *dev)
 			return err;
 	}
 	if (NVME_GET(cc, CC_EN))
-		nvp_reg_write32(bar, NVME_REG_CC, cc & ~(uint32_t)NVME_SET(1, CC_EN));
+		ctrl_write32(dev, NVME_REG_CC, cc & ~(uint32_t)NVME_SET(1, CC_EN));
 	return wait_ready(dev, 0, "disabling the controller");
 }
 
 int nvp_ctrl_enable(struct nvp_dev *dev)
 {
-	volatile uint8_t *bar = dev->bus->bar0;
 	struct nvp_qpair *aq = &dev->admin;
 	uint32_t aqa, cc;
 
-	aqa = (uint32_t)(NVME_SET(aq->size - 1, AQA_ASQS) | NVME_SET(aq->size - 1, AQA_ACQS));
-	nvp_reg_write32(bar, NVME_REG_AQA, aqa);
-	nvp_reg_write64(bar, NVME_REG_ASQ, nvp_dma_pool_iova(&dev->pool, aq->sq_mem));
-	nvp_reg_write64(bar, NVME_REG_ACQ, nvp_dma_pool_iova(&dev->pool, aq->cq_mem));
+	/* Over Fabrics the admin queue is the one Connect made: it has no registers. */
+	if (!dev->xport) {
+		volatile uint8_t *bar = dev->bus->bar0;
+
+		aqa = (uint32_t)(NVME_SET(aq->size - 1, AQA_ASQS) | NVME_SET(aq->size - 1, AQA_ACQS));
+		nvp_reg_write32(bar, NVME_REG_AQA, aqa);
+		nvp_reg_write64(bar, NVME_REG_ASQ, nvp_dma_pool_iova(&dev->pool, aq->sq_mem));
+		nvp_reg_write64(bar, NVME_REG_ACQ, nvp_dma_pool_iova(&dev->pool, aq->cq_mem));
+	}
 
 	cc = (uint32_t)(NVME_SET(0, CC_CSS) | NVME_SET(dev->page_shift - 12, CC_MPS) |
 			NVME_SET(0, CC_AMS) | NVME_SET(NVME_SQES_LOG2, CC_IOSQES) |
 			NVME_SET(NVME_CQES_LOG2, CC_IOCQES));
 	/* Queue registers first, then EN in its own write, as the spec orders it. */
-	nvp_reg_write32(bar, NVME_REG_CC, cc);
-	nvp_reg_write32(bar, NVME_REG_CC, cc | (uint32_t)NVME_SET(1, CC_EN));
+	ctrl_write32(dev, NVME_REG_CC, cc);
+	ctrl_write32(dev, NVME_REG_CC, cc | (uint32_t)NVME_SET(1, CC_EN));
 	return wait_ready(dev, 1, "enabling the controller");
 }
 
@@ -156,9 +184,8 @@ static int csts_shutdown_done(struct nvp_dev *dev, uint32_t csts, void *arg)
 
 int nvp_ctrl_shutdown(struct nvp_dev *dev)
 {
-	volatile uint8_t *bar = dev->bus->bar0;
 	unsigned timeout_ms = NVP_SHUTDOWN_TIMEOUT_MS;
-	uint32_t cc = nvp_reg_read32(bar, NVME_REG_CC);
+	uint32_t cc = ctrl_read32(dev, NVME_REG_CC);
 	int err;
 
 	if (cc == UINT32_MAX)
@@ -169,7 +196,7 @@ int nvp_ctrl_shutdown(struct nvp_dev *dev)
 	if (dev->id_ctrl.rtd3e / 1000 > timeout_ms)
 		timeout_ms = dev->id_ctrl.rtd3e / 1000;
 	cc &= ~(uint32_t)NVME_SET(NVME_CC_SHN_MASK, CC_SHN);
-	nvp_reg_write32(bar, NVME_REG_CC, cc | (uint32_t)NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN));
+	ctrl_write32(dev, NVME_REG_CC, cc | (uint32_t)NVME_SET(NVME_CC_SHN_NORMAL, CC_SHN));
 	err = nvp_ctrl_wait(dev, "shutdown", timeout_ms, 0, csts_shutdown_done, NULL);
 	if (err == -ETIMEDOUT)
 		return nvp_set_error(-ETIMEDOUT, "shutdown did not complete within %u ms", timeout_ms);

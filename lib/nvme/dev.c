@@ -78,8 +78,11 @@ NVP_API void nvp_dev_close(struct nvp_dev *dev)
 			nvp_qpair_destroy(dev->io_qpairs[qid]);
 	/*
 	 * A removed device has no registers left to shut down (released: already
-	 * done); a transport's controller is not ours to shut down.
+	 * done); a transport's controller is not ours to shut down, unless the
+	 * transport says it is (NVMe/TCP: CC.SHN over Property Set).
 	 */
+	if (!dev->removed && dev->xport && dev->xport->shutdown)
+		dev->xport->shutdown(dev);
 	if (!dev->removed && !dev->xport) {
 		if (nvp_ctrl_shutdown(dev))
 			nvp_log(NVP_LOG_WARN, "%s: %s", dev->bus->name, nvp_errmsg());

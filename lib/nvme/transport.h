@@ -52,6 +52,18 @@ struct nvp_transport_ops {
 	void (*qpair_fini)(struct nvp_qpair *qp);
 	/* Start what was posted since the last call, reap what finished. On the qpair's thread. */
 	void (*poll)(struct nvp_qpair *qp);
+	/*
+	 * The controller's registers as properties (NVMe over Fabrics' Property
+	 * Get/Set), so ctrl.c's enable, disable, CSTS waits and shutdown run
+	 * over them unchanged: @size 4 or 8 bytes at offset @off (enum
+	 * nvme_reg). 0 or -errno with a message. NULL: no registers at all.
+	 */
+	int (*prop_get)(struct nvp_dev *dev, unsigned off, unsigned size, uint64_t *val);
+	int (*prop_set)(struct nvp_dev *dev, unsigned off, unsigned size, uint64_t val);
+	/* From nvp_admin_poll(), any thread: the transport's periodic admin work (Keep Alive). NULL: none. */
+	int (*admin_poll)(struct nvp_dev *dev);
+	/* At nvp_dev_close(), after the qpairs are gone: shut the controller down. NULL: not ours to. */
+	void (*shutdown)(struct nvp_dev *dev);
 };
 
 /* Set up a transport qpair on top of nvp_qpair_init(): doorbells, generation, ->qpair_init. */

@@ -357,7 +357,7 @@ static void test_unknown_backend(void **state)
 
 	(void)state;
 	assert_int_equal(open_be("0000:00:03.0", "spdk", NULL, &bus), -EINVAL);
-	expect_msg("unknown backend config 'spdk': use one of vfio-pci, uio-generic, io_uring_cmd, io_uring, libaio, psync, sim, nil (nvpoll list-backends)");
+	expect_msg("unknown backend config 'spdk': use one of vfio-pci, uio-generic, io_uring_cmd, io_uring, libaio, psync, sim, nil, tcp (nvpoll list-backends)");
 	nvp_opts_init(&opts);
 	opts.be = "vfio";
 	assert_null(nvp_dev_open("sim", &opts));
@@ -636,10 +636,10 @@ static void test_backends(void **state)
 	char path[128];
 
 	(void)state;
-	assert_int_equal(nvp_backends(NULL, 0), 8);
-	assert_int_equal(nvp_backends(be, 1), 8); /* counts all, fills one */
+	assert_int_equal(nvp_backends(NULL, 0), 9);
+	assert_int_equal(nvp_backends(be, 1), 9); /* counts all, fills one */
 	assert_string_equal(be[0].name, "vfio-pci");
-	assert_int_equal(nvp_backends(be, NVP_MAX_BACKENDS), 8);
+	assert_int_equal(nvp_backends(be, NVP_MAX_BACKENDS), 9);
 	assert_string_equal(be[0].name, "vfio-pci");
 	assert_string_equal(be[0].driver, "vfio-pci");
 	assert_string_equal(be[0].mems, "hugepages,libc");
@@ -671,6 +671,11 @@ static void test_backends(void **state)
 	assert_null(be[7].driver);
 	assert_string_equal(be[7].mems, "libc,hugepages");
 	assert_int_equal(be[7].usable, 1);
+	assert_string_equal(be[8].name, "tcp");
+	assert_null(be[8].driver);
+	assert_string_equal(be[8].mems, "libc,hugepages");
+	assert_int_equal(be[8].usable, 1);
+	assert_non_null(strstr(be[8].reason, "tcp://HOST[:PORT]/NQN"));
 	/* A controller of the kernel's: named. */
 	xsystem("mkdir -p %s/class/nvme/nvme3", fk->root);
 	nvp_backends(be, NVP_MAX_BACKENDS);

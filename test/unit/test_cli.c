@@ -789,7 +789,7 @@ static void test_exit_codes(void **state)
 	assert_int_equal(CLI("identify", "sim", "--nsid", "9"), 1);
 	/* --help and --version: 0, on standard output */
 	assert_int_equal(CLI("--version"), 0);
-	assert_string_equal(out_text, "nvpoll version 0.2\n");
+	assert_string_equal(out_text, "nvpoll version 0.3\n");
 	assert_int_equal(CLI("version"), 0);
 	assert_int_equal(CLI("--help"), 0);
 	expect_out("exit status: 0 done, 1 the operation failed, 2 the command line is wrong.\n");

@@ -29,7 +29,8 @@ static const char usage_head[] =
 	"\n"
 	"DEVICE is a PCI address (0000:00:05.0, optionally /ns=N) bound by nvpoll-setup config\n"
 	"(or by the kernel's nvme driver: then through io_uring_cmd), a kernel namespace node\n"
-	"(/dev/ng0n1, /dev/nvme0n1), sim[:options] or nil[:options].\n"
+	"(/dev/ng0n1, /dev/nvme0n1), sim[:options], nil[:options] or an NVMe/TCP target\n"
+	"tcp://HOST[:PORT]/SUBSYSTEM-NQN.\n"
 	"\n"
 	"commands:\n";
 
@@ -39,7 +40,7 @@ static const char usage_tail[] =
 	"  -o, --output-format FMT   normal, json or binary (the raw structure); --json is -o json\n"
 	"  -n, --nsid N              the namespace (also --namespace-id); a DEVICE's /ns=N says the same\n"
 	"  --be NAME     backend config, one of list-backends (default: $NVP_BE, else by\n"
-	"                the device: its driver, its node's kind, sim, nil)\n"
+	"                the device: its driver, its node's kind, sim, nil, tcp://)\n"
 	"  --mem KIND    DMA memory: hugepages or libc (default: $NVP_MEM, else the config's)\n"
 	"  -h, --help    this text;  -V, --version  the version\n"
 	"\n"
