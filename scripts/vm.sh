@@ -28,7 +28,7 @@ readonly EXIT_HARNESS=125
 # come along.  nvme stays last: the guest loads it only after driver_override
 # is set, so that it does not grab a controller meant for vfio-pci.
 readonly GUEST_MODULES="virtio_pci 9pnet_virtio 9p vfio vfio_iommu_type1 vfio-pci
-uio uio_pci_generic ext4 nvme"
+uio uio_pci_generic ext4 nvme nvme-tcp nvmet nvmet-tcp"
 
 # Options, with their defaults.
 opt_driver=vfio-pci

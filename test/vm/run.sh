@@ -98,6 +98,11 @@ for kernel in bookworm backports; do
 		test/vm/guest-kernel.sh nvpoll-vm0 131072
 done
 rm -f "$ns2"
+# NVMe/TCP (issue 14): nvpoll's tcp:// host against the kernel's nvmet-tcp over loopback, the
+# subsystem's namespace the nvme driver's block device; vm_rw with digests off and on, and the
+# kernel's own NVMe/TCP host (nvme connect) cross-checks the data. One kernel (Debian 12's) for now.
+run_case "NVMe/TCP: tcp:// on nvmet-tcp, digests off and on, the kernel's TCP host cross-checks" \
+	--driver nvme --disk-size 64M -- test/vm/guest-tcp.sh
 run_case "setup.sh: config/status/doctor/reset, one controller in use" --driver nvme --qemu-args \
 	"-drive if=none,id=nvm1,format=raw,snapshot=on,file=null-co://,file.read-zeroes=on,file.size=64M -device nvme,serial=nvpoll-vm1,drive=nvm1,addr=0x4" \
 	-- test/vm/guest-setup.sh

@@ -259,11 +259,13 @@ static void test_other_commands(void **state)
 	/*
 	 * Compare (blocks 100..107 are zeroes now): the controller's verdict,
 	 * except on the kernel's block configs, which cannot pass it and say
-	 * which config can.
+	 * which config can; a controller without Compare (ONCS bit 0 clear,
+	 * such as Linux's nvmet) answers Invalid Command Opcode.
 	 */
 	{
 		const char *be = nvp_dev_backend(e->dev);
 		int block = !strcmp(be, "io_uring") || !strcmp(be, "libaio") || !strcmp(be, "psync");
+		int no_compare = !block && !(nvp_dev_id_ctrl(e->dev)->oncs & NVME_ONCS_COMPARE);
 		struct nvme_sqe cmp = { .opc = NVME_CMD_COMPARE, .nsid = e->info->nsid, .cdw10 = 100, .cdw12 = 7 };
 
 		memset(e->wbuf, 0, 8 * lbs);
@@ -273,6 +275,12 @@ static void test_other_commands(void **state)
 		if (block) {
 			assert_int_equal(d.err, -EOPNOTSUPP);
 			assert_non_null(strstr(nvp_errmsg(), "config io_uring_cmd passes any NVMe command"));
+		} else if (no_compare) {
+			assert_int_equal(d.err, -EIO);
+			assert_int_equal(d.status & NVME_STATUS_CODE_MASK,
+					 NVME_STATUS_CODE(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE));
+			printf("# Compare: the controller has none (ONCS %#x): Invalid Command Opcode\n",
+			       nvp_dev_id_ctrl(e->dev)->oncs);
 		} else {
 			assert_int_equal(d.err, 0);
 			e->wbuf[lbs + 3] = 1;
