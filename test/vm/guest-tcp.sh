@@ -6,6 +6,9 @@
 #     127.0.0.1:4420, any host allowed;
 #   - the driver tests (vm_rw) through tcp://127.0.0.1/NQN, without digests
 #     and with header and data digests;
+#   - Keep Alive held by nvp_admin_poll() and lost without it, the subsystem
+#     taken off the port under QD 32, reconnecting by nvp_ctrl_reset()
+#     (vm_tcp);
 #   - the kernel's own NVMe/TCP host (nvme connect -t tcp) reads with dd what
 #     nvpoll wrote over TCP, and nvpoll reads what dd wrote through it;
 #   - refusals: nothing listening, an unknown subsystem NQN, a host the
@@ -79,6 +82,8 @@ check "driver tests (vm_rw) through $uri, no digests" build/test-vm/vm_rw "$uri"
 check "driver tests (vm_rw) through $uri, header and data digests" \
 	env NVP_TCP_DIGEST=header,data build/test-vm/vm_rw "$uri"
 
+CHECK_TAIL=16 check "Keep Alive (KATO 5 s) holds a 12 s idle connection with nvp_admin_poll(), loses it without; port removal under QD32 ends every command; nvp_ctrl_reset() reconnects (vm_tcp)" \
+	build/test-vm/vm_tcp "$uri" "$cfg/ports/1/subsystems/$nqn"
 CHECK_TAIL=4 check "nvpoll-perf over TCP: QD32 4 KiB randrw --verify for 2 s" \
 	expect_out "^nvpoll-perf: $uri \\(tcp\\)" build/nvpoll-perf "$uri" -q 32 -w randrw --verify -t 2
 CHECK_TAIL=4 check "nvpoll-perf over TCP: QD1 4 KiB randread for 2 s" build/nvpoll-perf "$uri" -q 1 -t 2
