@@ -178,6 +178,27 @@ unsigned nvp_backends(struct nvp_backend_info *out, unsigned max);
 
 #define NVP_MAX_BACKENDS 16
 
+/* One record of an NVMe over Fabrics discovery log, as nvp_discover() gives it. */
+struct nvp_disc_entry {
+	char subnqn[224];	/* the subsystem's NQN */
+	char traddr[257];	/* its address ("127.0.0.1"), trailing spaces cut */
+	char trsvcid[33];	/* its port ("4420") */
+	uint8_t trtype;		/* NVME_TRTYPE_*: 3 is TCP */
+	uint8_t adrfam;		/* NVME_ADRFAM_*: 1 IPv4, 2 IPv6 */
+	uint8_t subtype;	/* NVME_NQN_*: 2 an NVM subsystem, 1 or 3 a discovery one */
+	uint16_t portid;
+	uint16_t cntlid;	/* 0xffff: any (dynamic controllers) */
+};
+
+/*
+ * Ask the discovery controller at @uri, "tcp://HOST[:PORT]" (its NQN,
+ * nqn.2014-08.org.nvmexpress.discovery, is added when none is given),
+ * which subsystems it knows: *@list gets a malloc()ed array of them (free()
+ * it; NULL for none). Returns the count, or -errno with nvp_errmsg().
+ * @opts as for nvp_dev_open() (NULL: defaults). Any thread.
+ */
+int nvp_discover(const char *uri, const struct nvp_opts *opts, struct nvp_disc_entry **list);
+
 /* One NVMe controller (PCI class 01:08:02) found by nvp_enumerate(). */
 struct nvp_pci_info {
 	char bdf[24];		/* "0000:00:05.0": the URI that opens it */

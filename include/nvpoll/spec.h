@@ -751,6 +751,54 @@ enum {
 #define NVME_DISC_SUBSYS_NQN "nqn.2014-08.org.nvmexpress.discovery"
 #define NVME_NQN_MAX 223	/* longest NQN, in bytes, without the NUL */
 
+/* Discovery log page (log 70h, Fabrics spec 1.1, 5.3): a header, then numrec entries. */
+#define NVME_LOG_DISCOVERY 0x70
+
+struct nvme_disc_log_hdr {
+	uint64_t genctr;	/* changes whenever the log does */
+	uint64_t numrec;
+	uint16_t recfmt;
+	uint8_t rsvd18[1006];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_disc_log_hdr) == 1024, "discovery log header is 1024 bytes");
+
+struct nvme_disc_log_entry {
+	uint8_t trtype;		/* NVME_TRTYPE_* */
+	uint8_t adrfam;		/* NVME_ADRFAM_* */
+	uint8_t subtype;	/* NVME_NQN_* */
+	uint8_t treq;
+	uint16_t portid;
+	uint16_t cntlid;
+	uint16_t asqsz;
+	uint16_t eflags;
+	uint8_t rsvd12[20];
+	char trsvcid[32];	/* the port, as text, space padded */
+	uint8_t rsvd64[192];
+	char subnqn[256];
+	char traddr[256];	/* the address, as text, space padded */
+	uint8_t tsas[256];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_disc_log_entry) == 1024, "discovery log entry is 1024 bytes");
+
+enum {
+	NVME_TRTYPE_RDMA = 1,
+	NVME_TRTYPE_FC = 2,
+	NVME_TRTYPE_TCP = 3,
+	NVME_TRTYPE_LOOP = 254,
+};
+enum {
+	NVME_ADRFAM_IPV4 = 1,
+	NVME_ADRFAM_IPV6 = 2,
+	NVME_ADRFAM_IB = 3,
+	NVME_ADRFAM_FC = 4,
+	NVME_ADRFAM_LOOP = 254,
+};
+enum {
+	NVME_NQN_DISC_REFERRAL = 1,	/* another discovery subsystem */
+	NVME_NQN_NVM = 2,		/* an NVM subsystem */
+	NVME_NQN_DISC_CURRENT = 3,	/* this discovery subsystem */
+};
+
 /* SGL descriptor types (type << 4 | subtype) Fabrics uses: in-capsule data, and data the transport moves. */
 #define NVME_SGL_DATA_BLOCK_OFFSET 0x01		/* Data Block, address is an offset into the capsule */
 #define NVME_SGL_TRANSPORT_DATA_BLOCK 0x5a	/* Transport SGL Data Block, address 0 */

@@ -667,6 +667,7 @@ struct tcp_bus {
 	unsigned kato_ms;	/* asked for, then what the target accepted */
 	unsigned timeout_ms;
 	uint16_t cntlid;
+	int discovery;		/* a discovery controller: no I/O queues, no namespaces */
 	pthread_mutex_t lock;	/* the admin connection: one command at a time */
 	struct tcp_conn *admin;
 	uint16_t admin_cid;
@@ -778,6 +779,7 @@ static int tcp_open(const char *addr, const struct nvp_opts *opts, struct nvp_bu
 		free(tb);
 		return err;
 	}
+	tb->discovery = !strcmp(tb->addr.subnqn, NVME_DISC_SUBSYS_NQN);
 	tb->kato_ms = opts && opts->keep_alive_ms ? opts->keep_alive_ms : TCP_DEFAULT_KATO_MS;
 	tb->timeout_ms = opts && opts->admin_timeout_ms ? opts->admin_timeout_ms : NVP_DEFAULT_ADMIN_TIMEOUT_MS;
 	snprintf(tb->target, sizeof(tb->target), "%s%s%s:%u %s", strchr(tb->addr.host, ':') ? "[" : "",
@@ -1022,6 +1024,11 @@ static int step_queues(struct nvp_dev *dev)
 	unsigned got;
 	int err;
 
+	if (tcp_bus(dev)->discovery) { /* it has only its admin queue and the discovery log */
+		dev->nr_io_queues = 0;
+		dev->io_qpairs = calloc(1, sizeof(*dev->io_qpairs));
+		return dev->io_qpairs ? 0 : nvp_set_error(-ENOMEM, "out of memory");
+	}
 	if (wanted > 65535)
 		wanted = 65535;
 	cmd.cdw11 = (wanted - 1) | (wanted - 1) << 16;
@@ -1062,7 +1069,7 @@ static int step_queues_reset(struct nvp_dev *dev)
 	struct nvme_sqe cmd = { .opc = NVME_ADMIN_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES };
 
 	cmd.cdw11 = (dev->nr_io_queues - 1) | (dev->nr_io_queues - 1) << 16;
-	if (dev->nr_io_queues && nvp_admin_sync_locked(dev, &cmd, NULL, 0, NULL))
+	if (dev->nr_io_queues && !tcp_bus(dev)->discovery && nvp_admin_sync_locked(dev, &cmd, NULL, 0, NULL))
 		nvp_log(NVP_LOG_WARN, "%s: reset: %s", dev->bus->name, nvp_errmsg());
 	return 0;
 }
@@ -1071,6 +1078,11 @@ static int step_follow(struct nvp_dev *dev)
 {
 	nvp_add_fetch_acq_rel(&tcp_bus(dev)->epoch, 1); /* qpairs load it with acquire, then reconnect */
 	return 0;
+}
+
+static int step_namespaces(struct nvp_dev *dev)
+{
+	return tcp_bus(dev)->discovery ? 0 : nvp_ns_scan(dev);
 }
 
 static void tcp_shutdown(struct nvp_dev *dev)
@@ -1089,7 +1101,7 @@ static const struct nvp_ctrl_step tcp_steps[] = {
 	{ "identify",			.open = step_identify },
 	{ "keep alive timeout",		.open = step_keep_alive },
 	{ "number of queues",		.open = step_queues,		.reset = step_queues_reset },
-	{ "namespaces",			.open = nvp_ns_scan },
+	{ "namespaces",			.open = step_namespaces },
 	{ "I/O queues follow",		.reset = step_follow },
 };
 

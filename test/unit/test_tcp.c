@@ -273,6 +273,32 @@ static void test_opts(void **state)
 	unsetenv("NVP_TCP_DIGEST");
 }
 
+/* nvp_discover(): what it takes, and a target that is not there. */
+static void test_discover_refusals(void **state)
+{
+	struct nvp_disc_entry *list = (struct nvp_disc_entry *)&list;
+	struct peer p;
+	char uri[128];
+
+	(void)state;
+	assert_int_equal(nvp_discover("sim", NULL, &list), -EINVAL);
+	assert_null(list);
+	assert_non_null(strstr(nvp_errmsg(), "use tcp://HOST[:PORT]"));
+	assert_int_equal(nvp_discover("tcp://127.0.0.1", NULL, NULL), -EINVAL);
+	peer_start(&p, CLOSE_AT_ONCE);
+	peer_stop(&p);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%u", p.port);
+	assert_int_equal(nvp_discover(uri, NULL, &list), -ECONNREFUSED);
+	/* The discovery NQN was added to the URI. */
+	assert_non_null(strstr(nvp_errmsg(), "/nqn.2014-08.org.nvmexpress.discovery"));
+	/* Connect carries the discovery NQN to the target. */
+	peer_start(&p, REFUSE_HOST);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%u", p.port);
+	assert_int_equal(nvp_discover(uri, NULL, &list), -ECONNREFUSED);
+	peer_stop(&p);
+	assert_string_equal(p.subnqn, "nqn.2014-08.org.nvmexpress.discovery");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_nothing_listening),
 		cmocka_unit_test(test_opts),
+		cmocka_unit_test(test_discover_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,8 @@
 #     (vm_tcp);
 #   - the kernel's own NVMe/TCP host (nvme connect -t tcp) reads with dd what
 #     nvpoll wrote over TCP, and nvpoll reads what dd wrote through it;
+#   - nvpoll discover (text and --json) lists the subsystem, not the one
+#     this host may not use;
 #   - refusals: nothing listening, an unknown subsystem NQN, a host the
 #     subsystem does not allow; each says so.
 #
@@ -125,6 +127,22 @@ check "dd writes through the kernel's TCP host, nvpoll reads it over TCP" bash -
 	"dd if='$tmp/b' of='$kblk' bs=512 seek=16384 oflag=direct conv=notrunc status=none &&
 	 '$nvpoll' read '$uri' --nsid 1 --slba 16384 --nlb 64 --data '$tmp/b.n' && cmp '$tmp/b' '$tmp/b.n'"
 nvme disconnect -n "$nqn" >/dev/null 2>&1
+
+# Discovery: the subsystems the target lists for this host (not the one closed to it).
+check "nvpoll discover tcp://127.0.0.1: $nqn at 127.0.0.1:4420, not $closed" bash -c \
+	"'$nvpoll' discover tcp://127.0.0.1 >'$tmp/disc' && cat '$tmp/disc' &&
+	 grep -Eq '^tcp +nvm +127\.0\.0\.1 +4420 +1 +$nqn\$' '$tmp/disc' && ! grep -q '$closed' '$tmp/disc'"
+cat >"$tmp/disc.py" <<EOF
+import json, sys
+d = json.load(sys.stdin)
+r = [x for x in d["records"] if x["subnqn"] == "$nqn"]
+assert len(r) == 1, d
+assert (r[0]["trtype"], r[0]["subtype"], r[0]["traddr"], r[0]["trsvcid"], r[0]["adrfam"]) == ("tcp", "nvm", "127.0.0.1", "4420", 1), r
+assert not [x for x in d["records"] if x["subnqn"] == "$closed"], d
+print(len(d["records"]), "records, ours:", r[0])
+EOF
+check "nvpoll discover tcp://127.0.0.1:4420 --json" bash -c \
+	"'$nvpoll' discover tcp://127.0.0.1:4420 --json | python3 '$tmp/disc.py'"
 
 # What a target refuses, in words.
 check "nothing listening on port 4421: refused, naming the target" \

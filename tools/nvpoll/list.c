@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nvpoll list and list-backends: what is there to open, and how.
+ * nvpoll list, list-backends and discover: what is there to open, and how.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,6 +125,68 @@ int cmd_list(const struct args *a)
 	return 0;
 }
 
+static const char *disc_subtype(unsigned t)
+{
+	return t == NVME_NQN_NVM ? "nvm" : t == NVME_NQN_DISC_CURRENT ? "discovery (this one)" :
+	       t == NVME_NQN_DISC_REFERRAL ? "discovery (referral)" : "unknown";
+}
+
+static const char *disc_trtype(unsigned t)
+{
+	return t == NVME_TRTYPE_TCP ? "tcp" : t == NVME_TRTYPE_RDMA ? "rdma" : t == NVME_TRTYPE_FC ? "fc" :
+	       t == NVME_TRTYPE_LOOP ? "loop" : "unknown";
+}
+
+/* The discovery log of the target at a->dev. */
+static int cmd_discover(const struct args *a)
+{
+	struct nvp_disc_entry *e;
+	struct nvp_opts opts;
+	int n;
+
+	nvp_opts_init(&opts);
+	opts.be = a->be;
+	opts.mem = a->mem;
+	n = nvp_discover(a->dev, &opts, &e);
+	if (n < 0) {
+		return op_error("%s", cli_errmsg());
+	}
+	if (a->fmt == OUT_JSON)
+		printf("{\"records\":[");
+	else if (n)
+		printf("%-5s %-21s %-40s %-6s %-5s %s\n", "TYPE", "SUBTYPE", "ADDRESS", "PORT", "PORTID", "NQN");
+	else
+		printf("the discovery controller lists no subsystem for this host\n");
+	for (int i = 0; i < n; i++) {
+		if (a->fmt != OUT_JSON) {
+			printf("%-5s %-21s %-40s %-6s %-5u %s\n", disc_trtype(e[i].trtype), disc_subtype(e[i].subtype),
+			       e[i].traddr, e[i].trsvcid, e[i].portid, e[i].subnqn);
+			continue;
+		}
+		printf("%s{\"trtype\":", i ? "," : "");
+		tool_json_str(disc_trtype(e[i].trtype));
+		printf(",\"subtype\":");
+		tool_json_str(e[i].subtype == NVME_NQN_NVM ? "nvm" : "discovery");
+		printf(",\"adrfam\":%u,\"traddr\":", e[i].adrfam);
+		tool_json_str(e[i].traddr);
+		printf(",\"trsvcid\":");
+		tool_json_str(e[i].trsvcid);
+		printf(",\"portid\":%u,\"cntlid\":%u,\"subnqn\":", e[i].portid, e[i].cntlid);
+		tool_json_str(e[i].subnqn);
+		printf("}");
+	}
+	if (a->fmt == OUT_JSON)
+		printf("]}\n");
+	free(e);
+	return 0;
+}
+
+static int run_discover(struct nvp_dev *dev, const struct args *a)
+{
+	(void)dev;
+	return cmd_discover(a);
+}
+
 static int run_list(struct nvp_dev *dev, const struct args *a)
 {
 	(void)dev;
@@ -142,5 +204,7 @@ const struct cmd list_cmds[] = {
 	  1, NULL, run_list, NULL },
 	{ "list-backends", "[--json]", "the configs built in, and whether each is usable here now",
 	  1, NULL, run_list_backends, NULL },
+	{ "discover", "tcp://HOST[:PORT] [--json]", "the subsystems an NVMe/TCP target's discovery controller lists",
+	  NO_DEV_TARGET, NULL, run_discover, NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL },
 };

@@ -333,8 +333,10 @@ int main(int argc, char **argv)
 	c = find_cmd(a.cmd);
 	if (!c)
 		return usage_error("unknown command '%s' (nvpoll --help lists them)", a.cmd);
-	if (c->no_dev && a.dev)
+	if (c->no_dev == 1 && a.dev)
 		return usage_error("%s takes no DEVICE", a.cmd);
+	if (c->no_dev == NO_DEV_TARGET && !a.dev)
+		return usage_error("%s needs a target: nvpoll %s tcp://HOST[:PORT]", a.cmd, a.cmd);
 	if (!c->no_dev && !a.dev)
 		return usage_error("%s needs a DEVICE: a PCI address such as 0000:00:05.0 (nvpoll list), or sim",
 				   a.cmd);

@@ -52,8 +52,10 @@ struct args {
  * One command: its name, one line of help, and what it runs. @check (may
  * be NULL) vets the options before the device is opened (opening resets
  * the controller), and may open the --data file; @run gets the open
- * device, or NULL when @no_dev.
+ * device, or NULL when @no_dev: 1 the command takes no DEVICE,
+ * NO_DEV_TARGET it takes one it reaches itself (discover's tcp://HOST).
  */
+#define NO_DEV_TARGET 2
 struct cmd {
 	const char *name, *synopsis, *help;
 	int no_dev;
