@@ -115,8 +115,9 @@ static int parse_filename(const char *name, char *uri, size_t len, uint32_t *nsi
 	memcpy(dev, name, n);
 	dev[n] = '\0';
 	if (strcmp(dev, "sim") == 0 || strncmp(dev, "sim:", 4) == 0 || strcmp(dev, "nil") == 0 ||
-	    strncmp(dev, "nil:", 4) == 0 || strncmp(dev, "/dev/", 5) == 0) {
-		snprintf(uri, len, "%s", dev); /* the library checks kernel nodes (/dev/ngXnY, /dev/nvmeXnY) */
+	    strncmp(dev, "nil:", 4) == 0 || strncmp(dev, "/dev/", 5) == 0 || strncmp(dev, "tcp://", 6) == 0) {
+		/* The library checks kernel nodes (/dev/ngXnY, /dev/nvmeXnY) and tcp:// URIs. */
+		snprintf(uri, len, "%s", dev);
 		return 0;
 	}
 	for (char *p = dev; *p; p++) {
@@ -246,7 +247,7 @@ static int attach_file(struct thread_data *td, struct fio_file *f)
 	if (parse_filename(f->file_name, uri, sizeof(uri), &nsid)) {
 		log_err("nvpoll-fio: '%s' is not a device: write a PCI address with '.' for ':' "
 			"(0000.00.05.0, or escape each ':' as '\\:'), optionally /ns=N, a kernel node /dev/ngXnY or "
-			"/dev/nvmeXnY, sim or nil\n",
+			"/dev/nvmeXnY, sim, nil, or tcp\\://HOST/NQN with each ':' escaped\n",
 			f->file_name);
 		return -EINVAL;
 	}

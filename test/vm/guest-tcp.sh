@@ -90,6 +90,14 @@ CHECK_TAIL=4 check "nvpoll-perf over TCP: QD32 4 KiB randrw --verify for 2 s" \
 	expect_out "^nvpoll-perf: $uri \\(tcp\\)" build/nvpoll-perf "$uri" -q 32 -w randrw --verify -t 2
 CHECK_TAIL=4 check "nvpoll-perf over TCP: QD1 4 KiB randread for 2 s" build/nvpoll-perf "$uri" -q 1 -t 2
 
+# fio's nvpoll engine on a tcp:// filename (each ':' escaped for fio): its crc32c verify job.
+fio_uri=${uri//:/\\:}
+check "fio ioengine on $uri: crc32c verify job" bash -c \
+	"cd '$tmp' && fio --ioengine=external:'$PWD/build/nvpoll-fio.so' --thread=1 --filename='$fio_uri' \
+	 --name=verify --rw=randwrite --bs=4k --size=8m --iodepth=16 --iodepth_batch=4 \
+	 --iodepth_batch_complete_min=1 --verify=crc32c --do_verify=1 >fio.out 2>&1; rc=\$?;
+	 cat fio.out; [ \$rc = 0 ] && ! grep -E 'err= *[1-9]' fio.out"
+
 # The kernel's own NVMe/TCP host on the same subsystem.
 pattern() { # FILE BLOCKS SEED
 	python3 -c "import random,sys; r=random.Random($3); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range($2 * 512)))" >"$1"
