@@ -245,6 +245,10 @@ enum nvme_sc_cmd_specific {
 	NVME_SC_INVALID_QUEUE_DELETION = 0x0c,
 	NVME_SC_FEATURE_NOT_SAVEABLE = 0x0d,
 	NVME_SC_FEATURE_NOT_CHANGEABLE = 0x0e,
+	NVME_SC_NS_ALREADY_ATTACHED = 0x18,	/* Namespace Attachment */
+	NVME_SC_NS_IS_PRIVATE = 0x19,
+	NVME_SC_NS_NOT_ATTACHED = 0x1a,
+	NVME_SC_CTRL_LIST_INVALID = 0x1c,
 	NVME_SC_CONFLICTING_ATTRS = 0x80,
 	NVME_SC_INVALID_PI = 0x81,
 	NVME_SC_READ_ONLY = 0x82,
@@ -319,7 +323,28 @@ enum nvme_identify_cns {
 	NVME_ID_CNS_CTRL = 0x01,
 	NVME_ID_CNS_NS_ACTIVE_LIST = 0x02,
 	NVME_ID_CNS_NS_DESC_LIST = 0x03,
+	NVME_ID_CNS_NS_ALLOC_LIST = 0x10,	/* allocated (attached or not) namespace ids */
+	NVME_ID_CNS_NS_ALLOC = 0x11,		/* Identify Namespace of an allocated namespace */
+	NVME_ID_CNS_NS_CTRL_LIST = 0x12,	/* controllers a namespace is attached to */
+	NVME_ID_CNS_CTRL_LIST = 0x13,		/* controllers in the subsystem */
 };
+
+/* Namespace Attachment: CDW10 bits 3:0, SEL. */
+enum nvme_ns_attach_sel {
+	NVME_NS_ATTACH_SEL_ATTACH = 0,
+	NVME_NS_ATTACH_SEL_DETACH = 1,
+};
+
+/*
+ * Controller List (Namespace Attachment data, Identify CNS 12h/13h): a
+ * count, then that many controller ids, ascending.
+ */
+#define NVME_CTRL_LIST_MAX 2047
+struct nvme_ctrl_list {
+	uint16_t num;
+	uint16_t ids[NVME_CTRL_LIST_MAX];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_ctrl_list) == 4096, "Controller List is 4096 bytes");
 
 /* Feature identifiers. */
 enum nvme_feature_id {
@@ -511,6 +536,7 @@ NVME_STATIC_ASSERT(sizeof(struct nvme_id_ctrl) == 4096, "Identify Controller is 
 
 /* OACS bits: optional admin commands. */
 #define NVME_OACS_FORMAT (1u << 1)	/* Format NVM */
+#define NVME_OACS_NS_MGMT (1u << 3)	/* Namespace Management and Namespace Attachment */
 #define NVME_OACS_DBBUF (1u << 8)	/* Doorbell Buffer Config */
 
 /* ONCS bits: optional NVM commands. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The admin command set: Identify, Get/Set Features, Get Log Page,
- * Asynchronous Event Request, Keep Alive, and the dispatch table (queue
+ * Format NVM, Namespace Attachment, Asynchronous Event Request, Keep
+ * Alive, and the dispatch table (queue
  * management and Abort live in sim_queue.c, next to the queues; Doorbell
  * Buffer Config in sim_dbbuf.c).
  */
@@ -42,10 +43,11 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	id->ieee[1] = 0x54;
 	id->ieee[2] = 0x52;
 	id->mdts = (uint8_t)sim->cfg.mdts;
-	id->cntlid = 1;
+	id->cntlid = SIM_CNTLID;
 	id->ver = SIM_VS;
 	id->cntrltype = 1; /* I/O controller */
-	id->oacs = NVME_OACS_FORMAT | (sim->cfg.dbbuf ? NVME_OACS_DBBUF : 0);
+	/* Bit 3: Namespace Attachment; Namespace Management (create, delete) is not modelled. */
+	id->oacs = NVME_OACS_FORMAT | NVME_OACS_NS_MGMT | (sim->cfg.dbbuf ? NVME_OACS_DBBUF : 0);
 	id->acl = 3;
 	id->aerl = SIM_AERL;
 	id->frmw = 0x3; /* one slot, slot 1 read-only */
@@ -97,13 +99,22 @@ static void sim_id_ns(const struct nvp_sim *sim, uint32_t nsid, struct nvme_id_n
 	sim_ns_eui(nsid, id->nguid, sizeof(id->nguid));
 }
 
-static void sim_id_ns_list(const struct nvp_sim *sim, uint32_t after, uint32_t *list)
+/* Namespace ids above @after: the active ones (CNS 02h), or every allocated one (CNS 10h). */
+static void sim_id_ns_list(const struct nvp_sim *sim, uint32_t after, bool all, uint32_t *list)
 {
 	uint32_t nsid;
 	unsigned n = 0;
 
 	for (nsid = after + 1; nsid <= sim->cfg.nr_ns && n < SIM_NS_LIST_MAX; nsid++)
-		list[n++] = nsid;
+		if (all || sim->ns[nsid - 1].attached)
+			list[n++] = nsid;
+}
+
+/* Controller ids from @from up: all (CNS 13h), or those @ns is attached to (CNS 12h). */
+static void sim_id_ctrl_list(const struct sim_ns *ns, uint16_t from, struct nvme_ctrl_list *l)
+{
+	if (SIM_CNTLID >= from && (!ns || ns->attached))
+		l->ids[l->num++] = SIM_CNTLID;
 }
 
 /* Namespace Identification Descriptors: EUI-64 (type 1) and NGUID (type 2). */
@@ -119,6 +130,11 @@ static void sim_id_ns_descs(uint32_t nsid, uint8_t *buf)
 
 static bool sim_nsid_active(const struct nvp_sim *sim, uint32_t nsid)
 {
+	return nsid && nsid <= sim->cfg.nr_ns && sim->ns[nsid - 1].attached;
+}
+
+static bool sim_nsid_allocated(const struct nvp_sim *sim, uint32_t nsid)
+{
 	return nsid && nsid <= sim->cfg.nr_ns;
 }
 
@@ -132,14 +148,30 @@ static uint16_t sim_admin_identify(struct nvp_sim *sim, struct sim_cmd *cmd)
 		sim_id_ctrl(sim, (struct nvme_id_ctrl *)buf);
 		break;
 	case NVME_ID_CNS_NS:
-		if (!sim_nsid_active(sim, nsid))
+		/* An inactive (detached) namespace id: a structure of zeroes. */
+		if (!sim_nsid_allocated(sim, nsid))
+			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+		if (sim_nsid_active(sim, nsid))
+			sim_id_ns(sim, nsid, (struct nvme_id_ns *)buf);
+		break;
+	case NVME_ID_CNS_NS_ALLOC:
+		if (!sim_nsid_allocated(sim, nsid))
 			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
 		sim_id_ns(sim, nsid, (struct nvme_id_ns *)buf);
 		break;
 	case NVME_ID_CNS_NS_ACTIVE_LIST:
+	case NVME_ID_CNS_NS_ALLOC_LIST:
 		if (nsid >= 0xfffffffeu)
 			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
-		sim_id_ns_list(sim, nsid, (uint32_t *)buf);
+		sim_id_ns_list(sim, nsid, (cmd->sqe.cdw10 & 0xff) == NVME_ID_CNS_NS_ALLOC_LIST, (uint32_t *)buf);
+		break;
+	case NVME_ID_CNS_NS_CTRL_LIST: /* CDW10 bits 31:16: the first controller id */
+		if (!sim_nsid_allocated(sim, nsid))
+			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+		sim_id_ctrl_list(&sim->ns[nsid - 1], (uint16_t)(cmd->sqe.cdw10 >> 16), (struct nvme_ctrl_list *)buf);
+		break;
+	case NVME_ID_CNS_CTRL_LIST:
+		sim_id_ctrl_list(NULL, (uint16_t)(cmd->sqe.cdw10 >> 16), (struct nvme_ctrl_list *)buf);
 		break;
 	case NVME_ID_CNS_NS_DESC_LIST:
 		if (!sim_nsid_active(sim, nsid))
@@ -381,11 +413,13 @@ static uint16_t sim_admin_format(struct nvp_sim *sim, struct sim_cmd *cmd)
 		return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
 	lbads = SIM_LBAF_LBADS(lbaf);
 	for (i = first; i <= last; i++)
-		if (sim->ns[i].bytes & ((1ull << lbads) - 1))
+		if (sim->ns[i].attached && sim->ns[i].bytes & ((1ull << lbads) - 1))
 			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
 	for (i = first; i <= last; i++) {
 		struct sim_ns *ns = &sim->ns[i];
 
+		if (!ns->attached)
+			continue;
 		sim_ns_erase(sim, ns);
 		ns->lbads = lbads;
 		ns->nsze = ns->bytes >> lbads;
@@ -393,6 +427,54 @@ static uint16_t sim_admin_format(struct nvp_sim *sim, struct sim_cmd *cmd)
 	}
 	if (sim_file_store_geometry(sim)) {
 		nvp_log(NVP_LOG_WARN, "sim: format: %s", nvp_errmsg());
+		return SIM_SC(NVME_SC_INTERNAL);
+	}
+	if (sim->feat.aec & 1u << 8)
+		sim_post_event(sim, NVME_SET(NVME_AER_NOTICE, AER_TYPE) | NVME_SET(0, AER_INFO) |
+					    NVME_SET(NVME_LOG_CHANGED_NS, AER_LID));
+	return 0;
+}
+
+/* ---- Namespace Attachment ------------------------------------------------ */
+
+/*
+ * SEL 0 attaches namespace NSID to the controllers of the list, SEL 1
+ * detaches it; the subsystem has one controller (SIM_CNTLID), so that is
+ * the only id a list may hold. Checks in QEMU's order: the namespace, the
+ * list, then the state. The Changed Namespace List names the namespace
+ * and a Namespace Attribute Changed notice goes out when AEC bit 8 asks.
+ */
+static uint16_t sim_admin_ns_attach(struct nvp_sim *sim, struct sim_cmd *cmd)
+{
+	_Alignas(8) struct nvme_ctrl_list list;
+	uint32_t nsid = cmd->sqe.nsid, sel = cmd->sqe.cdw10 & 0xf;
+	struct sim_ns *ns;
+	uint16_t st;
+	unsigned i;
+
+	if (sel > NVME_NS_ATTACH_SEL_DETACH)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	if (nsid == 0xffffffffu)
+		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+	if (!sim_nsid_allocated(sim, nsid))
+		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+	ns = &sim->ns[nsid - 1];
+	st = sim_from_host(sim, cmd, &list, sizeof(list));
+	if (st)
+		return st;
+	if (!list.num || list.num > NVME_CTRL_LIST_MAX)
+		return SIM_ERR_CMD(NVME_SC_CTRL_LIST_INVALID);
+	for (i = 0; i < list.num; i++)
+		if (list.ids[i] != SIM_CNTLID)
+			return SIM_ERR_CMD(NVME_SC_CTRL_LIST_INVALID);
+	if (sel == NVME_NS_ATTACH_SEL_ATTACH && ns->attached)
+		return SIM_ERR_CMD(NVME_SC_NS_ALREADY_ATTACHED);
+	if (sel == NVME_NS_ATTACH_SEL_DETACH && !ns->attached)
+		return SIM_ERR_CMD(NVME_SC_NS_NOT_ATTACHED);
+	ns->attached = sel == NVME_NS_ATTACH_SEL_ATTACH;
+	sim->changed_ns |= 1u << (nsid - 1);
+	if (sim_file_store_geometry(sim)) {
+		nvp_log(NVP_LOG_WARN, "sim: namespace attachment: %s", nvp_errmsg());
 		return SIM_SC(NVME_SC_INTERNAL);
 	}
 	if (sim->feat.aec & 1u << 8)
@@ -439,4 +521,5 @@ const struct sim_cmd_desc sim_admin_cmds[256] = {
 	[NVME_ADMIN_KEEP_ALIVE] = { sim_admin_keep_alive },
 	[NVME_ADMIN_DBBUF_CONFIG] = { sim_dbbuf_config },
 	[NVME_ADMIN_FORMAT_NVM] = { sim_admin_format },
+	[NVME_ADMIN_NS_ATTACH] = { sim_admin_ns_attach },
 };

@@ -13,7 +13,10 @@
  * created sparse (ftruncate): a namespace costs the blocks written to it,
  * and Deallocate / Write Zeroes punch the blocks out again.
  *
- * Geometry: a file remembers its namespaces' count, sizes and LBA sizes.
+ * Geometry: a file remembers its namespaces' count, sizes and LBA sizes,
+ * and which are detached (Namespace Attachment), as a controller keeps
+ * that across power cycles: the file's state wins over detached=, which
+ * only sets up a new file.
  * Options that give none of ns=, lbads=, size= take them from the file;
  * options that give any must match it, or the open fails (-EINVAL) with
  * both geometries in the message, rather than misreading the data.
@@ -42,8 +45,9 @@ struct sim_file_ns {
 	uint64_t offset;	/* bytes from the start of the file */
 	uint64_t bytes;
 	uint32_t lbads;		/* log2 of the LBA data size */
-	uint32_t rsvd;
+	uint32_t flags;		/* SIM_FILE_NS_DETACHED; 0 in files older than the flag */
 };
+#define SIM_FILE_NS_DETACHED 1u
 
 struct sim_file_hdr {
 	char magic[8];
@@ -68,7 +72,8 @@ uint64_t sim_file_ns_offset(const struct sim_cfg *cfg, unsigned i)
 }
 
 /* The header the configured geometry gives. */
-static void sim_file_hdr_build(const struct sim_cfg *cfg, const unsigned *lbads, struct sim_file_hdr *h)
+static void sim_file_hdr_build(const struct sim_cfg *cfg, const unsigned *lbads, uint32_t detached,
+			       struct sim_file_hdr *h)
 {
 	unsigned i;
 
@@ -80,6 +85,7 @@ static void sim_file_hdr_build(const struct sim_cfg *cfg, const unsigned *lbads,
 		h->ns[i].offset = sim_file_ns_offset(cfg, i);
 		h->ns[i].bytes = cfg->size[i];
 		h->ns[i].lbads = lbads[i];
+		h->ns[i].flags = detached & 1u << i ? SIM_FILE_NS_DETACHED : 0;
 	}
 	h->file_bytes = h->ns[cfg->nr_ns - 1].offset + h->ns[cfg->nr_ns - 1].bytes;
 }
@@ -109,7 +115,7 @@ static bool sim_file_hdr_valid(const struct sim_file_hdr *h, uint64_t file_bytes
 		const struct sim_file_ns *ns = &h->ns[i];
 
 		if (ns->lbads < 9 || ns->lbads > 16 || !ns->bytes || ns->bytes & ((1ull << ns->lbads) - 1) ||
-		    ns->offset != end || ns->bytes > UINT64_MAX / 2 - ns->offset)
+		    ns->offset != end || ns->bytes > UINT64_MAX / 2 - ns->offset || ns->flags & ~SIM_FILE_NS_DETACHED)
 			return false;
 		end = NVP_ALIGN_UP(ns->offset + ns->bytes, SIM_FILE_NS_ALIGN);
 	}
@@ -132,7 +138,11 @@ static int sim_file_create(struct nvp_sim *sim, struct sim_file_hdr *h)
 {
 	int err;
 
-	sim_file_hdr_build(&sim->cfg, sim->cfg.lbads, h);
+	if ((uint64_t)sim->cfg.detached >> sim->cfg.nr_ns)
+		return nvp_set_error(-EINVAL, "sim option detached= names namespace %u, but the new file %s has "
+				     "namespaces 1 to %u", 32 - (unsigned)__builtin_clz(sim->cfg.detached), sim->cfg.file,
+				     sim->cfg.nr_ns);
+	sim_file_hdr_build(&sim->cfg, sim->cfg.lbads, sim->cfg.detached, h);
 	err = sim_file_write_hdr(sim, h);
 	if (err)
 		return err;
@@ -148,19 +158,27 @@ static int sim_file_adopt(struct nvp_sim *sim, const struct sim_file_hdr *h)
 	struct sim_cfg *cfg = &sim->cfg;
 	struct sim_file_hdr want;
 	char have_s[320], want_s[320];
+	uint32_t detached = 0;
 	unsigned i;
 
+	for (i = 0; i < h->nr_ns; i++)
+		if (h->ns[i].flags & SIM_FILE_NS_DETACHED)
+			detached |= 1u << i;
 	if (!cfg->geometry_given) {
 		cfg->nr_ns = h->nr_ns;
 		for (i = 0; i < h->nr_ns; i++) {
 			cfg->size[i] = h->ns[i].bytes;
 			cfg->lbads[i] = h->ns[i].lbads;
 		}
+		cfg->detached = detached;
 		return 0;
 	}
-	sim_file_hdr_build(cfg, cfg->lbads, &want);
-	if (!memcmp(&want, h, sizeof(want)))
+	/* The attachment state is the file's, not part of the geometry compared. */
+	sim_file_hdr_build(cfg, cfg->lbads, detached, &want);
+	if (!memcmp(&want, h, sizeof(want))) {
+		cfg->detached = detached;
 		return 0;
+	}
 	sim_file_geometry_str(h, have_s, sizeof(have_s));
 	sim_file_geometry_str(&want, want_s, sizeof(want_s));
 	return nvp_set_error(-EINVAL, "sim file %s holds namespaces %s but the options ask for %s: "
@@ -220,16 +238,20 @@ int sim_file_zero(struct nvp_sim *sim, const struct sim_ns *ns, uint64_t off, ui
 			 (off_t)(ns->file_off + off), (off_t)len) ? -errno : 0;
 }
 
-/* After a Format NVM changed an LBA size: the file remembers the new one. */
+/* After a Format NVM or a Namespace Attachment: the file remembers the new LBA sizes and state. */
 int sim_file_store_geometry(struct nvp_sim *sim)
 {
 	struct sim_file_hdr h;
 	unsigned lbads[SIM_MAX_NS], i;
+	uint32_t detached = 0;
 
 	if (sim->file_fd < 0)
 		return 0;
-	for (i = 0; i < sim->cfg.nr_ns; i++)
+	for (i = 0; i < sim->cfg.nr_ns; i++) {
 		lbads[i] = sim->ns[i].lbads;
-	sim_file_hdr_build(&sim->cfg, lbads, &h);
+		if (!sim->ns[i].attached)
+			detached |= 1u << i;
+	}
+	sim_file_hdr_build(&sim->cfg, lbads, detached, &h);
 	return sim_file_write_hdr(sim, &h);
 }

@@ -47,6 +47,7 @@ int sim_ns_init(struct nvp_sim *sim)
 		ns->file_off = file_off;
 		ns->lbads = sim->cfg.lbads[i];
 		ns->nsze = ns->bytes >> ns->lbads;
+		ns->attached = !(sim->cfg.detached & 1u << i);
 	}
 	return 0;
 }
@@ -90,9 +91,17 @@ void sim_ns_erase(struct nvp_sim *sim, struct sim_ns *ns)
 	sim_ns_zero(sim, ns, 0, ns->bytes);
 }
 
-static struct sim_ns *sim_ns_of(struct nvp_sim *sim, uint32_t nsid)
+struct sim_ns *sim_ns_alloc(struct nvp_sim *sim, uint32_t nsid)
 {
 	return nsid && nsid <= sim->cfg.nr_ns ? &sim->ns[nsid - 1] : NULL;
+}
+
+/* I/O to a detached namespace is Invalid Namespace or Format, as to one that does not exist. */
+struct sim_ns *sim_ns_active(struct nvp_sim *sim, uint32_t nsid)
+{
+	struct sim_ns *ns = sim_ns_alloc(sim, nsid);
+
+	return ns && ns->attached ? ns : NULL;
 }
 
 static bool sim_lba_ok(const struct sim_ns *ns, uint64_t slba, uint64_t nlb)
@@ -112,7 +121,7 @@ struct sim_rw {
 /* Checks in the order QEMU makes them: namespace, MDTS, LBA range. */
 static uint16_t sim_rw_check(struct nvp_sim *sim, struct sim_cmd *cmd, struct sim_rw *rw, bool xfer)
 {
-	rw->ns = sim_ns_of(sim, cmd->sqe.nsid);
+	rw->ns = sim_ns_active(sim, cmd->sqe.nsid);
 	if (!rw->ns)
 		return SIM_ERR_GEN(NVME_SC_INVALID_NS);
 	rw->slba = cmd->sqe.cdw10 | (uint64_t)cmd->sqe.cdw11 << 32;
@@ -185,7 +194,7 @@ static uint16_t sim_io_write_zeroes(struct nvp_sim *sim, struct sim_cmd *cmd)
  */
 static uint16_t sim_io_flush(struct nvp_sim *sim, struct sim_cmd *cmd)
 {
-	struct sim_ns *ns = sim_ns_of(sim, cmd->sqe.nsid);
+	struct sim_ns *ns = sim_ns_active(sim, cmd->sqe.nsid);
 	unsigned i;
 
 	if (cmd->sqe.nsid != 0xffffffffu && !ns)
@@ -193,7 +202,7 @@ static uint16_t sim_io_flush(struct nvp_sim *sim, struct sim_cmd *cmd)
 	if (sim->file_fd < 0)
 		return 0;
 	for (i = 0; i < sim->cfg.nr_ns; i++)
-		if ((!ns || ns == &sim->ns[i]) && sim_file_sync(sim, &sim->ns[i]))
+		if ((ns ? ns == &sim->ns[i] : sim->ns[i].attached) && sim_file_sync(sim, &sim->ns[i]))
 			return SIM_ERR_GEN(NVME_SC_INTERNAL);
 	return 0;
 }
@@ -202,7 +211,7 @@ static uint16_t sim_io_flush(struct nvp_sim *sim, struct sim_cmd *cmd)
 static uint16_t sim_io_dsm(struct nvp_sim *sim, struct sim_cmd *cmd)
 {
 	struct nvme_dsm_range r[NVME_DSM_MAX_RANGES];
-	struct sim_ns *ns = sim_ns_of(sim, cmd->sqe.nsid);
+	struct sim_ns *ns = sim_ns_active(sim, cmd->sqe.nsid);
 	unsigned nr = (cmd->sqe.cdw10 & 0xff) + 1, i;
 	uint16_t st;
 

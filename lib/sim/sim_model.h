@@ -40,6 +40,7 @@
 #define SIM_MPSMAX 4		/* CAP.MPSMAX: pages up to 64 KiB */
 #define SIM_BAD_CID 0xffff	/* the cid of BAD_CID completions */
 #define SIM_VS 0x00010400u	/* NVMe 1.4 */
+#define SIM_CNTLID 1		/* the controller id: a subsystem of one controller */
 
 /* Status helpers: the 15-bit status field. Errors the host caused carry DNR. */
 #define SIM_SC(sc) NVME_STATUS_CODE(NVME_SCT_GENERIC, sc)
@@ -59,6 +60,7 @@ struct sim_cfg {
 	char sn[21];
 	bool geometry_given;		/* ns=, lbads= or size= was given */
 	char file[SIM_OPTS_MAX];	/* file=PATH: namespaces backed by a file, "": memory */
+	uint32_t detached;		/* bit n - 1: namespace n starts detached (a file's own state wins) */
 };
 int sim_cfg_parse(const char *opts, struct sim_cfg *cfg);
 
@@ -68,6 +70,7 @@ struct sim_ns {
 	uint64_t file_off;	/* where data starts in the backing file (sim_file.c) */
 	uint64_t nsze;		/* logical blocks */
 	unsigned lbads;
+	bool attached;		/* to the one controller (id SIM_CNTLID): active, I/O allowed */
 };
 
 /* A completion not in its CQ yet: held back by the model, or waiting for room. */
@@ -329,6 +332,10 @@ uint16_t sim_from_host(struct nvp_sim *sim, const struct sim_cmd *cmd, void *dst
 int sim_ns_init(struct nvp_sim *sim);
 void sim_ns_fini(struct nvp_sim *sim);
 void sim_ns_erase(struct nvp_sim *sim, struct sim_ns *ns);
+/* An allocated namespace (attached or not), or NULL. */
+struct sim_ns *sim_ns_alloc(struct nvp_sim *sim, uint32_t nsid);
+/* An active namespace: allocated and attached, or NULL. */
+struct sim_ns *sim_ns_active(struct nvp_sim *sim, uint32_t nsid);
 
 /*
  * LBA formats every namespace offers: index i is 2^(9 + i) bytes of data,
@@ -344,6 +351,7 @@ uint64_t sim_file_ns_offset(const struct sim_cfg *cfg, unsigned i);
 void sim_file_close(struct nvp_sim *sim);
 int sim_file_sync(struct nvp_sim *sim, const struct sim_ns *ns);
 int sim_file_zero(struct nvp_sim *sim, const struct sim_ns *ns, uint64_t off, uint64_t len);
+/* The namespaces' LBA sizes and attachment state into the header. */
 int sim_file_store_geometry(struct nvp_sim *sim);
 
 /* sim_fault.c */

@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, sn, file"
+#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, sn, file, detached"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -21,6 +21,8 @@ struct sim_lists {
 	unsigned lbads[SIM_MAX_NS];
 	uint64_t size[SIM_MAX_NS];
 	unsigned ns;		/* 0: not given */
+	unsigned nr_detached;
+	uint64_t detached[SIM_MAX_NS];	/* namespace ids */
 };
 
 struct sim_uint_opt {
@@ -191,6 +193,9 @@ static int sim_parse_one(const char *key, const char *val, struct sim_cfg *cfg, 
 		return sim_parse_sizes(key, val, l);
 	if (strcmp(key, "sn") == 0)
 		return sim_parse_sn(key, val, cfg);
+	if (strcmp(key, "detached") == 0)
+		return sim_parse_list(key, val, l->detached, &l->nr_detached, sim_parse_u64,
+				      "give namespace ids separated by ':', e.g. 2 or 2:3");
 	if (strcmp(key, "file") == 0) {
 		/* The option string is split at commas: a path cannot hold one. */
 		snprintf(cfg->file, sizeof(cfg->file), "%s", val);
@@ -223,6 +228,13 @@ static int sim_cfg_namespaces(struct sim_cfg *cfg, const struct sim_lists *l)
 			return nvp_set_error(-EINVAL, "sim namespace %u: size %llu is not a non-zero "
 					     "multiple of its %u-byte LBA size", i + 1,
 					     (unsigned long long)cfg->size[i], 1u << cfg->lbads[i]);
+	}
+	/* file= without geometry: the count is the file's, checked when a new file is made (sim_file.c). */
+	for (i = 0; i < l->nr_detached; i++) {
+		if (l->detached[i] < 1 || l->detached[i] > (cfg->file[0] && !cfg->geometry_given ? SIM_MAX_NS : nr))
+			return nvp_set_error(-EINVAL, "sim option detached=%llu: the sim has namespaces 1 to %u",
+					     (unsigned long long)l->detached[i], nr);
+		cfg->detached |= 1u << (l->detached[i] - 1);
 	}
 	return 0;
 }
