@@ -505,7 +505,7 @@ static void test_id_ctrl(void **state)
 	assert_int_equal(CLI("id-ctrl", "sim"), 0);
 	expect_out("NVME Identify Controller:\nvid       : 0x1b36\nssvid     : 0x1af4\nsn        : NVPSIM0001");
 	expect_out("\nmn        : nvpoll sim ");
-	expect_out("\noacs      : 0x102\n"); /* Format NVM, Doorbell Buffer Config */
+	expect_out("\noacs      : 0x10a\n"); /* Format NVM, Namespace Attachment, Doorbell Buffer Config */
 	expect_out("\nelpe      : 255\n");
 	expect_out("\nsubnqn    : nqn.2024-01.dev.nvpoll:sim:NVPSIM0001\n");
 	assert_int_equal(CLI("id-ctrl", "sim", "-H"), 0);
@@ -760,6 +760,81 @@ static void test_passthru(void **state)
 		       "--read and --write both given");
 }
 
+/* The kept device holds the sim file's lock: close it before the next command opens the file. */
+static void drop_kept(void)
+{
+	if (kept)
+		nvp_dev_close(kept);
+	kept = NULL;
+}
+#define NSCLI(...) (drop_kept(), CLI(__VA_ARGS__))
+
+/*
+ * attach-ns / detach-ns (and their ns-attach / ns-detach names), list-ns -a and list-ctrl, on a sim
+ * whose file keeps the attachment state from one command to the next, as a controller does.
+ */
+static void test_ns_attach(void **state)
+{
+	char dev[160];
+
+	(void)state;
+	snprintf(dev, sizeof(dev), "sim:ns=2,size=1M,detached=2,file=%s/ns.img", dir);
+	assert_int_equal(NSCLI("list-ns", dev), 0);
+	assert_string_equal(out_text, "[   0]:0x1  (1 MiB)\n");
+	assert_int_equal(NSCLI("list-ns", dev, "--all"), 0);
+	assert_string_equal(out_text, "[   0]:0x1  (1 MiB)\n[   1]:0x2\n");
+	assert_int_equal(NSCLI("list-ns", dev, "-a", "-o", "json"), 0);
+	assert_string_equal(out_text, "{\"nsid_list\":[{\"nsid\":1},{\"nsid\":2}]}\n");
+	assert_int_equal(NSCLI("list-ctrl", dev), 0);
+	assert_string_equal(out_text, "num of ctrls present: 1\n[   0]:0x1\n");
+	assert_int_equal(NSCLI("list-ctrl", dev, "-n", "2", "-o", "json"), 0);
+	assert_string_equal(out_text, "{\"num_ctrl\":0,\"ctrl_list\":[]}\n");
+	assert_int_equal(NSCLI("list-ctrl", dev, "-n", "1", "-o", "json"), 0);
+	assert_string_equal(out_text, "{\"num_ctrl\":1,\"ctrl_list\":[{\"ctrl_id\":1}]}\n");
+	assert_int_equal(NSCLI("list-ctrl", dev, "--cntid", "2"), 0);
+	assert_string_equal(out_text, "num of ctrls present: 0\n");
+	/* Detached: the library does not offer it, and the controller refuses a raw read of it. */
+	assert_int_equal(NSCLI("read", dev, "--nsid", "2", "--slba", "0", "--nlb", "1", "--data", "-"), 1);
+	expect_err("namespace 2 is not active");
+	assert_int_equal(NSCLI("io-passthru", dev, "--nsid", "2", "--opcode", "2", "--data-len", "512", "--read", "-b"), 1);
+	expect_err("Invalid Namespace or Format (SCT 0h / SC bh, DNR)");
+
+	/* Attach (to this controller: no -c), then it is listed and readable. */
+	assert_int_equal(NSCLI("attach-ns", dev, "--namespace-id", "2"), 0);
+	assert_string_equal(out_text, "attach-ns: Success, nsid:2\n");
+	assert_int_equal(NSCLI("list-ns", dev), 0);
+	assert_string_equal(out_text, "[   0]:0x1  (1 MiB)\n[   1]:0x2  (1 MiB)\n");
+	assert_int_equal(NSCLI("read", dev, "--nsid", "2", "--slba", "0", "--nlb", "1", "--data", "-"), 0);
+	assert_int_equal(out_len, LBA);
+	assert_int_equal(NSCLI("list-ctrl", dev, "-n", "2"), 0);
+	assert_string_equal(out_text, "num of ctrls present: 1\n[   0]:0x1\n");
+	assert_int_equal(NSCLI("attach-ns", dev, "-n", "2"), 1);
+	expect_err("attach-ns of namespace 2: Namespace Already Attached (SCT 1h / SC 18h, DNR)");
+
+	/* Detach by the other name, with the controller list given: gone again. */
+	assert_int_equal(NSCLI("ns-detach", dev, "-n", "2", "--controllers", "1"), 0);
+	assert_string_equal(out_text, "detach-ns: Success, nsid:2\n");
+	assert_int_equal(NSCLI("list-ns", dev), 0);
+	assert_string_equal(out_text, "[   0]:0x1  (1 MiB)\n");
+	assert_int_equal(NSCLI("io-passthru", dev, "--nsid", "2", "--opcode", "2", "--data-len", "512", "--read", "-b"), 1);
+	expect_err("Invalid Namespace or Format");
+	assert_int_equal(NSCLI("detach-ns", dev, "-n", "2"), 1);
+	expect_err("detach-ns of namespace 2: Namespace Not Attached (SCT 1h / SC 1ah, DNR)");
+	assert_int_equal(NSCLI("detach-ns", dev, "-n", "1", "-c", "1,2"), 1);
+	expect_err("Controller List Invalid (SCT 1h / SC 1ch, DNR)");
+	assert_int_equal(NSCLI("attach-ns", dev, "-n", "3"), 1);
+	expect_err("Invalid Namespace or Format");
+	assert_int_equal(NSCLI("ns-attach", dev, "-n", "2", "-c", "0x1"), 0);
+	assert_string_equal(out_text, "attach-ns: Success, nsid:2\n");
+
+	/* The command line: 2, before the device is opened. */
+	expect_refused(NSCLI("detach-ns", "sim"), "detach-ns needs --namespace-id N");
+	expect_refused(NSCLI("detach-ns", "sim", "-n", "0xffffffff"), "name one namespace");
+	expect_refused(NSCLI("attach-ns", "sim", "-n", "1", "-c", "1,,2"), "expected controller ids separated by commas");
+	expect_refused(NSCLI("attach-ns", "sim", "-n", "1", "-c", "0x10000"), "'0x10000' is not a controller id");
+	expect_refused(NSCLI("list-ctrl", "sim", "--cntid", "x"), "--cntid 'x': expected a controller id");
+}
+
 /* ---- exit statuses: 2 for the command line, 1 for the operation ------------------------ */
 
 static void test_exit_codes(void **state)
@@ -832,6 +907,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_io_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_passthru, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ns_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
 	};

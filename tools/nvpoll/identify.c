@@ -390,13 +390,16 @@ static int run_id_ns(struct nvp_dev *dev, const struct args *a)
 
 /* ---- list-ns ---------------------------------------------------------------- */
 
-/* The controller's active namespace list, read now (Identify CNS 02h), as nvme-cli's list-ns. */
+/*
+ * The controller's active namespace list, read now (Identify CNS 02h), as
+ * nvme-cli's list-ns; with --all the allocated ones, attached or not (CNS 10h).
+ */
 static int run_list_ns(struct nvp_dev *dev, const struct args *a)
 {
 	_Alignas(4096) static uint32_t list[1024];
 	unsigned n = 0;
 
-	if (nvp_identify(dev, NVME_ID_CNS_NS_ACTIVE_LIST, 0, list))
+	if (nvp_identify(dev, a->all ? NVME_ID_CNS_NS_ALLOC_LIST : NVME_ID_CNS_NS_ACTIVE_LIST, 0, list))
 		return op_error("%s", cli_errmsg());
 	while (n < 1024 && list[n])
 		n++;
@@ -419,7 +422,7 @@ static int run_list_ns(struct nvp_dev *dev, const struct args *a)
 		const struct nvp_ns *ns = nvp_ns_get(dev, list[i]);
 		char size[32] = "";
 
-		if (ns)
+		if (ns && nvp_ns_info(ns)->nsze) /* a detached one has no size here */
 			human_size(nvp_ns_info(ns)->nsze * nvp_ns_info(ns)->lba_size, size, sizeof(size));
 		printf("[%4u]:%#x%s%s%s\n", i, list[i], size[0] ? "  (" : "", size, size[0] ? ")" : "");
 	}
@@ -440,6 +443,7 @@ const struct cmd identify_cmds[] = {
 	  0, NULL, run_id_ctrl, NULL },
 	{ "id-ns", "DEVICE --nsid N [-H] [-o FMT]", "Identify Namespace, with every LBA format",
 	  0, NULL, run_id_ns, NULL },
-	{ "list-ns", "DEVICE [-o FMT]", "the active namespace ids", 0, NULL, run_list_ns, NULL },
+	{ "list-ns", "DEVICE [-a] [-o FMT]", "the active namespace ids; -a, --all: the allocated ones too",
+	  0, NULL, run_list_ns, NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL },
 };

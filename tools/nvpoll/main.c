@@ -21,7 +21,7 @@ int nvpoll_main(int argc, char **argv);
 #endif
 
 static const struct cmd *const cmd_tables[] = {
-	list_cmds, identify_cmds, log_cmds, feature_cmds, admin_cmds, io_cmds,
+	list_cmds, identify_cmds, log_cmds, feature_cmds, admin_cmds, ns_cmds, io_cmds,
 };
 
 static const char usage_head[] =
@@ -144,6 +144,8 @@ static int parse_opt(int c, struct args *a)
 		a->have_nlb = 1;
 		break;
 	case OPT_DATA: a->data = optarg; break;
+	case 'c': a->ctrls = optarg; break;
+	case 'a': a->all = 1; break;
 	case OPT_JSON: a->fmt = OUT_JSON; break;
 	case 'o': rc = parse_fmt(optarg, &a->fmt); break;
 	case OPT_BE: a->be = optarg; break;
@@ -226,18 +228,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "ad", no_argument, NULL, OPT_AD }, { "opcode", required_argument, NULL, OPT_OPCODE },
 		{ "data-len", required_argument, NULL, OPT_DATA_LEN }, { "read", no_argument, NULL, OPT_READ },
 		{ "write", no_argument, NULL, OPT_WRITE }, { "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "help", no_argument, NULL, 'h' }, { "controllers", required_argument, NULL, 'c' },
+		{ "cntid", required_argument, NULL, 'c' }, { "all", no_argument, NULL, 'a' },
 		/* --cdw2 .. --cdw15, filled in below; then the end */
-		[29] = { NULL, 0, NULL, 0 }, [43] = { NULL, 0, NULL, 0 }, [44] = { NULL, 0, NULL, 0 },
+		[32] = { NULL, 0, NULL, 0 }, [46] = { NULL, 0, NULL, 0 }, [47] = { NULL, 0, NULL, 0 },
 	};
 	int c, rc;
 
 	for (int i = 0; i < 14; i++) {
 		/* --cdw11 is get-feature's too: the entry above; this twin is never reached */
-		opts[29 + i] = (struct option){ cdw_names[i], required_argument, NULL, OPT_CDW2 + i };
+		opts[32 + i] = (struct option){ cdw_names[i], required_argument, NULL, OPT_CDW2 + i };
 	}
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, "hHbVn:o:f:v:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hHbVan:o:f:v:c:", opts, NULL)) != -1) {
 		rc = parse_opt(c, a);
 		if (rc)
 			return rc;

@@ -32,6 +32,8 @@ enum out_fmt { OUT_NORMAL, OUT_JSON, OUT_BINARY };
 
 struct args {
 	const char *cmd, *dev, *data, *be, *mem, *log;
+	const char *ctrls;	/* -c: attach-ns/detach-ns --controllers list, list-ctrl --cntid */
+	int all;		/* list-ns -a, --all: allocated namespaces (CNS 10h) */
 	uint32_t nsid;
 	uint64_t slba;
 	uint32_t nlb;
@@ -64,7 +66,8 @@ struct cmd {
 	/* After @run, or after the open failed, when @check passed: closes what @check opened; the exit status. */
 	int (*finish)(const struct args *a, int rc);
 };
-extern const struct cmd identify_cmds[], log_cmds[], feature_cmds[], io_cmds[], admin_cmds[], list_cmds[];
+extern const struct cmd identify_cmds[], log_cmds[], feature_cmds[], io_cmds[], admin_cmds[], list_cmds[],
+	ns_cmds[];
 
 /* "nvpoll: " + the message on stderr; returns EXIT_USAGE (a bad command line). */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
