@@ -103,6 +103,12 @@ rm -f "$ns2"
 # kernel's own NVMe/TCP host (nvme connect) cross-checks the data. One kernel (Debian 12's) for now.
 run_case "NVMe/TCP: tcp:// on nvmet-tcp, digests off and on, the kernel's TCP host cross-checks" \
 	--driver nvme --disk-size 64M -- test/vm/guest-tcp.sh
+# Namespace Attachment (issue 16): a second controller in an nvme-subsys, its namespace 2 detached.
+subsys="-device nvme-subsys,id=subsys0,nqn=nvpoll-subsys0 -device nvme,id=nvme1,serial=nvpoll-vm1,subsys=subsys0,addr=0x4
+$(nvme_drive nsa1 16M)-device nvme-ns,drive=nsa1,bus=nvme1,nsid=1 $(nvme_drive nsa2 16M)-device nvme-ns,drive=nsa2,bus=nvme1,nsid=2,detached=true"
+subsys=${subsys//$'\n'/ }
+run_case "ns-attach: attach-ns/detach-ns through vfio-pci, the kernel's view after rebinds" --driver nvme \
+	--disk-size 16M --qemu-args "$subsys" -- test/vm/guest-nsattach.sh 0000:00:04.0
 run_case "setup.sh: config/status/doctor/reset, one controller in use" --driver nvme --qemu-args \
 	"-drive if=none,id=nvm1,format=raw,snapshot=on,file=null-co://,file.read-zeroes=on,file.size=64M -device nvme,serial=nvpoll-vm1,drive=nvm1,addr=0x4" \
 	-- test/vm/guest-setup.sh
