@@ -45,7 +45,8 @@ static int ns_attach(struct nvp_dev *dev, uint32_t nsid, uint32_t sel, unsigned 
 	assert_non_null(l);
 	memset(l, 0, sizeof(*l));
 	l->num = (uint16_t)n;
-	memcpy(l->ids, ids, n * sizeof(*ids));
+	if (n)
+		memcpy(l->ids, ids, n * sizeof(*ids));
 	err = nvp_admin_cmd(dev, &cmd, l, sizeof(*l), &cqe);
 	if (status)
 		*status = nvp_cqe_status(&cqe) & (NVME_STATUS_CODE_MASK | NVME_STATUS_DNR);
