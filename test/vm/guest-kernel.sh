@@ -14,7 +14,7 @@
 #     controller went back to nvme;
 #   - the fio engine's crc32c verify job on /dev/ngXnY;
 #   - what the kernel configs refuse, with the config that can;
-#   - nvme-cli (the host's, through the shared root) on the kernel-bound
+#   - with --cli-checks: nvme-cli (the host's, through the shared root) on the kernel-bound
 #     controller and nvpoll -o json through vfio-pci read the same: id-ctrl,
 #     id-ns, smart-log have equal key sets, and the fields that do not change
 #     between reads are equal (serial, model, firmware, nn, nsze, ncap, the
@@ -22,9 +22,11 @@
 #     get-feature); nvpoll format takes namespace 1 from 512 B to 4 KiB
 #     blocks and back, and the kernel driver sees each size after a rebind.
 #
-# usage: guest-kernel.sh EXPECTED_SERIAL EXPECTED_NSZE (namespace 1; a namespace 2 with 4 KiB blocks too)
+# usage: guest-kernel.sh EXPECTED_SERIAL EXPECTED_NSZE [--cli-checks] (namespace 1; a namespace 2 with 4 KiB blocks too)
 set -uo pipefail
-serial=${1:?usage: guest-kernel.sh SERIAL NSZE} nsze=${2:?usage: guest-kernel.sh SERIAL NSZE}
+serial=${1:?usage: guest-kernel.sh SERIAL NSZE [--cli-checks]} nsze=${2:?usage: guest-kernel.sh SERIAL NSZE [--cli-checks]}
+cli=${3:-}
+case $cli in "" | --cli-checks) ;; *) echo "guest-kernel.sh: unknown option $cli"; exit 2 ;; esac
 cd "$(dirname "$0")/../.." || exit 1
 repo=$PWD
 bdf=${NVP_BDF:?not in a scripts/vm.sh guest (NVP_BDF unset)}
@@ -142,76 +144,81 @@ check "fio engine: crc32c verify job on $ng (io_uring_cmd)" bash -c \
 	 --iodepth_batch_complete_min=1 --verify=crc32c --do_verify=1 >fio.out 2>&1; rc=\$?;
 	 cat fio.out; [ \$rc = 0 ] && ! grep -E 'err= *[1-9]' fio.out"
 
-# nvme-cli and nvpoll read the same controller (issue 16). nvme-cli 2.3 has no get-feature
-# -o json: its text value ("Current value:0x...") stands in.
-cmp_py=test/vm/nvme-cli-compare.py
-ctrl=/dev/$(basename /sys/bus/pci/devices/"$bdf"/nvme/nvme*)
-feature_value() { nvme get-feature "$ctrl" -f "$1" | sed -n 's/.*Current value:\(0x[0-9a-f]*\).*/\1/p'; }
-check "nvme-cli reads $ctrl and $blk (kernel driver)" bash -c \
-	"nvme id-ctrl '$ctrl' -o json >'$tmp/k-ctrl.json' && nvme id-ns '$blk' -o json >'$tmp/k-ns.json' &&
-	 nvme smart-log '$ctrl' -o json >'$tmp/k-smart.json'"
-nq_k=$(feature_value 7) temp_k=$(feature_value 4)
-check "rebind $bdf to vfio-pci for nvpoll" rebind "$bdf" vfio-pci
-check "nvpoll reads $bdf (vfio-pci) -o json" bash -c \
-	"'$nvpoll' id-ctrl '$bdf' -o json >'$tmp/p-ctrl.json' && '$nvpoll' id-ns '$bdf' --nsid 1 -o json >'$tmp/p-ns.json' &&
-	 '$nvpoll' smart-log '$bdf' -o json >'$tmp/p-smart.json' &&
-	 '$nvpoll' get-feature '$bdf' -f 7 -o json >'$tmp/p-nq.json' && '$nvpoll' get-feature '$bdf' -f 4 -o json >'$tmp/p-temp.json'"
-check "id-ctrl: nvme-cli's keys, and serial, model, firmware, nn, wctemp, cctemp equal" \
-	python3 "$cmp_py" "$tmp/k-ctrl.json" "$tmp/p-ctrl.json" sn mn fr nn vid ssvid wctemp cctemp
-check "id-ns: nvme-cli's keys, and nsze, ncap, nlbaf, flbas, every LBA format equal" \
-	python3 "$cmp_py" "$tmp/k-ns.json" "$tmp/p-ns.json" nsze ncap nlbaf flbas lbafs
-check "smart-log: nvme-cli's keys, and the warning and spare fields equal" \
-	python3 "$cmp_py" "$tmp/k-smart.json" "$tmp/p-smart.json" critical_warning spare_thresh percent_used
-check "get-feature 7 (Number of Queues) and 4 (Temperature Threshold): nvme-cli's values ($nq_k, $temp_k)" \
-	python3 -c "import json,sys
-nq=json.load(open('$tmp/p-nq.json'))['value']; t=json.load(open('$tmp/p-temp.json'))['value']
-print('nvpoll: nq %#010x, temperature threshold %#010x' % (nq, t))
-sys.exit(0 if '$nq_k' and '$temp_k' and nq == int('$nq_k', 16) and t == int('$temp_k', 16) else 1)"
-# The rest of the nvme-cli-shaped commands through vfio-pci on QEMU's controller, each by what it did.
-check "error-log, fw-log, get-log: QEMU's logs" bash -c \
-	"'$nvpoll' error-log '$bdf' | grep -E '^[0-9]+ of [0-9]+ entries' &&
-	 '$nvpoll' fw-log '$bdf' | grep -E '^frs1 *: 0x' &&
-	 '$nvpoll' get-log '$bdf' --log-id 2 --log-len 512 | grep -E '^01f0: '"
-check "set-feature 4 to 0x150, get-feature reads it back, then nvme-cli's value again ($temp_k)" bash -c \
-	"'$nvpoll' set-feature '$bdf' -f 4 -v 0x150 &&
-	 '$nvpoll' get-feature '$bdf' -f 4 -o json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"value\"] != 0x150)' &&
-	 '$nvpoll' set-feature '$bdf' -f 4 -v '$temp_k'"
-pattern "$tmp/z" 8 5
-# (Deallocated blocks are not checked for zeroes: QEMU's -drive defaults to discard=ignore.)
-check "write, compare, write-zeroes zeroes it, dsm --ad, flush" bash -c \
-	"'$nvpoll' write '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z' &&
-	 '$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z' &&
-	 '$nvpoll' write-zeroes '$bdf' --nsid 1 --slba 8192 --nlb 8 && head -c 4096 /dev/zero >'$tmp/zero' &&
-	 '$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/zero' &&
-	 '$nvpoll' dsm '$bdf' --nsid 1 --slba 8200 --nlb 8 --ad && '$nvpoll' flush '$bdf'"
-check "compare of other data fails with exit 1" bash -c \
-	"'$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z'; [ \$? = 1 ]"
-check "show-regs: CC.EN and CSTS.RDY set, VS 1.4 (QEMU 7.2), the admin queue's size in AQA" bash -c \
-	"'$nvpoll' show-regs '$bdf' -o json >'$tmp/regs.json' && cat '$tmp/regs.json' &&
-	 python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))
-sys.exit(not (r[\"cc\"] & 1 and r[\"csts\"] & 1 and r[\"vs\"] == 0x10400 and r[\"aqa\"] & 0xfff))' '$tmp/regs.json'"
-check "admin-passthru Identify Controller holds the serial; io-passthru Flush" bash -c \
-	"'$nvpoll' admin-passthru '$bdf' --opcode 6 --cdw10 1 --data-len 4096 --read -b | dd bs=1 skip=4 count=20 status=none | grep -q '^$serial' &&
-	 '$nvpoll' io-passthru '$bdf' --opcode 0 --nsid 1"
-check "reset: the controller comes back and reads" bash -c \
-	"'$nvpoll' reset '$bdf' && '$nvpoll' read '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/after-reset' && cmp '$tmp/after-reset' '$tmp/zero'"
-# format: 512 B -> 4 KiB (QEMU's LBA format 4) through vfio-pci, the kernel sees it; and back.
-check "nvpoll format --lbaf 4: namespace 1 now has 4 KiB blocks" \
-	expect_out "^namespace 1: $((nsze / 8)) blocks of 4096 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 4 --force
-check "rebind $bdf to nvme" rebind "$bdf" nvme
-check "the namespace nodes are back" nodes
-check "the kernel sees 4096-byte blocks on $blk, nvme-cli LBA format 4 in use" bash -c \
-	"cat /sys/block/${blk#/dev/}/queue/logical_block_size; nvme id-ns '$blk' | grep 'in use';
-	 [ \"\$(cat /sys/block/${blk#/dev/}/queue/logical_block_size)\" = 4096 ] &&
-	 nvme id-ns '$blk' | grep -q '^lbaf  4 : .*lbads:12 .*(in use)'"
-check "rebind $bdf to vfio-pci" rebind "$bdf" vfio-pci
-check "nvpoll format --lbaf 0 --ses 1: 512 B blocks again" \
-	expect_out "^namespace 1: $nsze blocks of 512 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 0 --ses 1 --force
-check "rebind $bdf to nvme" rebind "$bdf" nvme
-check "the namespace nodes are back" nodes
-check "the kernel sees 512-byte blocks on $blk" bash -c \
-	"cat /sys/block/${blk#/dev/}/queue/logical_block_size;
-	 [ \"\$(cat /sys/block/${blk#/dev/}/queue/logical_block_size)\" = 512 ]"
+# nvme-cli and nvpoll read the same controller, and the rest of the CLI through vfio-pci
+# (issue 16): with --cli-checks, on one kernel only (they test nvpoll, not the kernel).
+cli_checks() {
+	# nvme-cli and nvpoll read the same controller (issue 16). nvme-cli 2.3 has no get-feature
+	# -o json: its text value ("Current value:0x...") stands in.
+	cmp_py=test/vm/nvme-cli-compare.py
+	ctrl=/dev/$(basename /sys/bus/pci/devices/"$bdf"/nvme/nvme*)
+	feature_value() { nvme get-feature "$ctrl" -f "$1" | sed -n 's/.*Current value:\(0x[0-9a-f]*\).*/\1/p'; }
+	check "nvme-cli reads $ctrl and $blk (kernel driver)" bash -c \
+		"nvme id-ctrl '$ctrl' -o json >'$tmp/k-ctrl.json' && nvme id-ns '$blk' -o json >'$tmp/k-ns.json' &&
+		 nvme smart-log '$ctrl' -o json >'$tmp/k-smart.json'"
+	nq_k=$(feature_value 7) temp_k=$(feature_value 4)
+	check "rebind $bdf to vfio-pci for nvpoll" rebind "$bdf" vfio-pci
+	check "nvpoll reads $bdf (vfio-pci) -o json" bash -c \
+		"'$nvpoll' id-ctrl '$bdf' -o json >'$tmp/p-ctrl.json' && '$nvpoll' id-ns '$bdf' --nsid 1 -o json >'$tmp/p-ns.json' &&
+		 '$nvpoll' smart-log '$bdf' -o json >'$tmp/p-smart.json' &&
+		 '$nvpoll' get-feature '$bdf' -f 7 -o json >'$tmp/p-nq.json' && '$nvpoll' get-feature '$bdf' -f 4 -o json >'$tmp/p-temp.json'"
+	check "id-ctrl: nvme-cli's keys, and serial, model, firmware, nn, wctemp, cctemp equal" \
+		python3 "$cmp_py" "$tmp/k-ctrl.json" "$tmp/p-ctrl.json" sn mn fr nn vid ssvid wctemp cctemp
+	check "id-ns: nvme-cli's keys, and nsze, ncap, nlbaf, flbas, every LBA format equal" \
+		python3 "$cmp_py" "$tmp/k-ns.json" "$tmp/p-ns.json" nsze ncap nlbaf flbas lbafs
+	check "smart-log: nvme-cli's keys, and the warning and spare fields equal" \
+		python3 "$cmp_py" "$tmp/k-smart.json" "$tmp/p-smart.json" critical_warning spare_thresh percent_used
+	check "get-feature 7 (Number of Queues) and 4 (Temperature Threshold): nvme-cli's values ($nq_k, $temp_k)" \
+		python3 -c "import json,sys
+	nq=json.load(open('$tmp/p-nq.json'))['value']; t=json.load(open('$tmp/p-temp.json'))['value']
+	print('nvpoll: nq %#010x, temperature threshold %#010x' % (nq, t))
+	sys.exit(0 if '$nq_k' and '$temp_k' and nq == int('$nq_k', 16) and t == int('$temp_k', 16) else 1)"
+	# The rest of the nvme-cli-shaped commands through vfio-pci on QEMU's controller, each by what it did.
+	check "error-log, fw-log, get-log: QEMU's logs" bash -c \
+		"'$nvpoll' error-log '$bdf' | grep -E '^[0-9]+ of [0-9]+ entries' &&
+		 '$nvpoll' fw-log '$bdf' | grep -E '^frs1 *: 0x' &&
+		 '$nvpoll' get-log '$bdf' --log-id 2 --log-len 512 | grep -E '^01f0: '"
+	check "set-feature 4 to 0x150, get-feature reads it back, then nvme-cli's value again ($temp_k)" bash -c \
+		"'$nvpoll' set-feature '$bdf' -f 4 -v 0x150 &&
+		 '$nvpoll' get-feature '$bdf' -f 4 -o json | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)[\"value\"] != 0x150)' &&
+		 '$nvpoll' set-feature '$bdf' -f 4 -v '$temp_k'"
+	pattern "$tmp/z" 8 5
+	# (Deallocated blocks are not checked for zeroes: QEMU's -drive defaults to discard=ignore.)
+	check "write, compare, write-zeroes zeroes it, dsm --ad, flush" bash -c \
+		"'$nvpoll' write '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z' &&
+		 '$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z' &&
+		 '$nvpoll' write-zeroes '$bdf' --nsid 1 --slba 8192 --nlb 8 && head -c 4096 /dev/zero >'$tmp/zero' &&
+		 '$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/zero' &&
+		 '$nvpoll' dsm '$bdf' --nsid 1 --slba 8200 --nlb 8 --ad && '$nvpoll' flush '$bdf'"
+	check "compare of other data fails with exit 1" bash -c \
+		"'$nvpoll' compare '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/z'; [ \$? = 1 ]"
+	check "show-regs: CC.EN and CSTS.RDY set, VS 1.4 (QEMU 7.2), the admin queue's size in AQA" bash -c \
+		"'$nvpoll' show-regs '$bdf' -o json >'$tmp/regs.json' && cat '$tmp/regs.json' &&
+		 python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))
+	sys.exit(not (r[\"cc\"] & 1 and r[\"csts\"] & 1 and r[\"vs\"] == 0x10400 and r[\"aqa\"] & 0xfff))' '$tmp/regs.json'"
+	check "admin-passthru Identify Controller holds the serial; io-passthru Flush" bash -c \
+		"'$nvpoll' admin-passthru '$bdf' --opcode 6 --cdw10 1 --data-len 4096 --read -b | dd bs=1 skip=4 count=20 status=none | grep -q '^$serial' &&
+		 '$nvpoll' io-passthru '$bdf' --opcode 0 --nsid 1"
+	check "reset: the controller comes back and reads" bash -c \
+		"'$nvpoll' reset '$bdf' && '$nvpoll' read '$bdf' --nsid 1 --slba 8192 --nlb 8 --data '$tmp/after-reset' && cmp '$tmp/after-reset' '$tmp/zero'"
+	# format: 512 B -> 4 KiB (QEMU's LBA format 4) through vfio-pci, the kernel sees it; and back.
+	check "nvpoll format --lbaf 4: namespace 1 now has 4 KiB blocks" \
+		expect_out "^namespace 1: $((nsze / 8)) blocks of 4096 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 4 --force
+	check "rebind $bdf to nvme" rebind "$bdf" nvme
+	check "the namespace nodes are back" nodes
+	check "the kernel sees 4096-byte blocks on $blk, nvme-cli LBA format 4 in use" bash -c \
+		"cat /sys/block/${blk#/dev/}/queue/logical_block_size; nvme id-ns '$blk' | grep 'in use';
+		 [ \"\$(cat /sys/block/${blk#/dev/}/queue/logical_block_size)\" = 4096 ] &&
+		 nvme id-ns '$blk' | grep -q '^lbaf  4 : .*lbads:12 .*(in use)'"
+	check "rebind $bdf to vfio-pci" rebind "$bdf" vfio-pci
+	check "nvpoll format --lbaf 0 --ses 1: 512 B blocks again" \
+		expect_out "^namespace 1: $nsze blocks of 512 bytes" "$nvpoll" format "$bdf" --nsid 1 --lbaf 0 --ses 1 --force
+	check "rebind $bdf to nvme" rebind "$bdf" nvme
+	check "the namespace nodes are back" nodes
+	check "the kernel sees 512-byte blocks on $blk" bash -c \
+		"cat /sys/block/${blk#/dev/}/queue/logical_block_size;
+		 [ \"\$(cat /sys/block/${blk#/dev/}/queue/logical_block_size)\" = 512 ]"
+}
+[ "$cli" = --cli-checks ] && cli_checks
 
 # Refusals, each naming what can.
 check "--shadow-doorbells on io_uring_cmd is refused" \
