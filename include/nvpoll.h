@@ -234,6 +234,9 @@ struct nvp_ns_info {
 	uint32_t lba_size;	/* data bytes per logical block, in-use format */
 	uint16_t ms;		/* metadata bytes per logical block */
 	uint8_t lbaf;		/* in-use LBA format index */
+	uint8_t md_extended;	/* 1: metadata inline after each block's data (FLBAS bit 4); 0: a separate buffer */
+	uint8_t pi_type;	/* end-to-end protection: 0 none, 1, 2, 3 (DPS bits 2:0) */
+	uint8_t pi_first;	/* 1: PI in the first 8 bytes of metadata, 0: the last 8 (DPS bit 3) */
 };
 
 /* Number of active namespaces; @nsids (may be NULL) gets their ids, ascending. */
@@ -241,6 +244,61 @@ unsigned nvp_ns_list(const struct nvp_dev *dev, const uint32_t **nsids);
 /* The active namespace @nsid, or NULL (errno ENOENT). Valid until close. */
 const struct nvp_ns *nvp_ns_get(const struct nvp_dev *dev, uint32_t nsid);
 const struct nvp_ns_info *nvp_ns_info(const struct nvp_ns *ns);
+
+/* ---- End-to-end protection information (PI) ---------------------------- */
+
+/*
+ * The 16-bit guard format (T10 DIF): 8 bytes of each block's metadata hold
+ * a guard (CRC-16 T10-DIF of the block's data and of any metadata before
+ * the PI), an application tag and a reference tag, big-endian (struct
+ * nvme_pi_tuple). Types 1 and 2 check the reference tag against the one
+ * expected (ILBRT, plus one per block; type 1's ILBRT is the LBA's low 32
+ * bits); type 3 does not check it. An application tag of 0xffff (types 1,
+ * 2), or that with a reference tag of 0xffffffff (type 3), turns every
+ * check of its block off.
+ */
+
+/* CRC-16 T10-DIF (polynomial 0x8bb7, no reflection, initial value 0) of @len bytes, continuing @crc. */
+uint16_t nvp_crc16_t10dif(uint16_t crc, const void *buf, size_t len);
+
+/* Per command: what the controller (or nvp_pi_verify()) checks and the tags it expects or generates. */
+#define NVP_PI_CHECK_REF NVME_PRINFO_PRCHK_REF
+#define NVP_PI_CHECK_APP NVME_PRINFO_PRCHK_APP
+#define NVP_PI_CHECK_GUARD NVME_PRINFO_PRCHK_GUARD
+#define NVP_PI_CHECK_ALL (NVP_PI_CHECK_REF | NVP_PI_CHECK_APP | NVP_PI_CHECK_GUARD)
+#define NVP_PI_PRACT NVME_PRINFO_PRACT	/* the controller generates PI on write, strips it on read */
+
+struct nvp_pi_args {
+	unsigned flags;		/* NVP_PI_CHECK_* and NVP_PI_PRACT */
+	uint32_t ref_tag;	/* reference tag of the first block (ILBRT) */
+	uint16_t app_tag;	/* application tag (LBAT) ... */
+	uint16_t app_mask;	/* ... and which of its bits are checked (LBATM) */
+};
+
+/* Where a check failed: the block (0-based, within the buffer) and the status a controller would give. */
+struct nvp_pi_error {
+	uint32_t block;
+	uint16_t status;	/* NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_GUARD_CHECK / _APPTAG_ / _REFTAG_) */
+};
+
+/*
+ * Fill the PI of @nlb blocks laid out as @fmt says (lba_size, ms, md_extended,
+ * pi_type, pi_first; nvp_ns_info() gives a namespace's): with md_extended,
+ * @data holds nlb * (lba_size + ms) bytes and @md is NULL; else @data holds
+ * the blocks and @md their nlb * ms bytes of metadata. Reference tags start
+ * at @pi->ref_tag (incrementing for types 1 and 2), application tags are
+ * @pi->app_tag. Any memory; any thread. 0, or -EINVAL.
+ */
+int nvp_pi_generate(const struct nvp_ns_info *fmt, void *data, void *md, uint32_t nlb,
+		    const struct nvp_pi_args *pi);
+/*
+ * Check the PI of @nlb blocks as the controller would with @pi->flags'
+ * NVP_PI_CHECK_* bits. 0 when all pass; -EILSEQ at the first block that
+ * fails, the check named in nvp_errmsg() ("End-to-end Guard Check Error
+ * at block 3 ...") and in *@where (may be NULL); -EINVAL for bad arguments.
+ */
+int nvp_pi_verify(const struct nvp_ns_info *fmt, const void *data, const void *md, uint32_t nlb,
+		  const struct nvp_pi_args *pi, struct nvp_pi_error *where);
 
 /* ---- DMA memory ---------------------------------------------------------- */
 

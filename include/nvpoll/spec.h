@@ -411,6 +411,46 @@ NVME_STATIC_ASSERT(sizeof(struct nvme_dsm_range) == 16, "DSM range is 16 bytes")
 #define NVME_RW_FUA (1u << 30)
 #define NVME_RW_LR (1u << 31)
 
+/*
+ * Protection information fields of Read, Write, Compare, Verify, Copy, Zone
+ * Append: PRINFO in CDW12 bits 29:26 (PRACT, then PRCHK: guard, application
+ * tag, reference tag); CDW14 the initial logical block reference tag
+ * (ILBRT); CDW15 the application tag (LBAT, 15:0) and its mask (LBATM, 31:16).
+ */
+enum {
+	NVME_RW_PRINFO_SHIFT = 26, NVME_RW_PRINFO_MASK = 0xf,
+	NVME_RW_LBAT_SHIFT = 0, NVME_RW_LBAT_MASK = 0xffff,
+	NVME_RW_LBATM_SHIFT = 16, NVME_RW_LBATM_MASK = 0xffff,
+};
+#define NVME_PRINFO_PRCHK_REF 0x1u
+#define NVME_PRINFO_PRCHK_APP 0x2u
+#define NVME_PRINFO_PRCHK_GUARD 0x4u
+#define NVME_PRINFO_PRACT 0x8u
+
+/*
+ * The protection information tuple of the 16-bit guard format, 8 bytes of
+ * a block's metadata. Unlike the rest of NVMe its fields are big-endian
+ * (as T10 DIF has them): read and write them with nvme_be16/nvme_be32.
+ */
+struct nvme_pi_tuple {
+	uint16_t guard;		/* big-endian: CRC-16 T10-DIF of the block */
+	uint16_t app_tag;	/* big-endian */
+	uint32_t ref_tag;	/* big-endian */
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_pi_tuple) == 8, "PI tuple is 8 bytes");
+#define NVME_PI_APP_ESCAPE 0xffffu	/* application tag that turns the block's checks off */
+#define NVME_PI_REF_ESCAPE 0xffffffffu	/* with it, type 3's reference tag escape */
+
+static inline uint16_t nvme_be16(uint16_t v)
+{
+	return __builtin_bswap16(v);
+}
+
+static inline uint32_t nvme_be32(uint32_t v)
+{
+	return __builtin_bswap32(v);
+}
+
 /* LBA format descriptor. */
 struct nvme_lbaf {
 	uint16_t ms;	/* metadata bytes per LBA */
@@ -553,9 +593,9 @@ struct nvme_id_ns {
 	uint8_t nsfeat;
 	uint8_t nlbaf; /* zero-based count of LBA formats */
 	uint8_t flbas; /* bits 3:0 format index (low), bit 4 extended LBA */
-	uint8_t mc;
-	uint8_t dpc;
-	uint8_t dps;
+	uint8_t mc;    /* metadata capabilities: NVME_MC_* */
+	uint8_t dpc;   /* end-to-end data protection types supported */
+	uint8_t dps;   /* end-to-end data protection type settings: NVME_DPS_* */
 	uint8_t nmic;
 	uint8_t rescap;
 	uint8_t fpi;
@@ -594,6 +634,15 @@ static inline unsigned nvme_id_ns_flbas_index(const struct nvme_id_ns *ns)
 {
 	return (ns->flbas & 0xfu) | ((ns->flbas >> 5 & 0x3u) << 4);
 }
+
+#define NVME_FLBAS_EXTENDED (1u << 4)	/* metadata inline after each block's data */
+#define NVME_MC_EXTENDED (1u << 0)	/* MC: extended LBAs supported */
+#define NVME_MC_SEPARATE (1u << 1)	/* MC: a separate metadata buffer supported */
+/* DPS: PI type (0 none, 1..3) and bit 3, PI in the first 8 bytes of metadata (else the last 8). */
+enum {
+	NVME_DPS_PIT_SHIFT = 0, NVME_DPS_PIT_MASK = 0x7,
+	NVME_DPS_PIP_SHIFT = 3, NVME_DPS_PIP_MASK = 0x1,
+};
 
 /* Error Information log entry (log 01h). */
 struct nvme_error_log {

@@ -31,6 +31,11 @@ int nvp_ns_parse(struct nvp_ns *ns, uint32_t nsid, const struct nvme_id_ns *id)
 	ns->info.lba_size = 1u << lbads;
 	ns->info.ms = id->lbaf[fmt].ms;
 	ns->info.lbaf = (uint8_t)fmt;
+	if (ns->info.ms) {
+		ns->info.md_extended = !!(id->flbas & NVME_FLBAS_EXTENDED);
+		ns->info.pi_type = (uint8_t)NVME_GET(id->dps, DPS_PIT);
+		ns->info.pi_first = (uint8_t)NVME_GET(id->dps, DPS_PIP);
+	}
 	ns->lba_shift = lbads;
 	return 0;
 }
