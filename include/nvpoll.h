@@ -426,6 +426,32 @@ int nvp_dsm(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct nvme_dsm
 int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *buf, size_t len,
 	       nvp_cb cb, void *arg);
 
+/*
+ * Read and Write on a namespace with metadata (nvp_ns_info(): ms > 0) and
+ * end-to-end protection. Extended LBAs (md_extended): @buf holds each
+ * block's data followed by its metadata, nlb * (lba_size + ms) bytes, and
+ * @md is NULL. Separate metadata: @buf holds the data, @md (DMA memory,
+ * 4-byte aligned) nlb * ms bytes of metadata. @pi (may be NULL: no checks,
+ * no PRACT) sets PRINFO, the reference tag (ILBRT) and application tag and
+ * mask; with NVP_PI_PRACT and 8-byte metadata the controller generates PI
+ * on write and strips it on read, so no metadata moves: @md is NULL and an
+ * extended @buf holds data alone. Same returns as nvp_read(); a PI check
+ * the controller fails completes with -EIO and its status (SCT 2h, SC
+ * 82h..84h): nvp_cqe_error() names it.
+ */
+int nvp_read_md(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb, void *buf,
+		void *md, const struct nvp_pi_args *pi, nvp_cb cb, void *arg);
+int nvp_write_md(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+		 const void *buf, const void *md, const struct nvp_pi_args *pi, nvp_cb cb, void *arg);
+
+/*
+ * A completion's error, worded: for @err -EIO, sets nvp_errmsg() to the
+ * status by name ("End-to-end Guard Check Error (SCT 2h / SC 82h, DNR)")
+ * and returns -EILSEQ for the three PI checks, -EIO for the others; any
+ * other @err is returned as it is. For use in a callback.
+ */
+int nvp_cqe_error(int err, const struct nvme_cqe *cqe);
+
 void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out);
 void nvp_qpair_stats_reset(struct nvp_qpair *qp);
 /* Commands posted and not yet completed. */

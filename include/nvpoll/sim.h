@@ -112,6 +112,13 @@ enum nvp_sim_fault_type {
 	NVP_SIM_FAULT_AER,
 	NVP_SIM_FAULT_RELEASE_REQUEST,
 	NVP_SIM_FAULT_SHORT_XFER,
+	/*
+	 * A matching Write is checked as usual (PI included) and completes
+	 * successfully, but its first data byte is stored flipped: data
+	 * changed behind its protection information, for a later read with
+	 * the guard check on to catch.
+	 */
+	NVP_SIM_FAULT_CORRUPT,
 };
 
 /* Filters of struct nvp_sim_match, set in .filter. */
@@ -137,7 +144,7 @@ struct nvp_sim_match {
 
 struct nvp_sim_fault {
 	enum nvp_sim_fault_type type;
-	struct nvp_sim_match match; /* DROP, DELAY, STATUS, BAD_PHASE, BAD_CID, FATAL, SHORT_XFER */
+	struct nvp_sim_match match; /* DROP, DELAY, STATUS, BAD_PHASE, BAD_CID, FATAL, SHORT_XFER, CORRUPT */
 	uint16_t status;	/* STATUS: NVME_STATUS_CODE(sct, sc) [| NVME_STATUS_DNR] */
 	unsigned delay_ms;	/* DELAY */
 	uint8_t aer_type;	/* AER: enum nvme_aer_type */

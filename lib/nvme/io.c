@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "nvme/nvme.h"
+#include "nvme/cmd.h"
 #include "nvme/prp.h"
 
 #define NVP_MAX_NLB 65536u /* the NLB field is 16 bits, zero-based */
@@ -384,4 +385,10 @@ NVP_API int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *b
 	req->sqe.prp1 = prp1;
 	req->sqe.prp2 = prp2;
 	return post(qp, req, cid, cb, arg);
+}
+
+/* For the commands of other files (lib/nvme/cmd.h): the range check of the ones above. */
+int nvp_io_check_range(const struct nvp_ns *ns, uint64_t slba, uint32_t nlb)
+{
+	return check_range(ns, slba, nlb);
 }

@@ -91,10 +91,18 @@ static void sim_id_ns(const struct nvp_sim *sim, uint32_t nsid, struct nvme_id_n
 	id->flbas = (uint8_t)(ns->lbads - SIM_LBAF_LBADS(0));
 	for (i = 0; i < SIM_NR_LBAF; i++) {
 		id->lbaf[i].lbads = (uint8_t)SIM_LBAF_LBADS(i);
+		id->lbaf[i].ms = (uint16_t)ns->ms; /* every format keeps the namespace's metadata size */
 		/* Relative performance: 4 KiB best (0), 512 B better (1), the rest good (2). */
 		id->lbaf[i].rp = SIM_LBAF_LBADS(i) == 12 ? 0 : SIM_LBAF_LBADS(i) == 9 ? 1 : 2;
 	}
 	id->dlfeat = 1; /* deallocated blocks read as zeroes */
+	if (ns->ms) {
+		id->flbas |= ns->mset ? NVME_FLBAS_EXTENDED : 0;
+		id->mc = NVME_MC_EXTENDED | NVME_MC_SEPARATE;
+		/* Types 1, 2, 3, PI first and last: all, when the metadata can hold PI. */
+		id->dpc = ns->ms >= 8 ? 0x1f : 0;
+		id->dps = (uint8_t)(NVME_SET(ns->pi, DPS_PIT) | NVME_SET(ns->pil, DPS_PIP));
+	}
 	sim_ns_eui(nsid, id->eui64, sizeof(id->eui64));
 	sim_ns_eui(nsid, id->nguid, sizeof(id->nguid));
 }
@@ -408,21 +416,34 @@ static uint16_t sim_admin_format(struct nvp_sim *sim, struct sim_cmd *cmd)
 	}
 	if (NVME_GET(cdw10, FMT_SES) > NVME_FMT_SES_CRYPTO)
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
-	/* No metadata, no protection information (DPC = 0). */
-	if (lbaf >= SIM_NR_LBAF || NVME_GET(cdw10, FMT_PI))
+	if (lbaf >= SIM_NR_LBAF)
 		return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
 	lbads = SIM_LBAF_LBADS(lbaf);
-	for (i = first; i <= last; i++)
-		if (sim->ns[i].attached && sim->ns[i].bytes & ((1ull << lbads) - 1))
+	for (i = first; i <= last; i++) {
+		if (!sim->ns[i].attached)
+			continue;
+		if (sim->ns[i].bytes & ((1ull << lbads) - 1))
 			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
+		/* PI needs 8 bytes of metadata, extended LBAs some (DPC = 0 without). */
+		if ((NVME_GET(cdw10, FMT_PI) && sim->ns[i].ms < 8) ||
+		    ((NVME_GET(cdw10, FMT_MSET) || NVME_GET(cdw10, FMT_PIL)) && !sim->ns[i].ms))
+			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
+	}
+	if (NVME_GET(cdw10, FMT_PI) > 3)
+		return SIM_ERR_CMD(NVME_SC_INVALID_PI);
 	for (i = first; i <= last; i++) {
 		struct sim_ns *ns = &sim->ns[i];
 
 		if (!ns->attached)
 			continue;
-		sim_ns_erase(sim, ns);
 		ns->lbads = lbads;
 		ns->nsze = ns->bytes >> lbads;
+		if (ns->ms) {
+			ns->mset = NVME_GET(cdw10, FMT_MSET);
+			ns->pi = NVME_GET(cdw10, FMT_PI);
+			ns->pil = NVME_GET(cdw10, FMT_PIL);
+		}
+		sim_ns_erase(sim, ns); /* after: the metadata's erased value depends on the PI type */
 		sim->changed_ns |= 1u << i;
 	}
 	if (sim_file_store_geometry(sim)) {

@@ -20,7 +20,7 @@ static bool sim_fault_per_cmd(enum nvp_sim_fault_type t)
 {
 	return t == NVP_SIM_FAULT_FATAL || t == NVP_SIM_FAULT_DROP || t == NVP_SIM_FAULT_DELAY ||
 	       t == NVP_SIM_FAULT_STATUS || t == NVP_SIM_FAULT_BAD_PHASE || t == NVP_SIM_FAULT_BAD_CID ||
-	       t == NVP_SIM_FAULT_SHORT_XFER;
+	       t == NVP_SIM_FAULT_SHORT_XFER || t == NVP_SIM_FAULT_CORRUPT;
 }
 
 static bool sim_cmd_has_lba(const struct sim_cmd *cmd)
@@ -81,6 +81,9 @@ static void sim_hit_apply(const struct nvp_sim_fault *f, struct sim_hit *hit)
 	case NVP_SIM_FAULT_SHORT_XFER:
 		hit->short_xfer = true;
 		hit->xfer_bytes = f->xfer_bytes;
+		break;
+	case NVP_SIM_FAULT_CORRUPT:
+		hit->corrupt = true;
 		break;
 	case NVP_SIM_FAULT_BAD_PHASE:
 		hit->bad_phase = true;
@@ -148,7 +151,7 @@ static int sim_fault_check(const struct nvp_sim_fault *f)
 	unsigned known = NVP_SIM_MATCH_ADMIN | NVP_SIM_MATCH_IO | NVP_SIM_MATCH_OPC |
 			 NVP_SIM_MATCH_QID | NVP_SIM_MATCH_LBA;
 
-	if (f->type < NVP_SIM_FAULT_FATAL || f->type > NVP_SIM_FAULT_SHORT_XFER)
+	if (f->type < NVP_SIM_FAULT_FATAL || f->type > NVP_SIM_FAULT_CORRUPT)
 		return nvp_set_error(-EINVAL, "sim fault: unknown type %d", (int)f->type);
 	if (!sim_fault_per_cmd(f->type))
 		return f->type == NVP_SIM_FAULT_AER && f->aer_type > 7 ?

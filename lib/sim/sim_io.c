@@ -48,6 +48,9 @@ int sim_ns_init(struct nvp_sim *sim)
 		ns->lbads = sim->cfg.lbads[i];
 		ns->nsze = ns->bytes >> ns->lbads;
 		ns->attached = !(sim->cfg.detached & 1u << i);
+		err = sim_md_init(sim, ns, i);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -56,9 +59,11 @@ void sim_ns_fini(struct nvp_sim *sim)
 {
 	unsigned i;
 
-	for (i = 0; i < SIM_MAX_NS; i++)
+	for (i = 0; i < SIM_MAX_NS; i++) {
 		if (sim->ns[i].data)
 			munmap(sim->ns[i].data, sim->ns[i].bytes);
+		sim_md_fini(&sim->ns[i]);
+	}
 	sim_file_close(sim);
 }
 
@@ -67,11 +72,12 @@ void sim_ns_fini(struct nvp_sim *sim)
  * file, MADV_DONTNEED would only drop the cached copy, so blocks are
  * punched out of the file instead.
  */
-static void sim_ns_zero(struct nvp_sim *sim, struct sim_ns *ns, uint64_t off, uint64_t len)
+void sim_ns_zero(struct nvp_sim *sim, struct sim_ns *ns, uint64_t off, uint64_t len)
 {
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = NVP_ALIGN_UP(off, pg), end = (off + len) & ~(pg - 1);
 
+	sim_md_zero(ns, off >> ns->lbads, len >> ns->lbads);
 	if (sim->file_fd >= 0) {
 		if (sim_file_zero(sim, ns, off, len))
 			memset(ns->data + off, 0, len);
@@ -109,17 +115,8 @@ static bool sim_lba_ok(const struct sim_ns *ns, uint64_t slba, uint64_t nlb)
 	return slba < ns->nsze && nlb <= ns->nsze - slba;
 }
 
-/* A Read, Write, Compare or Write Zeroes, decoded and checked. */
-struct sim_rw {
-	struct sim_ns *ns;
-	uint64_t slba;
-	uint32_t nlb;
-	size_t len;	/* bytes */
-	uint8_t *data;	/* in the namespace */
-};
-
 /* Checks in the order QEMU makes them: namespace, MDTS, LBA range. */
-static uint16_t sim_rw_check(struct nvp_sim *sim, struct sim_cmd *cmd, struct sim_rw *rw, bool xfer)
+uint16_t sim_rw_check(struct nvp_sim *sim, struct sim_cmd *cmd, struct sim_rw *rw, bool xfer)
 {
 	rw->ns = sim_ns_active(sim, cmd->sqe.nsid);
 	if (!rw->ns)
@@ -142,7 +139,7 @@ static uint16_t sim_io_read(struct nvp_sim *sim, struct sim_cmd *cmd)
 	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
 
 	if (!st)
-		st = sim_to_host(sim, cmd, rw.data, rw.len, rw.len);
+		st = rw.ns->ms ? sim_md_read(sim, cmd, &rw) : sim_to_host(sim, cmd, rw.data, rw.len, rw.len);
 	if (!st) {
 		sim->units_read += rw.len >> 9;
 		sim->host_reads++;
@@ -156,7 +153,9 @@ static uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd)
 	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
 
 	if (!st)
-		st = sim_from_host(sim, cmd, rw.data, rw.len);
+		st = rw.ns->ms ? sim_md_write(sim, cmd, &rw) : sim_from_host(sim, cmd, rw.data, rw.len);
+	if (!st && sim->corrupt)
+		rw.data[0] ^= 0x01; /* behind any PI: what the controller checked is not what it keeps */
 	if (!st) {
 		sim->units_written += rw.len >> 9;
 		sim->host_writes++;

@@ -54,6 +54,8 @@ struct sim_cfg {
 	unsigned nr_ns;
 	unsigned lbads[SIM_MAX_NS];	/* log2 of the LBA data size */
 	uint64_t size[SIM_MAX_NS];	/* bytes */
+	/* Metadata per namespace: bytes per block, extended LBAs (mset), PI type, PI first (pil). */
+	unsigned ms[SIM_MAX_NS], mset[SIM_MAX_NS], pi[SIM_MAX_NS], pil[SIM_MAX_NS];
 	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
 	unsigned sgl, vwc, dbbuf;
 	unsigned yield;		/* idle: yield, never sleep (runs as soon as a host thread yields) */
@@ -71,6 +73,10 @@ struct sim_ns {
 	uint64_t nsze;		/* logical blocks */
 	unsigned lbads;
 	bool attached;		/* to the one controller (id SIM_CNTLID): active, I/O allowed */
+	/* Metadata (sim_md.c): ms bytes per block in md, indexed by LBA; none when ms is 0. */
+	uint8_t *md;
+	size_t md_bytes;
+	unsigned ms, mset, pi, pil;
 };
 
 /* A completion not in its CQ yet: held back by the model, or waiting for room. */
@@ -131,7 +137,7 @@ struct sim_fault {
 
 /* The faults that hit one command. */
 struct sim_hit {
-	bool fatal, drop, bad_phase, bad_cid, has_status, short_xfer;
+	bool fatal, drop, bad_phase, bad_cid, has_status, short_xfer, corrupt;
 	uint16_t status;
 	unsigned delay_ms;
 	uint32_t xfer_bytes;	/* short_xfer: at most this much data reaches the host */
@@ -176,6 +182,7 @@ struct nvp_sim {
 	struct sim_iov *iov;	/* the current command's data, see sim_dptr() */
 	size_t nr_iov, cap_iov;
 	size_t xfer_cap;	/* bytes of it the host gets (SHORT_XFER), else SIZE_MAX */
+	bool corrupt;		/* CORRUPT: the current write's first byte is stored flipped */
 	struct nvme_error_log errlog[SIM_ERRLOG_LEN];
 	uint64_t err_count;
 	uint32_t changed_ns;	/* bit n - 1: namespace n changed since the Changed Namespace List was read */
@@ -336,6 +343,25 @@ void sim_ns_erase(struct nvp_sim *sim, struct sim_ns *ns);
 struct sim_ns *sim_ns_alloc(struct nvp_sim *sim, uint32_t nsid);
 /* An active namespace: allocated and attached, or NULL. */
 struct sim_ns *sim_ns_active(struct nvp_sim *sim, uint32_t nsid);
+void sim_ns_zero(struct nvp_sim *sim, struct sim_ns *ns, uint64_t off, uint64_t len);
+
+/* A Read, Write, Compare or Write Zeroes, decoded and checked (sim_rw_check()). */
+struct sim_rw {
+	struct sim_ns *ns;
+	uint64_t slba;
+	uint32_t nlb;
+	size_t len;	/* bytes of data (no metadata) */
+	uint8_t *data;	/* in the namespace */
+};
+uint16_t sim_rw_check(struct nvp_sim *sim, struct sim_cmd *cmd, struct sim_rw *rw, bool xfer);
+
+/* sim_md.c: namespaces with metadata, and protection information. */
+int sim_md_init(struct nvp_sim *sim, struct sim_ns *ns, unsigned i);
+void sim_md_fini(struct sim_ns *ns);
+/* Blocks [slba, slba + nlb) lose their metadata (deallocated: PI escapes, no check). */
+void sim_md_zero(struct sim_ns *ns, uint64_t slba, uint64_t nlb);
+uint16_t sim_md_read(struct nvp_sim *sim, struct sim_cmd *cmd, const struct sim_rw *rw);
+uint16_t sim_md_write(struct nvp_sim *sim, struct sim_cmd *cmd, const struct sim_rw *rw);
 
 /*
  * LBA formats every namespace offers: index i is 2^(9 + i) bytes of data,

@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, sn, file, detached"
+#define SIM_KEYS "ns, lbads, size, ms, mset, pi, pil, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, sn, file, detached"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -23,6 +23,23 @@ struct sim_lists {
 	unsigned ns;		/* 0: not given */
 	unsigned nr_detached;
 	uint64_t detached[SIM_MAX_NS];	/* namespace ids */
+	struct sim_md_list {
+		unsigned nr;
+		uint64_t v[SIM_MAX_NS];
+	} md[4];		/* ms, mset, pi, pil: sim_md_keys */
+};
+
+/* Metadata options, a value per namespace (or one for all), with what each may be. */
+static const struct sim_md_key {
+	const char *key;
+	size_t off;		/* in struct sim_cfg */
+	unsigned max;
+	const char *want;
+} sim_md_keys[4] = {
+	{ "ms", offsetof(struct sim_cfg, ms), 16, "give 0, 8 or 16 metadata bytes per block" },
+	{ "mset", offsetof(struct sim_cfg, mset), 1, "give 1 (extended LBAs) or 0 (a separate buffer)" },
+	{ "pi", offsetof(struct sim_cfg, pi), 3, "give the PI type: 0 (none), 1, 2 or 3" },
+	{ "pil", offsetof(struct sim_cfg, pil), 1, "give 1 (PI in the first 8 bytes of metadata) or 0 (the last)" },
 };
 
 struct sim_uint_opt {
@@ -189,6 +206,21 @@ static int sim_parse_one(const char *key, const char *val, struct sim_cfg *cfg, 
 	}
 	if (strcmp(key, "lbads") == 0)
 		return sim_parse_lbads(key, val, l);
+	for (i = 0; i < NVP_ARRAY_SIZE(sim_md_keys); i++) {
+		const struct sim_md_key *k = &sim_md_keys[i];
+		struct sim_md_list *m = &l->md[i];
+		int err;
+
+		if (strcmp(key, k->key))
+			continue;
+		err = sim_parse_list(key, val, m->v, &m->nr, sim_parse_u64, k->want);
+		if (err)
+			return err;
+		for (unsigned j = 0; j < m->nr; j++)
+			if (m->v[j] > k->max || (i == 0 && m->v[j] % 8))
+				return sim_bad_value(key, val, k->want);
+		return 0;
+	}
 	if (strcmp(key, "size") == 0)
 		return sim_parse_sizes(key, val, l);
 	if (strcmp(key, "sn") == 0)
@@ -202,6 +234,34 @@ static int sim_parse_one(const char *key, const char *val, struct sim_cfg *cfg, 
 		return 0;
 	}
 	return nvp_set_error(-EINVAL, "sim option '%s' is unknown: valid options are " SIM_KEYS, key);
+}
+
+/* ms, mset, pi, pil over the namespaces, as lbads and size are; then whether they fit together. */
+static int sim_cfg_metadata(struct sim_cfg *cfg, const struct sim_lists *l)
+{
+	for (unsigned k = 0; k < NVP_ARRAY_SIZE(sim_md_keys); k++) {
+		const struct sim_md_list *m = &l->md[k];
+		unsigned *out = (unsigned *)((char *)cfg + sim_md_keys[k].off);
+
+		if (m->nr > 1 && m->nr != cfg->nr_ns)
+			return nvp_set_error(-EINVAL, "sim option %s has %u values for %u namespaces: "
+					     "give one value, or one per namespace", sim_md_keys[k].key, m->nr,
+					     cfg->nr_ns);
+		for (unsigned i = 0; i < cfg->nr_ns; i++)
+			out[i] = m->nr ? (unsigned)m->v[m->nr > 1 ? i : 0] : 0;
+	}
+	for (unsigned i = 0; i < cfg->nr_ns; i++) {
+		if (cfg->pi[i] && cfg->ms[i] < 8)
+			return nvp_set_error(-EINVAL, "sim namespace %u: pi=%u needs 8 or more metadata bytes "
+					     "(ms=8 or ms=16)", i + 1, cfg->pi[i]);
+		if ((cfg->mset[i] || cfg->pil[i]) && !cfg->ms[i])
+			return nvp_set_error(-EINVAL, "sim namespace %u: mset and pil need metadata (ms=8 or ms=16)",
+					     i + 1);
+		if (cfg->ms[i] && cfg->file[0])
+			return nvp_set_error(-EINVAL, "sim namespace %u: metadata (ms=) is kept in memory only: "
+					     "leave out file= or ms=", i + 1);
+	}
+	return 0;
 }
 
 /* Spread the per-namespace lists over ns=N: one value fits all, else one each. */
@@ -236,7 +296,7 @@ static int sim_cfg_namespaces(struct sim_cfg *cfg, const struct sim_lists *l)
 					     (unsigned long long)l->detached[i], nr);
 		cfg->detached |= 1u << (l->detached[i] - 1);
 	}
-	return 0;
+	return sim_cfg_metadata(cfg, l);
 }
 
 int sim_cfg_parse(const char *opts, struct sim_cfg *cfg)

@@ -557,6 +557,7 @@ static uint16_t sim_dispatch(struct nvp_sim *sim, struct sim_cmd *cmd, const str
 	if (hit->has_status)
 		return hit->status;
 	sim->xfer_cap = hit->short_xfer ? hit->xfer_bytes : SIZE_MAX;
+	sim->corrupt = hit->corrupt;
 	if (cmd->sqe.flags & NVME_SQE_FUSE) /* fused operations: FUSE = 0 */
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
 	if (!d->fn)

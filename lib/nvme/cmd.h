@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * For the NVM commands off the hot path (md.c: metadata and PI; later
+ * zones, copy, verify): what io.c's commands check, shared. Each builds
+ * its SQE and submits it through nvp_io_cmd(), which takes the slot, maps
+ * the data and posts.
+ */
+#ifndef NVP_NVME_CMD_H
+#define NVP_NVME_CMD_H
+
+#include <stdint.h>
+
+#include "nvme/nvme.h"
+
+/* 0, or -EINVAL (nlb 0 or above 65536) / -ERANGE (past the end) with a message. */
+int nvp_io_check_range(const struct nvp_ns *ns, uint64_t slba, uint32_t nlb);
+
+/* Everything of an NVM command on a range but its data pointer and cid. */
+static inline void nvp_cmd_range(struct nvme_sqe *sqe, uint8_t opc, const struct nvp_ns *ns, uint64_t slba,
+				 uint32_t cdw12)
+{
+	*sqe = (struct nvme_sqe){ .opc = opc, .nsid = ns->info.nsid, .cdw10 = (uint32_t)slba,
+				  .cdw11 = (uint32_t)(slba >> 32), .cdw12 = cdw12 };
+}
+
+#endif /* NVP_NVME_CMD_H */
