@@ -237,6 +237,10 @@ struct nvp_ns_info {
 	uint8_t md_extended;	/* 1: metadata inline after each block's data (FLBAS bit 4); 0: a separate buffer */
 	uint8_t pi_type;	/* end-to-end protection: 0 none, 1, 2, 3 (DPS bits 2:0) */
 	uint8_t pi_first;	/* 1: PI in the first 8 bytes of metadata, 0: the last 8 (DPS bit 3) */
+	/* Copy limits (Identify Namespace MSSRL, MCL, MSRC + 1); 0: none stated. */
+	uint16_t copy_max_range_nlb;	/* blocks in one source range */
+	uint16_t copy_max_ranges;	/* source ranges in one command */
+	uint32_t copy_max_nlb;		/* blocks one command writes */
 };
 
 /* Number of active namespaces; @nsids (may be NULL) gets their ids, ascending. */
@@ -451,6 +455,32 @@ int nvp_write_md(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, u
  * other @err is returned as it is. For use in a callback.
  */
 int nvp_cqe_error(int err, const struct nvme_cqe *cqe);
+
+/*
+ * The optional NVM commands. Each returns -EOPNOTSUPP, before posting,
+ * when Identify Controller ONCS says the controller lacks it, and
+ * otherwise the returns of nvp_read(). Failures the controller reports
+ * come back -EIO with their status ("Compare Failure", "Unrecovered Read
+ * Error", "Command Size Limit Exceeded", ...; nvp_cqe_error() words it).
+ *  - nvp_compare(): the blocks equal @buf (nlb * lba_size bytes)?
+ *  - nvp_verify(): the controller reads the blocks and checks them (and
+ *    their PI, with @pi's NVP_PI_CHECK_* flags; @pi may be NULL); no data moves.
+ *  - nvp_write_uncorrectable(): marks the blocks so that reads of them fail
+ *    (Unrecovered Read Error) until they are written again.
+ *  - nvp_copy(): Simple Copy of @nr source ranges (format 0, in DMA memory,
+ *    untouched until the callback; each range's nlb is zero-based, as on
+ *    the wire) to consecutive blocks from @sdlba, within the namespace's
+ *    limits (nvp_ns_info(): copy_max_ranges, copy_max_range_nlb,
+ *    copy_max_nlb); -EINVAL names the one exceeded.
+ */
+int nvp_compare(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb, const void *buf,
+		nvp_cb cb, void *arg);
+int nvp_verify(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+	       const struct nvp_pi_args *pi, nvp_cb cb, void *arg);
+int nvp_write_uncorrectable(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+			    nvp_cb cb, void *arg);
+int nvp_copy(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t sdlba, const struct nvme_copy_range *ranges,
+	     unsigned nr, nvp_cb cb, void *arg);
 
 void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out);
 void nvp_qpair_stats_reset(struct nvp_qpair *qp);

@@ -252,6 +252,7 @@ enum nvme_sc_cmd_specific {
 	NVME_SC_CONFLICTING_ATTRS = 0x80,
 	NVME_SC_INVALID_PI = 0x81,
 	NVME_SC_READ_ONLY = 0x82,
+	NVME_SC_CMD_SIZE_LIMIT = 0x83,	/* Copy: a range, the total or the range count above MSSRL/MCL/MSRC */
 };
 
 /* Media and data integrity errors (SCT 2). */
@@ -311,6 +312,8 @@ enum nvme_io_opc {
 	NVME_CMD_COMPARE = 0x05,
 	NVME_CMD_WRITE_ZEROES = 0x08,
 	NVME_CMD_DSM = 0x09,
+	NVME_CMD_VERIFY = 0x0c,
+	NVME_CMD_COPY = 0x19,
 };
 
 /* Create I/O CQ / SQ: CDW11 flags. */
@@ -406,6 +409,30 @@ struct nvme_dsm_range {
 };
 NVME_STATIC_ASSERT(sizeof(struct nvme_dsm_range) == 16, "DSM range is 16 bytes");
 #define NVME_DSM_MAX_RANGES 256
+
+/*
+ * Copy (Simple Copy): CDW10/11 the destination LBA; CDW12 NR (7:0, ranges
+ * - 1), the descriptor format (11:8), PRINFOR (23:20), PRINFOW (29:26);
+ * the data, NR + 1 source ranges of format 0.
+ */
+enum {
+	NVME_COPY_NR_SHIFT = 0, NVME_COPY_NR_MASK = 0xff,
+	NVME_COPY_DESC_FMT_SHIFT = 8, NVME_COPY_DESC_FMT_MASK = 0xf,
+	NVME_COPY_PRINFOR_SHIFT = 20, NVME_COPY_PRINFOR_MASK = 0xf,
+	NVME_COPY_PRINFOW_SHIFT = 26, NVME_COPY_PRINFOW_MASK = 0xf,
+};
+#define NVME_COPY_MAX_RANGES 256
+struct nvme_copy_range {
+	uint64_t rsvd0;
+	uint64_t slba;
+	uint16_t nlb;		/* zero-based, as in CDW12 (unlike DSM's) */
+	uint16_t rsvd18;
+	uint32_t eilbrt;	/* expected initial logical block reference tag */
+	uint16_t elbat;		/* expected application tag ... */
+	uint16_t elbatm;	/* ... and its mask */
+	uint32_t rsvd28;
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_copy_range) == 32, "Copy source range (format 0) is 32 bytes");
 
 /* Read/Write CDW12 flags. */
 #define NVME_RW_FUA (1u << 30)
@@ -584,6 +611,9 @@ NVME_STATIC_ASSERT(sizeof(struct nvme_id_ctrl) == 4096, "Identify Controller is 
 #define NVME_ONCS_WRITE_UNCOR (1u << 1)
 #define NVME_ONCS_DSM (1u << 2)
 #define NVME_ONCS_WRITE_ZEROES (1u << 3)
+#define NVME_ONCS_VERIFY (1u << 7)
+#define NVME_ONCS_COPY (1u << 8)
+#define NVME_OCFS_FORMAT0 (1u << 0)	/* OCFS: Copy source range format 0 */
 
 /* Identify Namespace data structure (CNS 00h). */
 struct nvme_id_ns {

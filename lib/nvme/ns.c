@@ -31,6 +31,9 @@ int nvp_ns_parse(struct nvp_ns *ns, uint32_t nsid, const struct nvme_id_ns *id)
 	ns->info.lba_size = 1u << lbads;
 	ns->info.ms = id->lbaf[fmt].ms;
 	ns->info.lbaf = (uint8_t)fmt;
+	ns->info.copy_max_range_nlb = id->mssrl;
+	ns->info.copy_max_ranges = (uint16_t)(id->msrc + 1u);
+	ns->info.copy_max_nlb = id->mcl;
 	if (ns->info.ms) {
 		ns->info.md_extended = !!(id->flbas & NVME_FLBAS_EXTENDED);
 		ns->info.pi_type = (uint8_t)NVME_GET(id->dps, DPS_PIT);

@@ -56,6 +56,7 @@ static const struct status_name status_names[] = {
 	{ NVME_STATUS_CODE(NVME_SCT_CMD_SPECIFIC, NVME_SC_CONFLICTING_ATTRS), "Conflicting Attributes" },
 	{ NVME_STATUS_CODE(NVME_SCT_CMD_SPECIFIC, NVME_SC_INVALID_PI), "Invalid Protection Information" },
 	{ NVME_STATUS_CODE(NVME_SCT_CMD_SPECIFIC, NVME_SC_READ_ONLY), "Attempted Write to Read Only Range" },
+	{ NVME_STATUS_CODE(NVME_SCT_CMD_SPECIFIC, NVME_SC_CMD_SIZE_LIMIT), "Command Size Limit Exceeded" },
 	{ NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_WRITE_FAULT), "Write Fault" },
 	{ NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_READ_ERROR), "Unrecovered Read Error" },
 	{ NVME_STATUS_CODE(NVME_SCT_MEDIA, NVME_SC_GUARD_CHECK), "End-to-end Guard Check Error" },

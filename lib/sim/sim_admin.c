@@ -59,7 +59,8 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	id->sqes = NVME_SQES_LOG2 << 4 | NVME_SQES_LOG2;
 	id->cqes = NVME_CQES_LOG2 << 4 | NVME_CQES_LOG2;
 	id->nn = sim->cfg.nr_ns;
-	id->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+	id->oncs = (uint16_t)sim->cfg.oncs;
+	id->ocfs = NVME_OCFS_FORMAT0;
 	/* Format and erase per namespace (FNA bits 1:0 clear), cryptographic erase offered. */
 	id->fna = NVME_FNA_CRYPTO_ERASE;
 	/* bit 0 present, bits 2:1 = 11b: Flush takes NSID FFFFFFFFh */
@@ -96,6 +97,10 @@ static void sim_id_ns(const struct nvp_sim *sim, uint32_t nsid, struct nvme_id_n
 		id->lbaf[i].rp = SIM_LBAF_LBADS(i) == 12 ? 0 : SIM_LBAF_LBADS(i) == 9 ? 1 : 2;
 	}
 	id->dlfeat = 1; /* deallocated blocks read as zeroes */
+	/* Copy: 16 ranges of up to 256 blocks, 1024 blocks a command (QEMU's defaults are 128/127/128). */
+	id->mssrl = SIM_COPY_MSSRL;
+	id->mcl = SIM_COPY_MCL;
+	id->msrc = SIM_COPY_MSRC;
 	if (ns->ms) {
 		id->flbas |= ns->mset ? NVME_FLBAS_EXTENDED : 0;
 		id->mc = NVME_MC_EXTENDED | NVME_MC_SEPARATE;

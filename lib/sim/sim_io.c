@@ -49,6 +49,8 @@ int sim_ns_init(struct nvp_sim *sim)
 		ns->nsze = ns->bytes >> ns->lbads;
 		ns->attached = !(sim->cfg.detached & 1u << i);
 		err = sim_md_init(sim, ns, i);
+		if (!err)
+			err = sim_unc_init(ns);
 		if (err)
 			return err;
 	}
@@ -63,6 +65,7 @@ void sim_ns_fini(struct nvp_sim *sim)
 		if (sim->ns[i].data)
 			munmap(sim->ns[i].data, sim->ns[i].bytes);
 		sim_md_fini(&sim->ns[i]);
+		sim_unc_fini(&sim->ns[i]);
 	}
 	sim_file_close(sim);
 }
@@ -78,6 +81,7 @@ void sim_ns_zero(struct nvp_sim *sim, struct sim_ns *ns, uint64_t off, uint64_t 
 	uint64_t start = NVP_ALIGN_UP(off, pg), end = (off + len) & ~(pg - 1);
 
 	sim_md_zero(ns, off >> ns->lbads, len >> ns->lbads);
+	sim_unc_mark(ns, off >> ns->lbads, len >> ns->lbads, false);
 	if (sim->file_fd >= 0) {
 		if (sim_file_zero(sim, ns, off, len))
 			memset(ns->data + off, 0, len);
@@ -138,6 +142,8 @@ static uint16_t sim_io_read(struct nvp_sim *sim, struct sim_cmd *cmd)
 	struct sim_rw rw;
 	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
 
+	if (!st && sim_unc_any(rw.ns, rw.slba, rw.nlb))
+		st = SIM_ERR(NVME_SCT_MEDIA, NVME_SC_READ_ERROR);
 	if (!st)
 		st = rw.ns->ms ? sim_md_read(sim, cmd, &rw) : sim_to_host(sim, cmd, rw.data, rw.len, rw.len);
 	if (!st) {
@@ -156,6 +162,8 @@ static uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd)
 		st = rw.ns->ms ? sim_md_write(sim, cmd, &rw) : sim_from_host(sim, cmd, rw.data, rw.len);
 	if (!st && sim->corrupt)
 		rw.data[0] ^= 0x01; /* behind any PI: what the controller checked is not what it keeps */
+	if (!st)
+		sim_unc_mark(rw.ns, rw.slba, rw.nlb, false);
 	if (!st) {
 		sim->units_written += rw.len >> 9;
 		sim->host_writes++;
@@ -166,8 +174,14 @@ static uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd)
 static uint16_t sim_io_compare(struct nvp_sim *sim, struct sim_cmd *cmd)
 {
 	struct sim_rw rw;
-	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
+	uint16_t st;
 
+	if (!(sim->cfg.oncs & NVME_ONCS_COMPARE))
+		return SIM_ERR_GEN(NVME_SC_INVALID_OPCODE);
+	st = sim_rw_check(sim, cmd, &rw, true);
+
+	if (!st && sim_unc_any(rw.ns, rw.slba, rw.nlb))
+		st = SIM_ERR(NVME_SCT_MEDIA, NVME_SC_READ_ERROR);
 	if (!st)
 		st = sim_dptr(sim, cmd, rw.len, false);
 	if (st)
@@ -239,4 +253,7 @@ const struct sim_cmd_desc sim_io_cmds[256] = {
 	[NVME_CMD_COMPARE] = { sim_io_compare },
 	[NVME_CMD_WRITE_ZEROES] = { sim_io_write_zeroes },
 	[NVME_CMD_DSM] = { sim_io_dsm },
+	[NVME_CMD_WRITE_UNCOR] = { sim_io_write_uncor },
+	[NVME_CMD_VERIFY] = { sim_io_verify },
+	[NVME_CMD_COPY] = { sim_io_copy },
 };

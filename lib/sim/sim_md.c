@@ -138,6 +138,17 @@ static uint16_t sim_pi_verify(const struct sim_ns *ns, const struct sim_pi *p, c
 	return st ? (uint16_t)(st | NVME_STATUS_DNR) : 0;
 }
 
+uint16_t sim_md_check(struct nvp_sim *sim, struct sim_cmd *cmd, const struct sim_rw *rw)
+{
+	struct sim_pi p;
+	uint16_t st = sim_pi_decode(rw->ns, cmd, rw, &p);
+
+	(void)sim;
+	if (st || !rw->ns->pi)
+		return st;
+	return sim_pi_verify(rw->ns, &p, rw->data, rw->ns->md + rw->slba * rw->ns->ms, rw->nlb);
+}
+
 uint16_t sim_md_write(struct nvp_sim *sim, struct sim_cmd *cmd, const struct sim_rw *rw)
 {
 	struct sim_ns *ns = rw->ns;

@@ -41,6 +41,9 @@
 #define SIM_BAD_CID 0xffff	/* the cid of BAD_CID completions */
 #define SIM_VS 0x00010400u	/* NVMe 1.4 */
 #define SIM_CNTLID 1		/* the controller id: a subsystem of one controller */
+#define SIM_COPY_MSSRL 256	/* Copy limits: blocks per source range ... */
+#define SIM_COPY_MCL 1024	/* ... per command ... */
+#define SIM_COPY_MSRC 15	/* ... and source ranges, zero-based */
 
 /* Status helpers: the 15-bit status field. Errors the host caused carry DNR. */
 #define SIM_SC(sc) NVME_STATUS_CODE(NVME_SCT_GENERIC, sc)
@@ -59,6 +62,7 @@ struct sim_cfg {
 	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
 	unsigned sgl, vwc, dbbuf;
 	unsigned yield;		/* idle: yield, never sleep (runs as soon as a host thread yields) */
+	unsigned oncs;			/* Identify Controller ONCS: the optional NVM commands run */
 	char sn[21];
 	bool geometry_given;		/* ns=, lbads= or size= was given */
 	char file[SIM_OPTS_MAX];	/* file=PATH: namespaces backed by a file, "": memory */
@@ -77,6 +81,7 @@ struct sim_ns {
 	uint8_t *md;
 	size_t md_bytes;
 	unsigned ms, mset, pi, pil;
+	uint8_t *unc;		/* Write Uncorrectable (sim_cmds.c): a bit per 512-byte unit, set: reads fail */
 };
 
 /* A completion not in its CQ yet: held back by the model, or waiting for room. */
@@ -355,7 +360,18 @@ struct sim_rw {
 };
 uint16_t sim_rw_check(struct nvp_sim *sim, struct sim_cmd *cmd, struct sim_rw *rw, bool xfer);
 
+/* sim_cmds.c: Verify, Write Uncorrectable, Copy, and the blocks marked uncorrectable. */
+int sim_unc_init(struct sim_ns *ns);
+void sim_unc_fini(struct sim_ns *ns);
+void sim_unc_mark(struct sim_ns *ns, uint64_t slba, uint64_t nlb, bool bad);
+bool sim_unc_any(const struct sim_ns *ns, uint64_t slba, uint64_t nlb);
+uint16_t sim_io_verify(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_io_write_uncor(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_io_copy(struct nvp_sim *sim, struct sim_cmd *cmd);
+
 /* sim_md.c: namespaces with metadata, and protection information. */
+/* PRCHK of @cmd on @nlb stored blocks (Verify, Read): 0 or the check's status. */
+uint16_t sim_md_check(struct nvp_sim *sim, struct sim_cmd *cmd, const struct sim_rw *rw);
 int sim_md_init(struct nvp_sim *sim, struct sim_ns *ns, unsigned i);
 void sim_md_fini(struct sim_ns *ns);
 /* Blocks [slba, slba + nlb) lose their metadata (deallocated: PI escapes, no check). */

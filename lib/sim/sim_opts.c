@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, ms, mset, pi, pil, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, sn, file, detached"
+#define SIM_KEYS "ns, lbads, size, ms, mset, pi, pil, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, oncs, sn, file, detached"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -59,6 +59,7 @@ static const struct sim_uint_opt sim_uint_opts[] = {
 	{ "vwc", offsetof(struct sim_cfg, vwc), 0, 1 },
 	{ "dbbuf", offsetof(struct sim_cfg, dbbuf), 0, 1 },
 	{ "yield", offsetof(struct sim_cfg, yield), 0, 1 },
+	{ "oncs", offsetof(struct sim_cfg, oncs), 0, 511 },
 };
 
 static void sim_cfg_defaults(struct sim_cfg *cfg)
@@ -75,6 +76,8 @@ static void sim_cfg_defaults(struct sim_cfg *cfg)
 	cfg->sgl = 1;
 	cfg->vwc = 1;
 	cfg->dbbuf = 1;
+	cfg->oncs = NVME_ONCS_COMPARE | NVME_ONCS_WRITE_UNCOR | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES |
+		    NVME_ONCS_VERIFY | NVME_ONCS_COPY;
 	snprintf(cfg->sn, sizeof(cfg->sn), "NVPSIM0001");
 }
 

@@ -26,7 +26,9 @@ static void test_identify(void **state)
 	assert_int_equal(c->ver, 0x00010400);
 	assert_int_equal(c->sqes, 0x66);
 	assert_int_equal(c->cqes, 0x44);
-	assert_int_equal(c->oncs, NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(c->oncs, NVME_ONCS_COMPARE | NVME_ONCS_WRITE_UNCOR | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES |
+					   NVME_ONCS_VERIFY | NVME_ONCS_COPY);
+	assert_int_equal(c->ocfs, NVME_OCFS_FORMAT0);
 	assert_int_equal(c->vwc & 1, 1);
 	assert_int_equal(c->sgls & 3, 1);
 	assert_int_equal(c->aerl, 3);
