@@ -241,6 +241,13 @@ struct nvp_ns_info {
 	uint16_t copy_max_range_nlb;	/* blocks in one source range */
 	uint16_t copy_max_ranges;	/* source ranges in one command */
 	uint32_t copy_max_nlb;		/* blocks one command writes */
+	/* Zoned namespaces (csi NVME_CSI_ZNS): the rest is 0 for others. */
+	uint8_t csi;			/* command set: NVME_CSI_NVM, NVME_CSI_ZNS (Namespace Identification Descriptor) */
+	uint64_t zone_size;		/* blocks per zone (ZSZE of the in-use format) */
+	uint64_t nr_zones;		/* nsze / zone_size */
+	uint32_t max_open_zones;	/* MOR + 1; 0: no limit */
+	uint32_t max_active_zones;	/* MAR + 1; 0: no limit */
+	uint32_t zone_append_max;	/* bytes one Zone Append may carry (ZASL, else the largest transfer) */
 };
 
 /* Number of active namespaces; @nsids (may be NULL) gets their ids, ascending. */
@@ -481,6 +488,57 @@ int nvp_write_uncorrectable(struct nvp_qpair *qp, const struct nvp_ns *ns, uint6
 			    nvp_cb cb, void *arg);
 int nvp_copy(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t sdlba, const struct nvme_copy_range *ranges,
 	     unsigned nr, nvp_cb cb, void *arg);
+
+/* ---- Zoned namespaces (NVMe ZNS, CSI 02h) ------------------------------ */
+
+/*
+ * On a namespace whose nvp_ns_info()->csi is NVME_CSI_ZNS; elsewhere each
+ * returns -EOPNOTSUPP. Zone errors complete with -EIO and their status:
+ * "Zone Is Full", "Zone Boundary Error", "Zone Invalid Write", "Zone Is
+ * Read Only", "Zone Is Offline", "Too Many Active Zones", "Too Many Open
+ * Zones", "Invalid Zone State Transition" (nvp_cqe_error() names it).
+ *  - nvp_zone_report(): Zone Management Receive (Report Zones) of the
+ *    zones from the one holding @slba on, those in state @filter
+ *    (NVME_ZRASF_*, 0: all), into @buf (DMA memory, @len bytes, a multiple
+ *    of 64); with @partial the header counts the descriptors that fit,
+ *    else all that match. Page by calling again from the last zone's end.
+ *  - nvp_zone_mgmt(): Zone Management Send: @action NVME_ZSA_OPEN, _CLOSE,
+ *    _FINISH, _RESET on the zone starting at @zslba, or with @all on every
+ *    zone the action applies to (@zslba ignored).
+ *  - nvp_zone_append(): writes @nlb blocks at the zone's write pointer;
+ *    the callback finds the first LBA written with nvp_cqe_append_lba().
+ */
+int nvp_zone_report(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, unsigned filter, int partial,
+		    void *buf, size_t len, nvp_cb cb, void *arg);
+int nvp_zone_mgmt(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t zslba, unsigned action, int all,
+		  nvp_cb cb, void *arg);
+int nvp_zone_append(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t zslba, uint32_t nlb,
+		    const void *buf, nvp_cb cb, void *arg);
+
+/* The LBA a successful Zone Append wrote its first block to (completion dwords 0 and 1). */
+static inline uint64_t nvp_cqe_append_lba(const struct nvme_cqe *cqe)
+{
+	return cqe->dw0 | (uint64_t)cqe->dw1 << 32;
+}
+
+/* One zone descriptor, decoded. */
+struct nvp_zone {
+	uint64_t zslba;		/* first block */
+	uint64_t zcap;		/* blocks that may be written */
+	uint64_t wp;		/* write pointer */
+	uint8_t type;		/* NVME_ZONE_TYPE_SEQ_WRITE */
+	uint8_t state;		/* enum nvme_zone_state */
+	uint8_t attrs;		/* ZA */
+};
+
+/*
+ * Decode a Report Zones buffer of @len bytes: stores up to @max zones in
+ * @zones and returns how many it stored -- never more than the header
+ * says nor than @len holds; *@nr_zones (may be NULL) gets the header's
+ * count. -EINVAL when @len is below the 64-byte header or a pointer is
+ * NULL (@zones may be NULL with @max 0). Pure: any memory, any thread.
+ */
+int nvp_zone_report_parse(const void *buf, size_t len, struct nvp_zone *zones, unsigned max, uint64_t *nr_zones);
 
 void nvp_qpair_stats(const struct nvp_qpair *qp, struct nvp_qpair_stats *out);
 void nvp_qpair_stats_reset(struct nvp_qpair *qp);

@@ -253,6 +253,15 @@ enum nvme_sc_cmd_specific {
 	NVME_SC_INVALID_PI = 0x81,
 	NVME_SC_READ_ONLY = 0x82,
 	NVME_SC_CMD_SIZE_LIMIT = 0x83,	/* Copy: a range, the total or the range count above MSSRL/MCL/MSRC */
+	/* Zoned Namespace command set */
+	NVME_SC_ZONE_BOUNDARY = 0xb8,
+	NVME_SC_ZONE_FULL = 0xb9,
+	NVME_SC_ZONE_READ_ONLY = 0xba,
+	NVME_SC_ZONE_OFFLINE = 0xbb,
+	NVME_SC_ZONE_INVALID_WRITE = 0xbc,
+	NVME_SC_ZONE_TOO_MANY_ACTIVE = 0xbd,
+	NVME_SC_ZONE_TOO_MANY_OPEN = 0xbe,
+	NVME_SC_ZONE_INVALID_TRANSITION = 0xbf,
 };
 
 /* Media and data integrity errors (SCT 2). */
@@ -314,6 +323,10 @@ enum nvme_io_opc {
 	NVME_CMD_DSM = 0x09,
 	NVME_CMD_VERIFY = 0x0c,
 	NVME_CMD_COPY = 0x19,
+	/* Zoned Namespace command set (CSI 02h) */
+	NVME_CMD_ZONE_MGMT_SEND = 0x79,
+	NVME_CMD_ZONE_MGMT_RECV = 0x7a,
+	NVME_CMD_ZONE_APPEND = 0x7d,
 };
 
 /* Create I/O CQ / SQ: CDW11 flags. */
@@ -326,10 +339,28 @@ enum nvme_identify_cns {
 	NVME_ID_CNS_CTRL = 0x01,
 	NVME_ID_CNS_NS_ACTIVE_LIST = 0x02,
 	NVME_ID_CNS_NS_DESC_LIST = 0x03,
+	NVME_ID_CNS_CSI_NS = 0x05,	/* I/O command set specific Identify Namespace: CDW11 bits 31:24 the CSI */
+	NVME_ID_CNS_CSI_CTRL = 0x06,	/* ... Identify Controller */
 	NVME_ID_CNS_NS_ALLOC_LIST = 0x10,	/* allocated (attached or not) namespace ids */
 	NVME_ID_CNS_NS_ALLOC = 0x11,		/* Identify Namespace of an allocated namespace */
 	NVME_ID_CNS_NS_CTRL_LIST = 0x12,	/* controllers a namespace is attached to */
 	NVME_ID_CNS_CTRL_LIST = 0x13,		/* controllers in the subsystem */
+};
+#define NVME_ID_CSI_SHIFT 24
+
+/* Command set identifiers (CSI). */
+enum nvme_csi {
+	NVME_CSI_NVM = 0x00,
+	NVME_CSI_KV = 0x01,
+	NVME_CSI_ZNS = 0x02,
+};
+
+/* Namespace Identification Descriptor types (CNS 03h): a 4-byte header (type, length), then the value. */
+enum nvme_nidt {
+	NVME_NIDT_EUI64 = 0x01,
+	NVME_NIDT_NGUID = 0x02,
+	NVME_NIDT_UUID = 0x03,
+	NVME_NIDT_CSI = 0x04,
 };
 
 /* Namespace Attachment: CDW10 bits 3:0, SEL. */
@@ -673,6 +704,96 @@ enum {
 	NVME_DPS_PIT_SHIFT = 0, NVME_DPS_PIT_MASK = 0x7,
 	NVME_DPS_PIP_SHIFT = 3, NVME_DPS_PIP_MASK = 0x1,
 };
+
+/* Zoned Namespace: LBA format extension (zone size per format). */
+struct nvme_zns_lbafe {
+	uint64_t zsze;		/* zone size, logical blocks */
+	uint8_t zdes;		/* zone descriptor extension size, 64-byte units */
+	uint8_t rsvd9[7];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_zns_lbafe) == 16, "ZNS LBA format extension is 16 bytes");
+
+/* Zoned Namespace Identify Namespace (CNS 05h, CSI 02h). */
+struct nvme_zns_id_ns {
+	uint16_t zoc;		/* zone operation characteristics */
+	uint16_t ozcs;		/* optional zoned command support: bit 0 reads across zone boundaries */
+	uint32_t mar;		/* max active resources, zero-based; 0xffffffff: no limit */
+	uint32_t mor;		/* max open resources, likewise */
+	uint32_t rrl;
+	uint32_t frl;
+	uint8_t rsvd20[2796];
+	struct nvme_zns_lbafe lbafe[16];
+	uint8_t rsvd3072[768];
+	uint8_t vs[256];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_zns_id_ns) == 4096, "ZNS Identify Namespace is 4096 bytes");
+#define NVME_ZNS_NO_LIMIT 0xffffffffu
+
+/* Zoned Namespace Identify Controller (CNS 06h, CSI 02h). */
+struct nvme_zns_id_ctrl {
+	uint8_t zasl;		/* zone append size limit: 2^zasl units of CAP.MPSMIN; 0: MDTS */
+	uint8_t rsvd1[4095];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_zns_id_ctrl) == 4096, "ZNS Identify Controller is 4096 bytes");
+
+/* Zone Management Send: CDW13 ZSA (7:0) and Select All (bit 8). */
+enum nvme_zone_send_action {
+	NVME_ZSA_CLOSE = 0x01,
+	NVME_ZSA_FINISH = 0x02,
+	NVME_ZSA_OPEN = 0x03,
+	NVME_ZSA_RESET = 0x04,
+	NVME_ZSA_OFFLINE = 0x05,
+};
+#define NVME_ZSA_SELECT_ALL (1u << 8)
+
+/* Zone Management Receive: CDW12 NUMD (dwords - 1); CDW13 ZRA (7:0), ZRASF (15:8), Partial Report (16). */
+enum {
+	NVME_ZRA_SHIFT = 0, NVME_ZRA_MASK = 0xff,
+	NVME_ZRASF_SHIFT = 8, NVME_ZRASF_MASK = 0xff,
+	NVME_ZRA_PARTIAL_SHIFT = 16, NVME_ZRA_PARTIAL_MASK = 0x1,
+};
+#define NVME_ZRA_REPORT 0x00
+enum nvme_zrasf {
+	NVME_ZRASF_ALL = 0x00,
+	NVME_ZRASF_EMPTY = 0x01,
+	NVME_ZRASF_IMP_OPEN = 0x02,
+	NVME_ZRASF_EXP_OPEN = 0x03,
+	NVME_ZRASF_CLOSED = 0x04,
+	NVME_ZRASF_FULL = 0x05,
+	NVME_ZRASF_READ_ONLY = 0x06,
+	NVME_ZRASF_OFFLINE = 0x07,
+};
+
+/* Zone states, as a zone descriptor's ZS bits 7:4 hold them. */
+enum nvme_zone_state {
+	NVME_ZS_EMPTY = 0x1,
+	NVME_ZS_IMP_OPEN = 0x2,
+	NVME_ZS_EXP_OPEN = 0x3,
+	NVME_ZS_CLOSED = 0x4,
+	NVME_ZS_READ_ONLY = 0xd,
+	NVME_ZS_FULL = 0xe,
+	NVME_ZS_OFFLINE = 0xf,
+};
+#define NVME_ZONE_TYPE_SEQ_WRITE 0x2
+
+/* Report Zones: a 64-byte header, then 64-byte zone descriptors. */
+struct nvme_zone_report_hdr {
+	uint64_t nr_zones;	/* matching zones (Partial Report: descriptors in this buffer) */
+	uint8_t rsvd8[56];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_zone_report_hdr) == 64, "zone report header is 64 bytes");
+struct nvme_zone_desc {
+	uint8_t zt;		/* zone type, bits 3:0 */
+	uint8_t zs;		/* zone state, bits 7:4 */
+	uint8_t za;		/* zone attributes */
+	uint8_t zai;
+	uint8_t rsvd4[4];
+	uint64_t zcap;
+	uint64_t zslba;
+	uint64_t wp;
+	uint8_t rsvd32[32];
+};
+NVME_STATIC_ASSERT(sizeof(struct nvme_zone_desc) == 64, "zone descriptor is 64 bytes");
 
 /* Error Information log entry (log 01h). */
 struct nvme_error_log {

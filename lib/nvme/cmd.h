@@ -15,6 +15,11 @@
 /* 0, or -EINVAL (nlb 0 or above 65536) / -ERANGE (past the end) with a message. */
 int nvp_io_check_range(const struct nvp_ns *ns, uint64_t slba, uint32_t nlb);
 
+/* zns.c: at a namespace scan, whether @ns is zoned and its zones; 0, or -errno (skip it). */
+int nvp_ns_zns_identify(struct nvp_dev *dev, struct nvp_ns *ns);
+/* The CSI a Namespace Identification Descriptor list of @len bytes names; NVM without one. */
+uint8_t nvp_ns_desc_csi(const uint8_t *list, size_t len);
+
 /* Everything of an NVM command on a range but its data pointer and cid. */
 static inline void nvp_cmd_range(struct nvme_sqe *sqe, uint8_t opc, const struct nvp_ns *ns, uint64_t slba,
 				 uint32_t cdw12)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "nvme/cmd.h"
 #include "nvme/nvme.h"
 
 #define NSID_LIST_LEN 1024 /* ids per Identify CNS 02h page */
@@ -130,7 +131,7 @@ int nvp_ns_scan(struct nvp_dev *dev)
 		err = nvp_identify(dev, NVME_ID_CNS_NS, ids[i], id);
 		if (err)
 			goto out;
-		if (nvp_ns_parse(&parsed, ids[i], id)) {
+		if (nvp_ns_parse(&parsed, ids[i], id) || nvp_ns_zns_identify(dev, &parsed)) {
 			nvp_log(NVP_LOG_WARN, "%s: %s; namespace skipped", dev->bus->name, nvp_errmsg());
 			continue;
 		}

@@ -130,15 +130,18 @@ static void sim_id_ctrl_list(const struct sim_ns *ns, uint16_t from, struct nvme
 		l->ids[l->num++] = SIM_CNTLID;
 }
 
-/* Namespace Identification Descriptors: EUI-64 (type 1) and NGUID (type 2). */
-static void sim_id_ns_descs(uint32_t nsid, uint8_t *buf)
+/* Namespace Identification Descriptors: EUI-64 (type 1), NGUID (type 2), the command set (type 4). */
+static void sim_id_ns_descs(const struct nvp_sim *sim, uint32_t nsid, uint8_t *buf)
 {
-	buf[0] = 1;
+	buf[0] = NVME_NIDT_EUI64;
 	buf[1] = 8;
 	sim_ns_eui(nsid, buf + 4, 8);
-	buf[12] = 2;
+	buf[12] = NVME_NIDT_NGUID;
 	buf[13] = 16;
 	sim_ns_eui(nsid, buf + 16, 16);
+	buf[32] = NVME_NIDT_CSI;
+	buf[33] = 1;
+	buf[36] = sim->ns[nsid - 1].zoned ? NVME_CSI_ZNS : NVME_CSI_NVM;
 }
 
 static bool sim_nsid_active(const struct nvp_sim *sim, uint32_t nsid)
@@ -186,10 +189,27 @@ static uint16_t sim_admin_identify(struct nvp_sim *sim, struct sim_cmd *cmd)
 	case NVME_ID_CNS_CTRL_LIST:
 		sim_id_ctrl_list(NULL, (uint16_t)(cmd->sqe.cdw10 >> 16), (struct nvme_ctrl_list *)buf);
 		break;
+	case NVME_ID_CNS_CSI_NS:
+	case NVME_ID_CNS_CSI_CTRL: {
+		uint8_t csi = (uint8_t)(cmd->sqe.cdw11 >> NVME_ID_CSI_SHIFT);
+		bool ns_cns = (cmd->sqe.cdw10 & 0xff) == NVME_ID_CNS_CSI_NS;
+
+		if (csi != NVME_CSI_NVM && csi != NVME_CSI_ZNS)
+			return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
+		if (ns_cns && !sim_nsid_active(sim, nsid))
+			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
+		if (ns_cns && csi == NVME_CSI_ZNS && !sim->ns[nsid - 1].zoned)
+			return SIM_ERR_GEN(NVME_SC_INVALID_FIELD); /* not a zoned namespace */
+		if (csi == NVME_CSI_ZNS && ns_cns)
+			sim_zns_id_ns(sim, &sim->ns[nsid - 1], buf);
+		else if (csi == NVME_CSI_ZNS)
+			sim_zns_id_ctrl(sim, buf);
+		break; /* NVM's command set specific structures: all zeroes in NVMe 2.0's sense */
+	}
 	case NVME_ID_CNS_NS_DESC_LIST:
 		if (!sim_nsid_active(sim, nsid))
 			return SIM_ERR_GEN(NVME_SC_INVALID_NS);
-		sim_id_ns_descs(nsid, buf);
+		sim_id_ns_descs(sim, nsid, buf);
 		break;
 	default:
 		return SIM_ERR_GEN(NVME_SC_INVALID_FIELD);
@@ -430,6 +450,8 @@ static uint16_t sim_admin_format(struct nvp_sim *sim, struct sim_cmd *cmd)
 		if (sim->ns[i].bytes & ((1ull << lbads) - 1))
 			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
 		/* PI needs 8 bytes of metadata, extended LBAs some (DPC = 0 without). */
+		if (sim->ns[i].zoned && sim->cfg.zone_size % (1ull << lbads))
+			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
 		if ((NVME_GET(cdw10, FMT_PI) && sim->ns[i].ms < 8) ||
 		    ((NVME_GET(cdw10, FMT_MSET) || NVME_GET(cdw10, FMT_PIL)) && !sim->ns[i].ms))
 			return SIM_ERR_CMD(NVME_SC_INVALID_FORMAT);
@@ -449,6 +471,11 @@ static uint16_t sim_admin_format(struct nvp_sim *sim, struct sim_cmd *cmd)
 			ns->pil = NVME_GET(cdw10, FMT_PIL);
 		}
 		sim_ns_erase(sim, ns); /* after: the metadata's erased value depends on the PI type */
+		if (ns->zoned) {
+			ns->zone_blocks = sim->cfg.zone_size >> lbads;
+			ns->nr_zones = ns->nsze / ns->zone_blocks;
+			sim_zns_reset_all(ns);
+		}
 		sim->changed_ns |= 1u << i;
 	}
 	if (sim_file_store_geometry(sim)) {

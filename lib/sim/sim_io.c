@@ -51,6 +51,8 @@ int sim_ns_init(struct nvp_sim *sim)
 		err = sim_md_init(sim, ns, i);
 		if (!err)
 			err = sim_unc_init(ns);
+		if (!err)
+			err = sim_zns_init(sim, ns, i);
 		if (err)
 			return err;
 	}
@@ -66,6 +68,7 @@ void sim_ns_fini(struct nvp_sim *sim)
 			munmap(sim->ns[i].data, sim->ns[i].bytes);
 		sim_md_fini(&sim->ns[i]);
 		sim_unc_fini(&sim->ns[i]);
+		sim_zns_fini(&sim->ns[i]);
 	}
 	sim_file_close(sim);
 }
@@ -153,17 +156,21 @@ static uint16_t sim_io_read(struct nvp_sim *sim, struct sim_cmd *cmd)
 	return st;
 }
 
-static uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd)
+uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd)
 {
 	struct sim_rw rw;
 	uint16_t st = sim_rw_check(sim, cmd, &rw, true);
 
+	if (!st && rw.ns->zoned)
+		st = sim_zns_write_check(sim, rw.ns, rw.slba, rw.nlb);
 	if (!st)
 		st = rw.ns->ms ? sim_md_write(sim, cmd, &rw) : sim_from_host(sim, cmd, rw.data, rw.len);
 	if (!st && sim->corrupt)
 		rw.data[0] ^= 0x01; /* behind any PI: what the controller checked is not what it keeps */
 	if (!st)
 		sim_unc_mark(rw.ns, rw.slba, rw.nlb, false);
+	if (!st && rw.ns->zoned)
+		sim_zns_written(rw.ns, rw.slba, rw.nlb);
 	if (!st) {
 		sim->units_written += rw.len >> 9;
 		sim->host_writes++;
@@ -196,8 +203,12 @@ static uint16_t sim_io_write_zeroes(struct nvp_sim *sim, struct sim_cmd *cmd)
 	struct sim_rw rw;
 	uint16_t st = sim_rw_check(sim, cmd, &rw, false);
 
+	if (!st && rw.ns->zoned)
+		st = sim_zns_write_check(sim, rw.ns, rw.slba, rw.nlb);
 	if (!st)
 		sim_ns_zero(sim, rw.ns, (uint64_t)(rw.data - rw.ns->data), rw.len);
+	if (!st && rw.ns->zoned)
+		sim_zns_written(rw.ns, rw.slba, rw.nlb);
 	return st;
 }
 
@@ -256,4 +267,7 @@ const struct sim_cmd_desc sim_io_cmds[256] = {
 	[NVME_CMD_WRITE_UNCOR] = { sim_io_write_uncor },
 	[NVME_CMD_VERIFY] = { sim_io_verify },
 	[NVME_CMD_COPY] = { sim_io_copy },
+	[NVME_CMD_ZONE_MGMT_SEND] = { sim_io_zone_send },
+	[NVME_CMD_ZONE_MGMT_RECV] = { sim_io_zone_recv },
+	[NVME_CMD_ZONE_APPEND] = { sim_io_zone_append },
 };

@@ -59,6 +59,10 @@ struct sim_cfg {
 	uint64_t size[SIM_MAX_NS];	/* bytes */
 	/* Metadata per namespace: bytes per block, extended LBAs (mset), PI type, PI first (pil). */
 	unsigned ms[SIM_MAX_NS], mset[SIM_MAX_NS], pi[SIM_MAX_NS], pil[SIM_MAX_NS];
+	/* Zoned namespaces: zoned per namespace; zone size (bytes), open and active limits (0: none) for all. */
+	unsigned zoned[SIM_MAX_NS];
+	uint64_t zone_size;
+	unsigned max_open, max_active, zasl;
 	unsigned mdts, mqes, nqueues, ready_ms, dstrd, to;
 	unsigned sgl, vwc, dbbuf;
 	unsigned yield;		/* idle: yield, never sleep (runs as soon as a host thread yields) */
@@ -82,6 +86,14 @@ struct sim_ns {
 	size_t md_bytes;
 	unsigned ms, mset, pi, pil;
 	uint8_t *unc;		/* Write Uncorrectable (sim_cmds.c): a bit per 512-byte unit, set: reads fail */
+	/* Zones (sim_zns.c), when zoned. */
+	bool zoned;
+	struct sim_zone {
+		uint64_t wp;
+		uint8_t state;	/* enum nvme_zone_state */
+	} *zones;
+	uint64_t zone_blocks, nr_zones;
+	unsigned nr_open, nr_active;
 };
 
 /* A completion not in its CQ yet: held back by the model, or waiting for room. */
@@ -226,6 +238,7 @@ struct sim_cmd {
 	struct sim_sq *sq;
 	uint16_t sqid;
 	uint32_t dw0;		/* completion dword 0 */
+	uint32_t dw1;		/* ... and 1 (Zone Append's LBA) */
 	uint64_t lba;		/* for the error log */
 };
 
@@ -368,6 +381,20 @@ bool sim_unc_any(const struct sim_ns *ns, uint64_t slba, uint64_t nlb);
 uint16_t sim_io_verify(struct nvp_sim *sim, struct sim_cmd *cmd);
 uint16_t sim_io_write_uncor(struct nvp_sim *sim, struct sim_cmd *cmd);
 uint16_t sim_io_copy(struct nvp_sim *sim, struct sim_cmd *cmd);
+
+/* sim_zns.c: zoned namespaces. */
+int sim_zns_init(struct nvp_sim *sim, struct sim_ns *ns, unsigned i);
+void sim_zns_fini(struct sim_ns *ns);
+void sim_zns_reset_all(struct sim_ns *ns);	/* every zone empty: at a format */
+/* Before a write of [slba, slba + nlb): 0 or the zone error; after it succeeded, move the write pointer. */
+uint16_t sim_zns_write_check(const struct nvp_sim *sim, const struct sim_ns *ns, uint64_t slba, uint64_t nlb);
+void sim_zns_written(struct sim_ns *ns, uint64_t slba, uint64_t nlb);
+void sim_zns_id_ns(const struct nvp_sim *sim, const struct sim_ns *ns, uint8_t *buf);
+void sim_zns_id_ctrl(const struct nvp_sim *sim, uint8_t *buf);
+uint16_t sim_io_zone_send(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_io_zone_recv(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_io_zone_append(struct nvp_sim *sim, struct sim_cmd *cmd);
+uint16_t sim_io_write(struct nvp_sim *sim, struct sim_cmd *cmd);
 
 /* sim_md.c: namespaces with metadata, and protection information. */
 /* PRCHK of @cmd on @nlb stored blocks (Verify, Read): 0 or the check's status. */

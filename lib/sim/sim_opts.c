@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "sim/sim_model.h"
 
-#define SIM_KEYS "ns, lbads, size, ms, mset, pi, pil, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, oncs, sn, file, detached"
+#define SIM_KEYS "ns, lbads, size, ms, mset, pi, pil, mdts, mqes, nqueues, ready_ms, dstrd, to, sgl, vwc, dbbuf, yield, oncs, zoned, zone_size, max_open, max_active, zasl, sn, file, detached"
 
 /* Values given per namespace, before they are spread over ns=N. */
 struct sim_lists {
@@ -26,7 +26,7 @@ struct sim_lists {
 	struct sim_md_list {
 		unsigned nr;
 		uint64_t v[SIM_MAX_NS];
-	} md[4];		/* ms, mset, pi, pil: sim_md_keys */
+	} md[5];		/* ms, mset, pi, pil, zoned: sim_md_keys */
 };
 
 /* Metadata options, a value per namespace (or one for all), with what each may be. */
@@ -35,11 +35,12 @@ static const struct sim_md_key {
 	size_t off;		/* in struct sim_cfg */
 	unsigned max;
 	const char *want;
-} sim_md_keys[4] = {
+} sim_md_keys[5] = {
 	{ "ms", offsetof(struct sim_cfg, ms), 16, "give 0, 8 or 16 metadata bytes per block" },
 	{ "mset", offsetof(struct sim_cfg, mset), 1, "give 1 (extended LBAs) or 0 (a separate buffer)" },
 	{ "pi", offsetof(struct sim_cfg, pi), 3, "give the PI type: 0 (none), 1, 2 or 3" },
 	{ "pil", offsetof(struct sim_cfg, pil), 1, "give 1 (PI in the first 8 bytes of metadata) or 0 (the last)" },
+	{ "zoned", offsetof(struct sim_cfg, zoned), 1, "give 1 (a zoned namespace, ZNS) or 0" },
 };
 
 struct sim_uint_opt {
@@ -60,6 +61,9 @@ static const struct sim_uint_opt sim_uint_opts[] = {
 	{ "dbbuf", offsetof(struct sim_cfg, dbbuf), 0, 1 },
 	{ "yield", offsetof(struct sim_cfg, yield), 0, 1 },
 	{ "oncs", offsetof(struct sim_cfg, oncs), 0, 511 },
+	{ "max_open", offsetof(struct sim_cfg, max_open), 0, 65536 },
+	{ "max_active", offsetof(struct sim_cfg, max_active), 0, 65536 },
+	{ "zasl", offsetof(struct sim_cfg, zasl), 0, 15 },
 };
 
 static void sim_cfg_defaults(struct sim_cfg *cfg)
@@ -76,6 +80,7 @@ static void sim_cfg_defaults(struct sim_cfg *cfg)
 	cfg->sgl = 1;
 	cfg->vwc = 1;
 	cfg->dbbuf = 1;
+	cfg->zone_size = 1ull << 20;
 	cfg->oncs = NVME_ONCS_COMPARE | NVME_ONCS_WRITE_UNCOR | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES |
 		    NVME_ONCS_VERIFY | NVME_ONCS_COPY;
 	snprintf(cfg->sn, sizeof(cfg->sn), "NVPSIM0001");
@@ -226,6 +231,11 @@ static int sim_parse_one(const char *key, const char *val, struct sim_cfg *cfg, 
 	}
 	if (strcmp(key, "size") == 0)
 		return sim_parse_sizes(key, val, l);
+	if (strcmp(key, "zone_size") == 0) {
+		if (sim_parse_size(val, &cfg->zone_size) || !cfg->zone_size)
+			return sim_bad_value(key, val, "give the zone size in bytes with an optional K, M, G or T suffix");
+		return 0;
+	}
 	if (strcmp(key, "sn") == 0)
 		return sim_parse_sn(key, val, cfg);
 	if (strcmp(key, "detached") == 0)

@@ -167,6 +167,7 @@ static struct nvme_cqe sim_cqe(const struct sim_cmd *cmd, uint16_t status)
 {
 	return (struct nvme_cqe){
 		.dw0 = cmd->dw0,
+		.dw1 = cmd->dw1,
 		.sq_head = (uint16_t)cmd->sq->head,
 		.sq_id = cmd->sqid,
 		.cid = cmd->sqe.cid,
