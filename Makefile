@@ -77,7 +77,7 @@ $(O)/test-vm/%: test/vm/%.c $(O)/libnvpoll.a
 	$(CC) $(CFLAGS) -Itest -MMD -MP -o $@ $< $(O)/libnvpoll.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) $(VM_BINS)
-	@test/run-unit.sh $(UNIT_BINS) $(O)/test-vm/vm_rw $(O)/test-vm/vm_unplug
+	@test/run-unit.sh $(UNIT_BINS) $(O)/test-vm/vm_rw $(O)/test-vm/vm_unplug $(O)/test-vm/vm_datapath
 
 vmtest: all $(VM_BINS)
 	@test/vm/run.sh

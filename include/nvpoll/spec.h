@@ -59,6 +59,7 @@ enum {
 	NVME_CAP_MPSMAX_SHIFT = 52, NVME_CAP_MPSMAX_MASK = 0xf,
 };
 #define NVME_CAP_CSS_NVM 0x01u
+#define NVME_CAP_CSS_IOCS 0x40u		/* I/O command sets beyond NVM (ZNS): CC.CSS may be NVME_CC_CSS_ALL */
 
 /* VS fields. */
 enum {
@@ -77,6 +78,7 @@ enum {
 	NVME_CC_IOSQES_SHIFT = 16, NVME_CC_IOSQES_MASK = 0xf,
 	NVME_CC_IOCQES_SHIFT = 20, NVME_CC_IOCQES_MASK = 0xf,
 };
+enum { NVME_CC_CSS_NVM = 0, NVME_CC_CSS_ALL = 6 };	/* CC.CSS: the NVM set alone, or every supported one */
 enum { NVME_CC_SHN_NONE = 0, NVME_CC_SHN_NORMAL = 1, NVME_CC_SHN_ABRUPT = 2 };
 
 /* CSTS fields. */

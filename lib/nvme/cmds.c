@@ -75,6 +75,9 @@ NVP_API int nvp_verify(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t s
 	if (pi && ((pi->flags & ~NVP_PI_CHECK_ALL) || (pi->flags && !ns->info.pi_type)))
 		return nvp_set_error(-EINVAL, "%s: PI flags 0x%x: Verify takes NVP_PI_CHECK_* (no PRACT), on a "
 				     "namespace with PI", fn, pi->flags);
+	if (pi && (pi->flags & NVP_PI_CHECK_REF) && ns->info.pi_type == 3)
+		return nvp_set_error(-EINVAL, "%s: namespace %u has PI type 3, whose reference tag is not checked: "
+				     "leave NVP_PI_CHECK_REF out", fn, ns->info.nsid);
 	nvp_cmd_range(&sqe, NVME_CMD_VERIFY, ns, slba, nlb - 1);
 	if (pi) {
 		sqe.cdw12 |= (uint32_t)NVME_SET(pi->flags, RW_PRINFO);

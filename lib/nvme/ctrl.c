@@ -155,6 +155,7 @@ int nvp_ctrl_enable(struct nvp_dev *dev)
 {
 	struct nvp_qpair *aq = &dev->admin;
 	uint32_t aqa, cc;
+	unsigned css;
 
 	/* Over Fabrics the admin queue is the one Connect made: it has no registers. */
 	if (!dev->xport) {
@@ -166,7 +167,9 @@ int nvp_ctrl_enable(struct nvp_dev *dev)
 		nvp_reg_write64(bar, NVME_REG_ACQ, nvp_dma_pool_iova(&dev->pool, aq->cq_mem));
 	}
 
-	cc = (uint32_t)(NVME_SET(0, CC_CSS) | NVME_SET(dev->page_shift - 12, CC_MPS) |
+	/* Every command set the controller has, when it has more than NVM: zoned namespaces need it. */
+	css = NVME_GET(dev->cap, CAP_CSS) & NVME_CAP_CSS_IOCS ? NVME_CC_CSS_ALL : NVME_CC_CSS_NVM;
+	cc = (uint32_t)(NVME_SET(css, CC_CSS) | NVME_SET(dev->page_shift - 12, CC_MPS) |
 			NVME_SET(0, CC_AMS) | NVME_SET(NVME_SQES_LOG2, CC_IOSQES) |
 			NVME_SET(NVME_CQES_LOG2, CC_IOCQES));
 	/* Queue registers first, then EN in its own write, as the spec orders it. */

@@ -40,6 +40,9 @@ static int md_submit(const char *fn, uint8_t opc, struct nvp_qpair *qp, const st
 	if (pi && pi->flags && !info->pi_type)
 		return nvp_set_error(-EINVAL, "%s: namespace %u has no protection information (PI type 0): "
 				     "pass no PI flags", fn, info->nsid);
+	if (pi && (pi->flags & NVP_PI_CHECK_REF) && info->pi_type == 3)
+		return nvp_set_error(-EINVAL, "%s: namespace %u has PI type 3, whose reference tag is not checked: "
+				     "leave NVP_PI_CHECK_REF out", fn, info->nsid);
 	strip = md_stripped(info, pi);
 	mlen = (size_t)nlb * info->ms;
 	len = ((size_t)nlb << ns->lba_shift) + (info->md_extended && !strip ? mlen : 0);

@@ -19,7 +19,7 @@
 static uint64_t sim_cap(const struct sim_cfg *cfg)
 {
 	return NVME_SET(cfg->mqes, CAP_MQES) | NVME_SET(1, CAP_CQR) | NVME_SET(cfg->to, CAP_TO) |
-	       NVME_SET(cfg->dstrd, CAP_DSTRD) | NVME_SET(NVME_CAP_CSS_NVM, CAP_CSS) |
+	       NVME_SET(cfg->dstrd, CAP_DSTRD) | NVME_SET(NVME_CAP_CSS_NVM | NVME_CAP_CSS_IOCS, CAP_CSS) |
 	       NVME_SET(0, CAP_MPSMIN) | NVME_SET(SIM_MPSMAX, CAP_MPSMAX);
 }
 

@@ -71,8 +71,8 @@ static const char *sim_enable_check(uint32_t cc, uint32_t aqa, uint64_t asq, uin
 {
 	unsigned iosqes = NVME_GET(cc, CC_IOSQES), iocqes = NVME_GET(cc, CC_IOCQES);
 
-	if (NVME_GET(cc, CC_CSS) != 0)
-		return "CC.CSS does not select the NVM command set";
+	if (NVME_GET(cc, CC_CSS) != NVME_CC_CSS_NVM && NVME_GET(cc, CC_CSS) != NVME_CC_CSS_ALL)
+		return "CC.CSS selects neither the NVM command set nor all of them";
 	if (NVME_GET(cc, CC_MPS) > SIM_MPSMAX)
 		return "CC.MPS is above CAP.MPSMAX";
 	if (NVME_GET(cc, CC_AMS) != 0)

@@ -75,6 +75,9 @@ static uint16_t sim_pi_decode(const struct sim_ns *ns, const struct sim_cmd *cmd
 	/* Type 1's reference tag is the LBA: a command starting elsewhere is refused. */
 	if (ns->pi == 1 && (p->prinfo & NVME_PRINFO_PRCHK_REF) && p->ref != (uint32_t)rw->slba)
 		return SIM_ERR_CMD(NVME_SC_INVALID_PI);
+	/* Type 3 has no reference tag to check: asking is invalid, as QEMU's controller answers. */
+	if (ns->pi == 3 && (p->prinfo & NVME_PRINFO_PRCHK_REF))
+		return SIM_ERR_CMD(NVME_SC_INVALID_PI);
 	return 0;
 }
 

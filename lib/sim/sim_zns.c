@@ -232,7 +232,10 @@ static struct sim_ns *sim_zoned_ns(struct nvp_sim *sim, const struct sim_cmd *cm
 {
 	struct sim_ns *ns = cmd->sqe.nsid && cmd->sqe.nsid <= sim->cfg.nr_ns ? &sim->ns[cmd->sqe.nsid - 1] : NULL;
 
-	*st = !ns ? SIM_ERR_GEN(NVME_SC_INVALID_NS) : !ns->zoned ? SIM_ERR_GEN(NVME_SC_INVALID_OPCODE) : 0;
+	/* As QEMU's: with CC.CSS the NVM set alone, a zoned namespace takes NVM commands only. */
+	bool zns = ns && ns->zoned && NVME_GET(sim->cc, CC_CSS) == NVME_CC_CSS_ALL;
+
+	*st = !ns ? SIM_ERR_GEN(NVME_SC_INVALID_NS) : !zns ? SIM_ERR_GEN(NVME_SC_INVALID_OPCODE) : 0;
 	return *st ? NULL : ns;
 }
 

@@ -256,13 +256,28 @@ static void test_type3_extended(void **state)
 	struct fx *f = up(state, "sim:size=1M,lbads=4096,ms=16,pi=3,mset=1");
 	const struct nvp_ns *ns = ns_of(f, 1);
 	const struct nvp_ns_info *info = nvp_ns_info(ns);
-	struct nvp_pi_args pi = { .flags = NVP_PI_CHECK_ALL, .ref_tag = 0xabcdef, .app_tag = 3, .app_mask = 0xffff };
+	struct nvp_pi_args pi = { .flags = NVP_PI_CHECK_GUARD | NVP_PI_CHECK_APP, .ref_tag = 0xabcdef, .app_tag = 3,
+				  .app_mask = 0xffff };
+	struct nvp_pi_args ref = pi;
 	size_t len = 6 * (4096 + 16);
 	uint16_t st;
 
 	fill(f->w, len, 3);
 	assert_int_equal(nvp_pi_generate(info, f->w, NULL, 6, &pi), 0);
 	assert_int_equal(io(f, 1, ns, 2, 6, f->w, NULL, &pi, &st), 0);
+	/* Type 3 has no reference tag check: the host refuses to ask, the controller too (Invalid PI). */
+	ref.flags |= NVP_PI_CHECK_REF;
+	assert_int_equal(io(f, 0, ns, 2, 6, f->r, NULL, &ref, &st), -EINVAL);
+	assert_non_null(strstr(nvp_errmsg(), "PI type 3"));
+	{
+		struct wait w = { { 0 }, 0 };
+		struct nvme_sqe sqe = { .opc = NVME_CMD_READ, .nsid = 1, .cdw12 = 5 | NVME_PRINFO_PRCHK_REF << 26 };
+
+		assert_int_equal(nvp_io_cmd(f->qp, &sqe, f->r, 6 * (4096 + 16), on_wait, &w), 0);
+		assert_true(wait_done(f->qp, &w.d, 5000));
+		assert_int_equal(w.err, -EIO);
+		assert_non_null(strstr(nvp_errmsg(), "Invalid Protection Information"));
+	}
 	/* Type 3 never checks the reference tag: any ILBRT reads. */
 	pi.ref_tag = 1;
 	assert_int_equal(io(f, 0, ns, 2, 6, f->r, NULL, &pi, &st), 0);
@@ -276,7 +291,7 @@ static void test_type3_extended(void **state)
 	pi.flags = NVP_PI_PRACT;
 	pi.ref_tag = 9;
 	assert_int_equal(io(f, 1, ns, 2, 6, f->w, NULL, &pi, &st), 0);
-	pi.flags = NVP_PI_CHECK_ALL;
+	pi.flags = NVP_PI_CHECK_GUARD | NVP_PI_CHECK_APP;
 	assert_int_equal(io(f, 0, ns, 2, 6, f->r, NULL, &pi, &st), 0);
 	assert_int_equal(nvp_pi_verify(info, f->r, NULL, 6, &pi, NULL), 0);
 	assert_memory_equal(f->r + 4096, f->w + 4096, 8); /* the metadata before the PI, as sent */

@@ -42,7 +42,7 @@ static void test_registers(void **state)
 	assert_int_equal(NVME_GET(cap, CAP_CQR), 1);
 	assert_int_equal(NVME_GET(cap, CAP_TO), 20);
 	assert_int_equal(NVME_GET(cap, CAP_DSTRD), 0);
-	assert_int_equal(NVME_GET(cap, CAP_CSS), NVME_CAP_CSS_NVM);
+	assert_int_equal(NVME_GET(cap, CAP_CSS), NVME_CAP_CSS_NVM | NVME_CAP_CSS_IOCS);
 	assert_int_equal(NVME_GET(cap, CAP_MPSMIN), 0);
 	assert_int_equal(reg32(h, NVME_REG_VS), 0x00010400);
 	assert_int_equal(reg32(h, NVME_REG_CSTS), 0);
