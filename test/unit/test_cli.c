@@ -649,13 +649,14 @@ static void test_show_regs_reset(void **state)
 {
 	(void)state;
 	assert_int_equal(CLI("show-regs", "sim"), 0);
-	expect_out("version : 10400\ncc      : 460001\ncsts    : 1\n");
+	/* CC: EN, IOSQES 6, IOCQES 4, and CSS 110b (all command sets: the sim offers CAP.CSS bit 6, as QEMU does). */
+	expect_out("version : 10400\ncc      : 460061\ncsts    : 1\n");
 	assert_int_equal(CLI("show-regs", "sim", "-H"), 0);
 	expect_out("\tMaximum Queue Entries Supported (MQES): 1024\n");
 	expect_out("\tEnable (EN): yes\n");
 	expect_out("\tReady (RDY): yes\n");
 	assert_int_equal(CLI("show-regs", "sim", "-o", "json"), 0);
-	expect_out("\"vs\":66560,\"intms\":0,\"intmc\":0,\"cc\":4587521,\"csts\":1,");
+	expect_out("\"vs\":66560,\"intms\":0,\"intmc\":0,\"cc\":4587617,\"csts\":1,");
 	assert_int_equal(CLI("show-regs", "nil"), 1);
 	expect_err("nil: the nil config has no controller registers to read");
 	assert_int_equal(CLI("reset", "sim"), 0);

@@ -11,9 +11,13 @@
  *    append told its LBA), read back, reported Full, reset, reported Empty;
  *    a write past the write pointer fails by name.
  *
- * usage: vm_datapath [URI ZONED-NSID PI-NSID...]
+ *  - a plain namespace: Compare and Copy; Verify and Write Uncorrectable
+ *    where ONCS offers them, else their refusal by name (QEMU 7.2's
+ *    ONCS, 0x15d, has neither; the sim's has both).
+ *
+ * usage: vm_datapath [URI PLAIN-NSID ZONED-NSID PI-NSID...]
  * Default: a sim with namespaces like the guest's: PI type 1 separate,
- * type 2 extended, type 3 extended with 16 bytes and PI first, zoned.
+ * type 2 extended, type 3 extended with 16 bytes and PI first, zoned, plain.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -31,11 +35,14 @@
 
 #define BUF (1u << 20)
 
-static const char *uri = "sim:ns=4,size=16M,ms=8:8:16:0,mset=0:1:1:0,pi=1:2:3:0,pil=0:0:1:0,zoned=0:0:0:1,"
-			 "zone_size=1M";
-/* The zoned namespace first, then the PI ones. */
-static uint32_t nsids[8] = { 4, 1, 2, 3 };
-static unsigned nr_nsids = 4;
+static const char *uri = "sim:ns=5,size=16M,ms=8:8:16:0:0,mset=0:1:1:0:0,pi=1:2:3:0:0,pil=0:0:1:0:0,"
+			 "zoned=0:0:0:1:0,zone_size=1M";
+/* A plain namespace, the zoned one, then the PI ones. */
+static uint32_t nsids[8] = { 5, 4, 1, 2, 3 };
+static unsigned nr_nsids = 5;
+#define PLAIN 0
+#define ZONED 1
+#define FIRST_PI 2
 
 struct env {
 	struct nvp_dev *dev;
@@ -88,8 +95,10 @@ static void on_wait(void *arg, int err, const struct nvme_cqe *cqe)
 
 static int finish(struct env *e, struct wait *w, int err)
 {
-	if (err)
+	if (err) {
+		print_message("  (submission: %s)\n", nvp_errmsg());
 		return err;
+	}
 	if (!wait_done(e->qp, &w->d, 30000))
 		fail_msg("no completion in 30 s");
 	if (w->err)
@@ -192,7 +201,7 @@ static void pi_case(struct env *e, const struct nvp_ns *ns)
 
 static void test_pi(void **state)
 {
-	for (unsigned k = 1; k < nr_nsids; k++)
+	for (unsigned k = FIRST_PI; k < nr_nsids; k++)
 		pi_case(*state, ns_at(*state, k));
 }
 
@@ -209,7 +218,7 @@ static uint8_t zone_state(struct env *e, const struct nvp_ns *ns, uint64_t zslba
 static void test_zones(void **state)
 {
 	struct env *e = *state;
-	const struct nvp_ns *ns = ns_at(e, 0);
+	const struct nvp_ns *ns = ns_at(e, ZONED);
 	const struct nvp_ns_info *i = nvp_ns_info(ns);
 	uint64_t zs = i->zone_size, chunk;
 	size_t zbytes;
@@ -255,20 +264,78 @@ static void test_zones(void **state)
 	assert_int_equal(RUN(e, nvp_zone_mgmt(e->qp, ns, 0, NVME_ZSA_RESET, 1, on_wait, w)), 0);
 }
 
+/* Compare, Copy; Verify and Write Uncorrectable where ONCS offers them (refused by name where not: QEMU 7.2 has neither). */
+static void test_cmds(void **state)
+{
+	struct env *e = *state;
+	const struct nvp_ns *ns = ns_at(e, PLAIN);
+	size_t lba = nvp_ns_info(ns)->lba_size;
+	struct nvme_copy_range *r = (struct nvme_copy_range *)e->rep;
+	uint16_t oncs = nvp_dev_id_ctrl(e->dev)->oncs;
+
+	print_message("ONCS 0x%x\n", oncs);
+	fill(e->w, 16 * lba, 31);
+	assert_int_equal(RUN(e, nvp_write(e->qp, ns, 100, 16, e->w, on_wait, w)), 0);
+	assert_int_equal(RUN(e, nvp_compare(e->qp, ns, 100, 16, e->w, on_wait, w)), 0);
+	e->w[3 * lba + 1] ^= 1;
+	assert_int_equal(RUN(e, nvp_compare(e->qp, ns, 100, 16, e->w, on_wait, w)), -EIO);
+	assert_non_null(strstr(nvp_errmsg(), "Compare Failure"));
+	e->w[3 * lba + 1] ^= 1;
+	if (oncs & NVME_ONCS_VERIFY) {
+		assert_int_equal(RUN(e, nvp_verify(e->qp, ns, 100, 16, NULL, on_wait, w)), 0);
+	} else {
+		assert_int_equal(RUN(e, nvp_verify(e->qp, ns, 100, 16, NULL, on_wait, w)), -EOPNOTSUPP);
+		assert_non_null(strstr(nvp_errmsg(), "ONCS bit 7"));
+		print_message("Verify: not offered, refused: %s\n", nvp_errmsg());
+	}
+	/*
+	 * Copy 100..109 and 112..115 to 500: read back as the two pieces, in
+	 * order. A namespace taking one source range (QEMU 7.2's namespace 1:
+	 * MSRC 0) copies them one command each, and the host refuses two.
+	 */
+	print_message("Copy limits: %u ranges of %u blocks, %u in all\n", nvp_ns_info(ns)->copy_max_ranges,
+		      nvp_ns_info(ns)->copy_max_range_nlb, nvp_ns_info(ns)->copy_max_nlb);
+	r[0] = (struct nvme_copy_range){ .slba = 100, .nlb = 9 };
+	r[1] = (struct nvme_copy_range){ .slba = 112, .nlb = 3 };
+	if (nvp_ns_info(ns)->copy_max_ranges >= 2) {
+		assert_int_equal(RUN(e, nvp_copy(e->qp, ns, 500, r, 2, on_wait, w)), 0);
+	} else {
+		assert_int_equal(RUN(e, nvp_copy(e->qp, ns, 500, r, 2, on_wait, w)), -EINVAL);
+		assert_non_null(strstr(nvp_errmsg(), "MSRC"));
+		assert_int_equal(RUN(e, nvp_copy(e->qp, ns, 500, r, 1, on_wait, w)), 0);
+		assert_int_equal(RUN(e, nvp_copy(e->qp, ns, 510, r + 1, 1, on_wait, w)), 0);
+	}
+	assert_int_equal(RUN(e, nvp_read(e->qp, ns, 500, 14, e->r, on_wait, w)), 0);
+	assert_memory_equal(e->r, e->w, 10 * lba);
+	assert_memory_equal(e->r + 10 * lba, e->w + 12 * lba, 4 * lba);
+	if (oncs & NVME_ONCS_WRITE_UNCOR) {
+		assert_int_equal(RUN(e, nvp_write_uncorrectable(e->qp, ns, 104, 2, on_wait, w)), 0);
+		assert_int_equal(RUN(e, nvp_read(e->qp, ns, 100, 16, e->r, on_wait, w)), -EIO);
+		assert_non_null(strstr(nvp_errmsg(), "Unrecovered Read Error"));
+		assert_int_equal(RUN(e, nvp_write(e->qp, ns, 104, 2, e->w + 4 * lba, on_wait, w)), 0);
+		assert_int_equal(RUN(e, nvp_read(e->qp, ns, 100, 16, e->r, on_wait, w)), 0);
+	} else {
+		assert_int_equal(RUN(e, nvp_write_uncorrectable(e->qp, ns, 104, 2, on_wait, w)), -EOPNOTSUPP);
+		assert_non_null(strstr(nvp_errmsg(), "ONCS bit 1"));
+		print_message("Write Uncorrectable: not offered, refused: %s\n", nvp_errmsg());
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pi),
 		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_cmds),
 	};
 
-	if (argc >= 4 && argc <= 10) {
+	if (argc >= 5 && argc <= 10) {
 		uri = argv[1];
 		nr_nsids = (unsigned)argc - 2;
 		for (unsigned k = 0; k < nr_nsids; k++)
 			nsids[k] = (uint32_t)strtoul(argv[2 + k], NULL, 0);
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: vm_datapath [URI ZONED-NSID PI-NSID...]\n");
+		fprintf(stderr, "usage: vm_datapath [URI PLAIN-NSID ZONED-NSID PI-NSID...]\n");
 		return 2;
 	}
 	return cmocka_run_group_tests(tests, setup, teardown);
