@@ -111,7 +111,7 @@ uint16_t sim_io_copy(struct nvp_sim *sim, struct sim_cmd *cmd)
 	uint32_t cdw12 = cmd->sqe.cdw12;
 	unsigned nr = NVME_GET(cdw12, COPY_NR) + 1, i;
 	uint64_t sdlba = cmd->sqe.cdw10 | (uint64_t)cmd->sqe.cdw11 << 32, total = 0, done = 0;
-	struct sim_ns *ns = cmd->sqe.nsid && cmd->sqe.nsid <= sim->cfg.nr_ns ? &sim->ns[cmd->sqe.nsid - 1] : NULL;
+	struct sim_ns *ns = sim_ns_active(sim, cmd->sqe.nsid);
 	uint8_t *stage, *mstage = NULL;
 	size_t lba;
 	uint16_t st;

@@ -230,7 +230,7 @@ static bool zone_selected(unsigned zsa, uint8_t s)
 
 static struct sim_ns *sim_zoned_ns(struct nvp_sim *sim, const struct sim_cmd *cmd, uint16_t *st)
 {
-	struct sim_ns *ns = cmd->sqe.nsid && cmd->sqe.nsid <= sim->cfg.nr_ns ? &sim->ns[cmd->sqe.nsid - 1] : NULL;
+	struct sim_ns *ns = sim_ns_active(sim, cmd->sqe.nsid);
 
 	/* As QEMU's: with CC.CSS the NVM set alone, a zoned namespace takes NVM commands only. */
 	bool zns = ns && ns->zoned && NVME_GET(sim->cc, CC_CSS) == NVME_CC_CSS_ALL;
