@@ -169,9 +169,9 @@ cli_checks() {
 		python3 "$cmp_py" "$tmp/k-smart.json" "$tmp/p-smart.json" critical_warning spare_thresh percent_used
 	check "get-feature 7 (Number of Queues) and 4 (Temperature Threshold): nvme-cli's values ($nq_k, $temp_k)" \
 		python3 -c "import json,sys
-	nq=json.load(open('$tmp/p-nq.json'))['value']; t=json.load(open('$tmp/p-temp.json'))['value']
-	print('nvpoll: nq %#010x, temperature threshold %#010x' % (nq, t))
-	sys.exit(0 if '$nq_k' and '$temp_k' and nq == int('$nq_k', 16) and t == int('$temp_k', 16) else 1)"
+nq=json.load(open('$tmp/p-nq.json'))['value']; t=json.load(open('$tmp/p-temp.json'))['value']
+print('nvpoll: nq %#010x, temperature threshold %#010x' % (nq, t))
+sys.exit(0 if '$nq_k' and '$temp_k' and nq == int('$nq_k', 16) and t == int('$temp_k', 16) else 1)"
 	# The rest of the nvme-cli-shaped commands through vfio-pci on QEMU's controller, each by what it did.
 	check "error-log, fw-log, get-log: QEMU's logs" bash -c \
 		"'$nvpoll' error-log '$bdf' | grep -E '^[0-9]+ of [0-9]+ entries' &&
@@ -194,7 +194,7 @@ cli_checks() {
 	check "show-regs: CC.EN and CSTS.RDY set, VS 1.4 (QEMU 7.2), the admin queue's size in AQA" bash -c \
 		"'$nvpoll' show-regs '$bdf' -o json >'$tmp/regs.json' && cat '$tmp/regs.json' &&
 		 python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))
-	sys.exit(not (r[\"cc\"] & 1 and r[\"csts\"] & 1 and r[\"vs\"] == 0x10400 and r[\"aqa\"] & 0xfff))' '$tmp/regs.json'"
+sys.exit(not (r[\"cc\"] & 1 and r[\"csts\"] & 1 and r[\"vs\"] == 0x10400 and r[\"aqa\"] & 0xfff))' '$tmp/regs.json'"
 	check "admin-passthru Identify Controller holds the serial; io-passthru Flush" bash -c \
 		"'$nvpoll' admin-passthru '$bdf' --opcode 6 --cdw10 1 --data-len 4096 --read -b | dd bs=1 skip=4 count=20 status=none | grep -q '^$serial' &&
 		 '$nvpoll' io-passthru '$bdf' --opcode 0 --nsid 1"
