@@ -55,6 +55,9 @@ struct nvp_opts {
 	const char *hostnqn;	/* NULL: /etc/nvme/hostnqn, else a stable one made from /etc/machine-id */
 	unsigned tcp_digest;	/* NVP_DIGEST_HEADER | NVP_DIGEST_DATA; 0: $NVP_TCP_DIGEST, else none */
 	unsigned keep_alive_ms;	/* Keep Alive Timeout to ask for; 0: 10000. Call nvp_admin_poll() within it */
+	/* Since 0.3. 1: nvp_readv()/nvp_writev() always describe data with an SGL, even where PRPs
+	   would do (for testing the SGL path); they then fail where Identify Controller SGLS says none. */
+	unsigned force_sgl;
 };
 
 /* opts.tcp_digest: CRC32C digests on every PDU header, on all data. */
@@ -436,6 +439,33 @@ int nvp_dsm(struct nvp_qpair *qp, const struct nvp_ns *ns, const struct nvme_dsm
  */
 int nvp_io_cmd(struct nvp_qpair *qp, const struct nvme_sqe *cmd, void *buf, size_t len,
 	       nvp_cb cb, void *arg);
+
+/*
+ * Vectored Read and Write: the nlb * lba_size bytes of the blocks move
+ * to or from @iovcnt segments (1 .. NVP_IOV_MAX) in order, each a buffer
+ * in nvp_dma_alloc() memory with its length (not 0). The @iov array is
+ * read before the call returns; the buffers must stay until the callback.
+ * The data pointer is built as PRPs when the segments allow it (the first
+ * starts dword aligned, every later one starts on a controller memory page
+ * -- 4 KiB unless CAP.MPSMIN asks more -- and every earlier one ends on
+ * one), else as an SGL where
+ * Identify Controller SGLS says the controller takes them (with dword
+ * alignment SGLS asks it of every segment's address and length), and
+ * opts.force_sgl makes it an SGL always. Returns those of nvp_read(), and
+ * -EINVAL naming the segment that fits neither, -EINVAL when the lengths
+ * do not add up to nlb * lba_size, -E2BIG above MDTS or for more segments
+ * than a command's list holds, -EOPNOTSUPP on a config without PCIe
+ * queues of nvpoll's own (kernel, nil, tcp).
+ */
+#define NVP_IOV_MAX 256u
+struct nvp_iov {
+	void *buf;
+	size_t len;
+};
+int nvp_readv(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+	      const struct nvp_iov *iov, unsigned iovcnt, nvp_cb cb, void *arg);
+int nvp_writev(struct nvp_qpair *qp, const struct nvp_ns *ns, uint64_t slba, uint32_t nlb,
+	       const struct nvp_iov *iov, unsigned iovcnt, nvp_cb cb, void *arg);
 
 /*
  * Read and Write on a namespace with metadata (nvp_ns_info(): ms > 0) and

@@ -16,7 +16,9 @@
  *   ready_ms=N    delay between CC.EN = 1 and CSTS.RDY = 1 (0)
  *   dstrd=N       CAP.DSTRD, doorbell stride 4 << N bytes (0)
  *   to=N          CAP.TO, in 500 ms units (20)
- *   sgl=0|1       advertise and accept SGLs (1)
+ *   sgl=0|1|2     advertise and accept SGLs: 1 byte aligned, with Bit Buckets
+ *                 (default); 2 dword aligned (SGLS 10b: unaligned Data Blocks
+ *                 fail, SGL Data Block Granularity Invalid), no Bit Bucket
  *   vwc=0|1       volatile write cache present (1)
  *   dbbuf=0|1     offer Doorbell Buffer Config (OACS bit 8): shadow doorbells
  *                 and EventIdx for I/O queues, until the next reset (1)

@@ -157,6 +157,26 @@ enum nvme_psdt {
 	NVME_PSDT_SGL_MPTR_SGL = 2, /* SGL for data, MPTR the address of an SGL segment; 3 is reserved */
 };
 
+/* SGL descriptor types, the high nibble of nvme_sgl_desc.type (spec 4.3.2); subtype 0 is an address. */
+enum nvme_sgl_type {
+	NVME_SGL_TYPE_DATA_BLOCK = 0,
+	NVME_SGL_TYPE_BIT_BUCKET = 1,
+	NVME_SGL_TYPE_SEGMENT = 2,	/* the next segment; more follow it */
+	NVME_SGL_TYPE_LAST_SEGMENT = 3, /* the next segment, the list's last */
+};
+#define NVME_SGL_DESC_TYPE(t) ((uint8_t)((t) << 4)) /* subtype 0: address */
+
+/* Identify Controller SGLS: bits 1:0 say whether (and with what alignment) NVM commands take SGLs. */
+enum {
+	NVME_SGLS_SUPPORT_SHIFT = 0, NVME_SGLS_SUPPORT_MASK = 0x3,
+};
+enum nvme_sgls_support {
+	NVME_SGLS_NONE = 0,
+	NVME_SGLS_BYTE = 1,	/* no alignment or granularity asked */
+	NVME_SGLS_DWORD = 2,	/* Data Block addresses and lengths dword aligned */
+};
+#define NVME_SGLS_BIT_BUCKET (1u << 16)
+
 /* Completion queue entry (spec 4.6). */
 struct nvme_cqe {
 	uint32_t dw0; /* command specific */
@@ -225,6 +245,7 @@ enum nvme_sc_generic {
 	NVME_SC_SGL_INVALID_TYPE = 0x11,
 	NVME_SC_PRP_OFFSET_INVALID = 0x13,
 	NVME_SC_SGL_INVALID_OFFSET = 0x16,
+	NVME_SC_SGL_GRANULARITY = 0x1e,
 	NVME_SC_NS_NOT_READY = 0x82,
 	NVME_SC_LBA_RANGE = 0x80,
 	NVME_SC_CAP_EXCEEDED = 0x81,

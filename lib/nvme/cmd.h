@@ -15,6 +15,13 @@
 /* 0, or -EINVAL (nlb 0 or above 65536) / -ERANGE (past the end) with a message. */
 int nvp_io_check_range(const struct nvp_ns *ns, uint64_t slba, uint32_t nlb);
 
+/*
+ * io.c, for vec.c: post @cmd in a free slot after @map has filled in its
+ * data pointer from the slot's list memory (req->prp_list); 0 or -errno.
+ */
+int nvp_io_cmd_map(struct nvp_qpair *qp, const struct nvme_sqe *cmd, size_t len,
+		   int (*map)(struct nvp_qpair *qp, struct nvp_req *req, void *ctx), void *ctx, nvp_cb cb, void *arg);
+
 /* zns.c: at a namespace scan, whether @ns is zoned and its zones; 0, or -errno (skip it). */
 int nvp_ns_zns_identify(struct nvp_dev *dev, struct nvp_ns *ns);
 /* The CSI a Namespace Identification Descriptor list of @len bytes names; NVM without one. */

@@ -392,3 +392,28 @@ int nvp_io_check_range(const struct nvp_ns *ns, uint64_t slba, uint32_t nlb)
 {
 	return check_range(ns, slba, nlb);
 }
+
+/*
+ * For commands whose data pointer is not one buffer (vec.c): take a slot,
+ * copy @cmd into it, let @map fill in its data pointer (and PSDT) with the
+ * slot's list memory, post it. @len is the data's length, for transports.
+ */
+int nvp_io_cmd_map(struct nvp_qpair *qp, const struct nvme_sqe *cmd, size_t len,
+		   int (*map)(struct nvp_qpair *qp, struct nvp_req *req, void *ctx), void *ctx, nvp_cb cb, void *arg)
+{
+	struct nvp_req *req;
+	uint16_t cid;
+	int err;
+
+	req = start(qp, NULL, 0, &cid, &err);
+	if (!req)
+		return err;
+	req->sqe = *cmd;
+	req->xfer_len = (uint32_t)len;
+	err = map(qp, req, ctx);
+	if (err) {
+		nvp__req_put(qp, cid);
+		return err;
+	}
+	return post(qp, req, cid, cb, arg);
+}

@@ -66,7 +66,8 @@ static void sim_id_ctrl(const struct nvp_sim *sim, struct nvme_id_ctrl *id)
 	/* bit 0 present, bits 2:1 = 11b: Flush takes NSID FFFFFFFFh */
 	id->vwc = sim->cfg.vwc ? 0x7 : 0;
 	/* bit 0: SGLs without alignment rules; bit 16: Bit Bucket descriptors */
-	id->sgls = sim->cfg.sgl ? 1u | 1u << 16 : 0;
+	/* sgl=1: byte-aligned SGLs with Bit Buckets; sgl=2: dword alignment asked, no Bit Bucket. */
+	id->sgls = sim->cfg.sgl == 1 ? NVME_SGLS_BYTE | NVME_SGLS_BIT_BUCKET : sim->cfg.sgl == 2 ? NVME_SGLS_DWORD : 0;
 	snprintf(id->subnqn, sizeof(id->subnqn), "nqn.2024-01.dev.nvpoll:sim:%s", sim->cfg.sn);
 	id->psd[0].mp = 2500; /* 25 W, in 0.01 W */
 }

@@ -284,8 +284,14 @@ static uint16_t sim_sgl_data(struct nvp_sim *sim, const struct nvme_sgl_desc *d,
 
 	if (d->length > *len)
 		return SIM_ERR_GEN(NVME_SC_SGL_INVALID_DATA);
+	/* SGLS bits 1:0 = 10b (sgl=2): every Data Block dword aligned in address and length. */
+	if (sim->cfg.sgl == 2 && type == SIM_SGL_DATA && ((d->addr | d->length) & 3))
+		return SIM_ERR_GEN(NVME_SC_SGL_GRANULARITY);
 	*len -= d->length;
 	if (type == SIM_SGL_BIT_BUCKET) {
+		/* Only where Identify Controller SGLS bit 16 offers it. */
+		if (sim->cfg.sgl != 1)
+			return SIM_ERR_GEN(NVME_SC_SGL_INVALID_TYPE);
 		/* Only a read may discard data: a write has nothing to take it from. */
 		if (!to_host)
 			return SIM_ERR_GEN(NVME_SC_SGL_INVALID_TYPE);

@@ -56,7 +56,7 @@ static const struct sim_uint_opt sim_uint_opts[] = {
 	{ "ready_ms", offsetof(struct sim_cfg, ready_ms), 0, 600000 },
 	{ "dstrd", offsetof(struct sim_cfg, dstrd), 0, 8 },
 	{ "to", offsetof(struct sim_cfg, to), 1, 255 },
-	{ "sgl", offsetof(struct sim_cfg, sgl), 0, 1 },
+	{ "sgl", offsetof(struct sim_cfg, sgl), 0, 2 },
 	{ "vwc", offsetof(struct sim_cfg, vwc), 0, 1 },
 	{ "dbbuf", offsetof(struct sim_cfg, dbbuf), 0, 1 },
 	{ "yield", offsetof(struct sim_cfg, yield), 0, 1 },

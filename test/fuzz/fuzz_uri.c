@@ -215,7 +215,7 @@ static void fuzz_sim_opts(const char *s)
 	}
 	FUZZ_CHECK(cfg.mdts <= 15 && cfg.mqes >= 1 && cfg.mqes <= 65535);
 	FUZZ_CHECK(cfg.nqueues >= 1 && cfg.nqueues <= 1024 && cfg.dstrd <= 8);
-	FUZZ_CHECK(cfg.to >= 1 && cfg.to <= 255 && cfg.sgl <= 1 && cfg.vwc <= 1);
+	FUZZ_CHECK(cfg.to >= 1 && cfg.to <= 255 && cfg.sgl <= 2 && cfg.vwc <= 1);
 	FUZZ_CHECK(cfg.sn[0] != '\0' && memchr(cfg.sn, '\0', sizeof(cfg.sn)));
 
 	if (!cfg_cheap(&cfg) || !new_shape(&cfg))

@@ -12,7 +12,7 @@ static void test_options(void **state)
 	static const char *bad[] = {
 		"foo=1", "ns=0", "ns=33", "lbads=1000", "lbads=256", "size=0", "size=12X", "mdts=16",
 		"mqes=0", "nqueues=0", "dstrd=9", "ns", "ns=", ",ns=1", "ns=1,", "ns=1,,mdts=1",
-		"lbads=512:4096,ns=3", "size=1000", "lbads=4096,size=6K", "size=1M:", "sgl=2",
+		"lbads=512:4096,ns=3", "size=1000", "lbads=4096,size=6K", "size=1M:", "sgl=3",
 		"lbads=512:4096:512,size=1M:2M", "dbbuf=2", "yield=2", "yield=",
 	};
 	struct nvp_bus *bus;

@@ -283,6 +283,42 @@ static void test_sgl(void **state)
 	assert_int_equal(run(h, &h->aq, &sqe, NULL), GEN_DNR(NVME_SC_INVALID_FIELD));
 }
 
+/* sgl=2: SGLS 10b, Data Blocks dword aligned in address and length, and no Bit Bucket. */
+static void test_sgl_dword(void **state)
+{
+	struct host *h = host_up(state, "sgl=2");
+	struct tq *q = ioq(h, 1, 4);
+	uint8_t *w = host_alloc(h, 8192), *r = host_alloc(h, 8192);
+	struct nvme_sgl_desc *seg = host_alloc(h, PAGE);
+	struct nvme_id_ctrl *c = host_alloc(h, 4096);
+	struct nvme_sqe sqe;
+
+	assert_int_equal(admin_data(h, NVME_ADMIN_IDENTIFY, 0, NVME_ID_CNS_CTRL, 0, c, 4096, NULL), 0);
+	assert_int_equal(c->sgls, NVME_SGLS_DWORD);
+	fill(w, 8192, 9);
+	assert_int_equal(rw(h, q, NVME_CMD_WRITE, 1, 0, 8, w, 4096), 0);
+	/* Dword-aligned pieces not on pages: fine. */
+	memset(r, 0, 8192);
+	seg[0] = sgl(iova(h, r + 4), 1020, 0);
+	seg[1] = sgl(iova(h, r + 2048), 3076, 0);
+	sqe = rw_sqe(NVME_CMD_READ, 1, 0, 8);
+	sqe.flags = NVME_PSDT_SGL << NVME_SQE_PSDT_SHIFT;
+	sqe.sgl = sgl(iova(h, seg), 32, 3);
+	assert_int_equal(run(h, q, &sqe, NULL), 0);
+	assert_memory_equal(r + 4, w, 1020);
+	assert_memory_equal(r + 2048, w + 1020, 3076);
+	/* An odd address, an odd length: SGL Data Block Granularity Invalid. */
+	seg[0] = sgl(iova(h, r + 5), 1020, 0);
+	assert_int_equal(run(h, q, &sqe, NULL), GEN_DNR(NVME_SC_SGL_GRANULARITY));
+	seg[0] = sgl(iova(h, r + 4), 1019, 0);
+	seg[1] = sgl(iova(h, r + 2048), 3077, 0);
+	assert_int_equal(run(h, q, &sqe, NULL), GEN_DNR(NVME_SC_SGL_GRANULARITY));
+	/* No Bit Bucket offered (SGLS bit 16 clear): refused even in a read. */
+	seg[0] = sgl(0, 1020, 1);
+	seg[1] = sgl(iova(h, r + 2048), 3076, 0);
+	assert_int_equal(run(h, q, &sqe, NULL), GEN_DNR(NVME_SC_SGL_INVALID_TYPE));
+}
+
 static void test_sgl_disabled(void **state)
 {
 	struct host *h = host_up(state, "sgl=0");
@@ -308,6 +344,7 @@ int main(void)
 		SIM_TEST(test_prp_8k_pages),
 		SIM_TEST(test_sgl),
 		SIM_TEST(test_sgl_disabled),
+		SIM_TEST(test_sgl_dword),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

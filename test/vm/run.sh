@@ -41,11 +41,11 @@ run_case "vfio-pci, 512 B blocks" --disk-size 64M -- \
 run_case "vfio-pci, 4 KiB blocks, mdts=3, ioeventfd" --disk-size 64M \
 	--nvme-opts "mdts=3,logical_block_size=4096,physical_block_size=4096,ioeventfd=on" -- \
 	test/vm/guest-spine.sh nvpoll-vm0 16384
-# Metadata, PI and zones (issue 15): test/vm/guest-datapath.sh. Namespaces on the
+# Metadata, PI, zones and vectored I/O (issue 15): test/vm/guest-datapath.sh. Namespaces on the
 # default controller, null-co backed with snapshot=on (writes read back).
 dp_ns() { printf -- '-drive if=none,id=%s,format=raw,file=null-co://,file.read-zeroes=on,file.size=16M,snapshot=on -device nvme-ns,drive=%s,bus=nvme0,nsid=%s,logical_block_size=512,physical_block_size=512,%s ' "$1" "$1" "$2" "$3"; }
 datapath="$(dp_ns dpa 2 ms=8,mset=0,pi=1)$(dp_ns dpb 3 ms=8,mset=1,pi=2)$(dp_ns dpz 4 zoned=on,zoned.zone_size=1M)$(dp_ns dpc 5 ms=16,mset=1,pi=3,pil=1)$(dp_ns dpp 6 ms=0)"
-run_case "vfio-pci: metadata, PI types 1-3 (separate, extended, PI first), zones, copy" --disk-size 64M --qemu-args "$datapath" -- \
+run_case "vfio-pci: metadata, PI types 1-3 (separate, extended, PI first), zones, copy, vectored I/O (SGL, PRP; dd after rebind)" --disk-size 64M --qemu-args "$datapath" -- \
 	test/vm/guest-datapath.sh
 # The examples and fio's nvpoll ioengine (crc32c verify, 2 jobs, trim) through vfio-pci.
 run_case "fio ioengine + examples, vfio-pci" --disk-size 64M -- test/vm/guest-fio.sh
