@@ -32,7 +32,12 @@ UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(O)/test/%)
 VM_SRCS    := $(sort $(wildcard test/vm/*.c))
 VM_BINS    := $(VM_SRCS:test/vm/%.c=$(O)/test-vm/%)
 
-SONAME  := libnvpoll.so.$(shell sed -n 's/^\#define NVP_VERSION_MAJOR //p' include/nvpoll.h)
+# Before 1.0 every minor version may change the ABI (struct nvp_opts grows, for one), so the
+# soname carries it: a program linked against 0.2 is refused by 0.3's loader, never handed
+# a library that reads past its smaller opts. From 1.0 on, the major version alone.
+SONAME_MAJOR := $(shell sed -n 's/^\#define NVP_VERSION_MAJOR //p' include/nvpoll.h)
+SONAME_MINOR := $(shell sed -n 's/^\#define NVP_VERSION_MINOR //p' include/nvpoll.h)
+SONAME  := libnvpoll.so.$(SONAME_MAJOR)$(if $(filter 0,$(SONAME_MAJOR)),.$(SONAME_MINOR))
 
 all: $(O)/libnvpoll.a $(O)/libnvpoll.so $(O)/nvpoll $(if $(PERF_SRCS),$(O)/nvpoll-perf)
 
@@ -183,7 +188,7 @@ install: all fio
 	install -m 644 include/nvpoll.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/nvpoll/*.h $(DESTDIR)$(INCLUDEDIR)/nvpoll/
 	install -m 755 $(O)/libnvpoll.so $(DESTDIR)$(LIBDIR)/libnvpoll.so.$(NVP_MAJOR).$(NVP_MINOR)
-	ln -sfn libnvpoll.so.$(NVP_MAJOR).$(NVP_MINOR) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	$(if $(filter-out $(SONAME),libnvpoll.so.$(NVP_MAJOR).$(NVP_MINOR)),ln -sfn libnvpoll.so.$(NVP_MAJOR).$(NVP_MINOR) $(DESTDIR)$(LIBDIR)/$(SONAME))
 	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libnvpoll.so
 	install -m 644 $(O)/libnvpoll.a $(DESTDIR)$(LIBDIR)/
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \

@@ -15,8 +15,11 @@ indent() { sed 's/^/  | /'; }
 fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
 
 major=$(sed -n 's/^#define NVP_VERSION_MAJOR //p' include/nvpoll.h)
+minor=$(sed -n 's/^#define NVP_VERSION_MINOR //p' include/nvpoll.h)
+# Before 1.0 the minor version is part of the soname: each may change the ABI.
+want=libnvpoll.so.$major; [ "$major" = 0 ] && want=libnvpoll.so.0.$minor
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-if [ "$soname" = "libnvpoll.so.$major" ]; then echo "ok   - soname $soname"; else fail "soname '$soname', want libnvpoll.so.$major"; fi
+if [ "$soname" = "$want" ]; then echo "ok   - soname $soname"; else fail "soname '$soname', want $want"; fi
 
 # Defined dynamic symbols, without the version node itself (type A).
 nm -D --defined-only "$lib" | awk '$2 != "A" { print $3 }' | sort >"$tmp/exported"

@@ -41,11 +41,14 @@ for f in include/nvpoll.h include/nvpoll/spec.h include/nvpoll/qpair.h include/n
 done
 [ ! -f bench/perf/main.c ] || [ -x "$root$prefix/bin/nvpoll-perf" ] || fail "nvpoll-perf not installed"
 [ ! -f scripts/setup.sh ] || [ -x "$root$prefix/sbin/nvpoll-setup" ] || fail "nvpoll-setup not installed"
-check "libnvpoll.so.$major -> libnvpoll.so.$major.$minor, libnvpoll.so -> libnvpoll.so.$major" \
-	test "$(readlink "$lib/libnvpoll.so.$major")" = "libnvpoll.so.$major.$minor" -a \
-	"$(readlink "$lib/libnvpoll.so")" = "libnvpoll.so.$major"
-check "the installed library's soname is libnvpoll.so.$major" \
-	bash -c "readelf -d '$lib/libnvpoll.so.$major.$minor' | grep -q 'SONAME.*\[libnvpoll.so.$major\]'"
+# Before 1.0 the soname is the file's own name (each minor version may change the ABI).
+soname=libnvpoll.so.$major; [ "$major" = 0 ] && soname=libnvpoll.so.$major.$minor
+if [ "$soname" != "libnvpoll.so.$major.$minor" ]; then
+	check "$soname -> libnvpoll.so.$major.$minor" test "$(readlink "$lib/$soname")" = "libnvpoll.so.$major.$minor"
+fi
+check "libnvpoll.so -> $soname" test "$(readlink "$lib/libnvpoll.so")" = "$soname"
+check "the installed library's soname is $soname" \
+	bash -c "readelf -d '$lib/libnvpoll.so.$major.$minor' | grep -q 'SONAME.*\[$soname\]'"
 
 # ---- pkg-config, from the DESTDIR as if it were /
 export PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
@@ -64,8 +67,8 @@ for src in *.c; do
 	# shellcheck disable=SC2046 # pkg-config's output is a list of words
 	check "build $ex out of tree: cc $src \$(pkg-config --cflags --libs nvpoll)" \
 		cc -std=gnu11 -Wall -Wextra -Werror -o "$ex" "$src" $(pkg-config --cflags --libs nvpoll)
-	check "$ex links the installed libnvpoll.so.$major" \
-		bash -c "readelf -d '$ex' | grep -q 'NEEDED.*\[libnvpoll.so.$major\]' && ldd '$ex' | grep -q '$lib/libnvpoll.so.$major'"
+	check "$ex links the installed $soname" \
+		bash -c "readelf -d '$ex' | grep -q 'NEEDED.*\[$soname\]' && ldd '$ex' | grep -q '$lib/$soname'"
 	# shellcheck disable=SC2046
 	check "build $ex statically against libnvpoll.a (pkg-config --static)" \
 		cc -std=gnu11 -o "$ex-static" "$src" $(pkg-config --cflags nvpoll) \
