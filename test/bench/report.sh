@@ -42,9 +42,9 @@ runs = json.load(open(sys.argv[1]))
 own = json.load(open(sys.argv[2]))["cpu_s"]
 assert set(runs) == {"busy"}, runs          # a run without its end mark is left out
 b = runs["busy"]
-assert 0.7 <= b["wall_s"] <= 1.5, b         # the marks are 1 s apart (a loaded host is late)
+assert 0.5 <= b["wall_s"] <= 3.0, b         # the marks are 1 s apart (a loaded host is late)
 assert own > 0.02, own                      # the stand-in ran at all
-assert abs(b["cpu_s"] - own) <= 0.15 + 0.1 * own, (b, own)  # its CPU time, as it saw it (both sample late under load)
+assert abs(b["cpu_s"] - own) <= 0.25 + 0.1 * own, (b, own)  # its CPU time, as it saw it (both sample late under load)
 EOF
 # QEMU that never started: it gives up once run.sh says the guest is done.
 : >"$tmp/done"
