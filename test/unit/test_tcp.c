@@ -760,6 +760,85 @@ static void test_io_timeout(void **state)
 	target_stop(&t);
 }
 
+/*
+ * MAXH2CDATA 4 KiB and a 64 KiB write answered by two R2Ts (10000 bytes,
+ * then the rest): the host sends H2CData PDUs of at most 4 KiB, each at the
+ * offset where the last one ended, LAST_PDU on the last of each R2T only,
+ * the digests right; the target's copy, and the data read back, are the
+ * caller's.
+ */
+static void r2t_split(unsigned digest)
+{
+	const uint32_t len = 16 * T_LBA, split = 10000;
+	int hd = !!(digest & NVP_DIGEST_HEADER), dd = !!(digest & NVP_DIGEST_DATA);
+	struct target t;
+	struct nvp_dev *dev;
+	struct nvp_qpair *qp;
+	const struct nvp_ns *ns;
+	struct done d = { 0 };
+	uint8_t *buf;
+	uint32_t off = 0;
+
+	target_start(&t, 4096);
+	t.r2t_split = split;
+	dev = target_open(&t, digest);
+	assert_int_equal(t.hdgst, hd);
+	assert_int_equal(t.ddgst, dd);
+	ns = nvp_ns_get(dev, 1);
+	qp = nvp_qpair_create(dev, &(struct nvp_qpair_opts){ .depth = 16 });
+	buf = nvp_dma_alloc(dev, len);
+	assert_non_null(ns);
+	assert_non_null(qp);
+	assert_non_null(buf);
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7 + i / 4096);
+
+	assert_int_equal(nvp_write(qp, ns, 8, 16, buf, on_io, &d), 0);
+	wait_done(qp, &d, 1, 3000);
+	assert_int_equal(d.n, 1);
+	if (d.err[0])
+		fail_msg("write: %s", d.msg[0]);
+	/* 10000 = 4096 + 4096 + 1808; 55536 = 13 * 4096 + 2288. */
+	assert_int_equal(t.nr_h2c, 3 + 14);
+	for (unsigned i = 0; i < t.nr_h2c; i++) {
+		const struct h2c_seen *h = &t.h2c[i];
+		int last = i == 2 || i == t.nr_h2c - 1;
+		uint32_t want = i == 2 ? split - 2 * 4096 : i == t.nr_h2c - 1 ? len - split - 13 * 4096 : 4096;
+
+		if (h->datao != off || h->datal != want)
+			fail_msg("H2CData %u: bytes %u+%u, not %u+%u", i, h->datao, h->datal, off, want);
+		if (!!(h->flags & NVME_TCP_F_DATA_LAST) != last)
+			fail_msg("H2CData %u: LAST_PDU %s", i, last ? "missing" : "set before the R2T's last");
+		assert_int_equal(!!(h->flags & NVME_TCP_F_HDGST), hd);
+		assert_int_equal(!!(h->flags & NVME_TCP_F_DDGST), dd);
+		assert_int_equal(h->pdo, 24 + (hd ? 4 : 0));
+		assert_true(h->hdgst_ok);
+		assert_true(h->ddgst_ok);
+		off += h->datal;
+	}
+	assert_memory_equal(t.disk + 8 * T_LBA, buf, len);
+
+	memset(buf, 0, len);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(nvp_read(qp, ns, 8, 16, buf, on_io, &d), 0);
+	wait_done(qp, &d, 1, 3000);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.err[0], 0);
+	assert_memory_equal(t.disk + 8 * T_LBA, buf, len);
+
+	nvp_dma_free(dev, buf);
+	nvp_qpair_destroy(qp);
+	nvp_dev_close(dev);
+	target_stop(&t);
+}
+
+static void test_r2t_split(void **state)
+{
+	(void)state;
+	r2t_split(0);
+	r2t_split(NVP_DIGEST_HEADER | NVP_DIGEST_DATA);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_opts),
 		cmocka_unit_test(test_discover_refusals),
 		cmocka_unit_test(test_io_timeout),
+		cmocka_unit_test(test_r2t_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
