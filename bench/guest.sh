@@ -151,8 +151,11 @@ done
 # The target is the kernel's nvmet over loopback, its namespace the null-co namespace 1 (blk[1]: reads
 # return zeroes, writes are dropped), so the network path dominates. Both hosts are measured against
 # the same subsystem in the same boot, each case nvpoll-perf first, then fio io_uring on the kernel
-# host's block device (nvme connect -t tcp), back to back. The target's work (nvmet-tcp's io_work)
-# runs on the guest's CPUs too, beside either host.
+# host's block device (nvme connect -t tcp), back to back. The target's work (nvmet-tcp's io_work,
+# queued on the CPU the data came from: the host's) runs on the guest's CPUs too, beside either host;
+# so nvpoll-perf yields after an empty poll (--yield): spinning, it kept the target waiting for the
+# CPU it polls on (QD1 randread 1391 us mean spinning, 884 us yielding, A/B in one boot), where fio
+# sleeps in io_uring_enter and leaves the CPU to the target.
 tnqn=nqn.2026-12.io.nvpoll:bench
 tcfg=/sys/kernel/config/nvmet
 tcp_cases=(
@@ -196,7 +199,7 @@ else
 	for c in "${tcp_cases[@]}"; do
 		read -r name rw qd <<<"$c"
 		run_json "nvtcp-$name" build/nvpoll-perf "tcp://127.0.0.1/$tnqn" --nsid 1 -o 4096 -w "$rw" -q "$qd" \
-			-t "$dur" --warmup "$warm" --cpus "$cpu" --json --hist
+			-t "$dur" --warmup "$warm" --cpus "$cpu" --json --hist --yield
 		fio_run "uringtcp-$name" "$kblk" 4096 "$rw" "$qd" io_uring
 	done
 	# System calls per I/O of nvpoll-perf on the QD1 and QD32 reads, outside the measured runs (strace -c
@@ -204,7 +207,7 @@ else
 	if command -v strace >/dev/null; then
 		for qd in 1 32; do
 			strace -f -c -o "$out/nvtcp-syscalls-qd$qd.txt" build/nvpoll-perf "tcp://127.0.0.1/$tnqn" --nsid 1 \
-				-o 4096 -w randread -q "$qd" -n 20000 --warmup 0 --cpus "$cpu" --json \
+				-o 4096 -w randread -q "$qd" -n 20000 --warmup 0 --cpus "$cpu" --json --yield \
 				>"$out/nvtcp-syscalls-qd$qd.json" 2>/dev/null || note "strace of nvpoll-perf QD$qd failed"
 		done
 	else
