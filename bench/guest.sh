@@ -2,7 +2,9 @@
 # The guest half of `make bench` (bench/run.sh boots the guest with
 # scripts/vm.sh and runs this in it): against one emulated NVMe controller,
 # run nvpoll-perf through vfio-pci, then hand the controller to the kernel
-# nvme driver and run fio with the same I/O size and queue depth.
+# nvme driver and run fio with the same I/O size and queue depth; last,
+# NVMe/TCP: the kernel's nvmet-tcp target over namespace 1 on loopback,
+# nvpoll-perf tcp:// beside fio io_uring on the kernel's NVMe/TCP host.
 #
 #   bench/guest.sh OUTDIR
 #
@@ -144,5 +146,78 @@ for c in "${cases[@]:1}"; do
 	# The generic char node has no O_DIRECT: passthrough bypasses the page cache anyway.
 	fio_run "uringcmd-$name" "$ng" "$bs" "$rw" "$qd" io_uring_cmd --cmd_type=nvme --direct=0
 done
+
+# ---- NVMe/TCP (issue 14): nvpoll's tcp:// host beside the kernel's NVMe/TCP host, one nvmet-tcp target
+# The target is the kernel's nvmet over loopback, its namespace the null-co namespace 1 (blk[1]: reads
+# return zeroes, writes are dropped), so the network path dominates. Both hosts are measured against
+# the same subsystem in the same boot, each case nvpoll-perf first, then fio io_uring on the kernel
+# host's block device (nvme connect -t tcp), back to back. The target's work (nvmet-tcp's io_work,
+# queued on the CPU the data came from: the host's) runs on the guest's CPUs too, beside either host;
+# so nvpoll-perf yields after an empty poll (--yield): spinning, it kept the target waiting for the
+# CPU it polls on (QD1 randread 1391 us mean spinning, 884 us yielding, A/B in one boot), where fio
+# sleeps in io_uring_enter and leaves the CPU to the target.
+tnqn=nqn.2026-12.io.nvpoll:bench
+tcfg=/sys/kernel/config/nvmet
+tcp_cases=(
+	"tcp_rr4k_qd1  randread  1"
+	"tcp_rw4k_qd1  randwrite 1"
+	"tcp_rr4k_qd32 randread  32"
+	"tcp_rw4k_qd32 randwrite 32"
+)
+tcp_target() {
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config || return 1
+	[[ -d $tcfg ]] || { note "no $tcfg: nvmet is not loaded"; return 1; }
+	ip link set lo up &&
+		mkdir "$tcfg/subsystems/$tnqn" && echo 1 >"$tcfg/subsystems/$tnqn/attr_allow_any_host" &&
+		mkdir "$tcfg/subsystems/$tnqn/namespaces/1" &&
+		echo "${blk[1]}" >"$tcfg/subsystems/$tnqn/namespaces/1/device_path" &&
+		echo 1 >"$tcfg/subsystems/$tnqn/namespaces/1/enable" &&
+		mkdir "$tcfg/ports/1" && echo tcp >"$tcfg/ports/1/addr_trtype" &&
+		echo ipv4 >"$tcfg/ports/1/addr_adrfam" && echo 127.0.0.1 >"$tcfg/ports/1/addr_traddr" &&
+		echo 4420 >"$tcfg/ports/1/addr_trsvcid" &&
+		ln -s "$tcfg/subsystems/$tnqn" "$tcfg/ports/1/subsystems/$tnqn"
+}
+# The kernel host's block device for $tnqn (with native multipath, the subsystem's head node).
+tcp_kernel_host() {
+	local b
+	nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$tnqn" >&2 || return 1
+	for _ in $(seq 100); do
+		for b in /sys/block/nvme*n1; do
+			[[ ${b##*/} == *c* ]] && continue
+			[[ $(cat "$b/device/subsysnqn" 2>/dev/null) == "$tnqn" ]] && { echo "/dev/${b##*/}"; return 0; }
+		done
+		sleep 0.1
+	done
+	return 1
+}
+if ! tcp_target; then
+	failed "cannot set up the nvmet-tcp target $tnqn on 127.0.0.1:4420 over ${blk[1]}"
+elif ! kblk=$(tcp_kernel_host) || [[ ! -b $kblk ]]; then
+	failed "nvme connect -t tcp to $tnqn: no block device"
+else
+	note "NVMe/TCP: target $tnqn on 127.0.0.1:4420 over ${blk[1]}; kernel host $kblk"
+	for c in "${tcp_cases[@]}"; do
+		read -r name rw qd <<<"$c"
+		run_json "nvtcp-$name" build/nvpoll-perf "tcp://127.0.0.1/$tnqn" --nsid 1 -o 4096 -w "$rw" -q "$qd" \
+			-t "$dur" --warmup "$warm" --cpus "$cpu" --json --hist --yield
+		fio_run "uringtcp-$name" "$kblk" 4096 "$rw" "$qd" io_uring
+	done
+	# System calls per I/O of nvpoll-perf on the QD1 and QD32 reads, outside the measured runs (strace -c
+	# slows every call down): what the socket costs per command.
+	if command -v strace >/dev/null; then
+		for qd in 1 32; do
+			strace -f -c -o "$out/nvtcp-syscalls-qd$qd.txt" build/nvpoll-perf "tcp://127.0.0.1/$tnqn" --nsid 1 \
+				-o 4096 -w randread -q "$qd" -n 20000 --warmup 0 --cpus "$cpu" --json --yield \
+				>"$out/nvtcp-syscalls-qd$qd.json" 2>/dev/null || note "strace of nvpoll-perf QD$qd failed"
+		done
+	else
+		note "no strace in the guest: no system call counts"
+	fi
+	nvme disconnect -n "$tnqn" >/dev/null 2>&1
+fi
+rm -f "$tcfg/ports/1/subsystems/$tnqn" 2>/dev/null
+rmdir "$tcfg/ports/1" 2>/dev/null
+echo 0 >"$tcfg/subsystems/$tnqn/namespaces/1/enable" 2>/dev/null
+rmdir "$tcfg/subsystems/$tnqn/namespaces/1" "$tcfg/subsystems/$tnqn" 2>/dev/null
 
 [[ ! -s $out/failed ]]

@@ -38,6 +38,16 @@ KERNEL_TOOLS = {
     "nvkcmd": "nvpoll --be io_uring_cmd",
     "uringcmd": "fio io_uring_cmd",
 }
+# NVMe/TCP (issue 14): nvpoll-perf tcp:// and fio io_uring on the kernel's NVMe/TCP host, one nvmet-tcp target.
+TCP_CASES = [
+    ("tcp_rr4k_qd1", "4 KiB randread QD1"),
+    ("tcp_rw4k_qd1", "4 KiB randwrite QD1"),
+    ("tcp_rr4k_qd32", "4 KiB randread QD32"),
+    ("tcp_rw4k_qd32", "4 KiB randwrite QD32"),
+]
+TCP_TOOLS = {"nvtcp": "nvpoll tcp://", "uringtcp": "fio io_uring, kernel host"}
+TARGET_TCP_QD32_IOPS = 1.3  # nvpoll >= 1.3x the kernel host's IOPS at QD32
+TARGET_TCP_QD1_LAT = 0.8  # nvpoll <= 0.8x the kernel host's mean latency at QD1
 TARGET_KERNEL_IOPS = 0.9  # nvpoll's kernel configs >= 0.9x fio's IOPS on the same engine
 TARGET_QD32_IOPS = 6.0  # nvpoll IOPS >= 6x io_uring at QD32
 TARGET_QD1_LAT = 0.2  # nvpoll mean latency <= 0.2x psync at QD1
@@ -72,6 +82,100 @@ def fio_result(doc):
     p99 = next((v for k, v in pct.items() if abs(float(k) - 99.0) < 1e-6), None)
     return {"iops": side["iops"], "mean_us": lat["mean"] / 1000.0,
             "p99_us": p99 / 1000.0 if p99 is not None else None}
+
+
+def fio_cpu(doc):
+    """fio's own process: CPU microseconds per I/O from usr_cpu and sys_cpu (percent of its runtime)."""
+    job = doc["jobs"][0]
+    r = fio_result(doc)
+    if not r["iops"] or "usr_cpu" not in job:
+        return None
+    return {"user_us_per_io": job["usr_cpu"] / 100 / r["iops"] * 1e6, "sys_us_per_io": job["sys_cpu"] / 100 / r["iops"] * 1e6}
+
+
+def strace_counts(path):
+    """{syscall: (calls, errors)} from `strace -c` output."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s*[0-9.]+\s+[0-9.]+\s+[0-9]+\s+([0-9]+)\s+([0-9]*)\s*(\w+)\s*$", line)
+            if m and m.group(3) != "total":
+                counts[m.group(3)] = (int(m.group(1)), int(m.group(2) or 0))
+    return counts
+
+
+def tcp_table(guestdir, missing, verdict_rows):
+    """The NVMe/TCP table, CPU per I/O, system calls per I/O; verdicts appended to verdict_rows."""
+    res, cpu = {}, {}
+    for name, _ in TCP_CASES:
+        for tool in TCP_TOOLS:
+            path = os.path.join(guestdir, f"{tool}-{name}.json")
+            try:
+                doc = load_json(path)
+                if tool == "nvtcp":
+                    res[(tool, name)] = nvpoll_result(doc)
+                    cpu[(tool, name)] = doc["total"].get("cpu")
+                else:
+                    res[(tool, name)] = fio_result(doc)
+                    cpu[(tool, name)] = fio_cpu(doc)
+            except (OSError, ValueError, KeyError, IndexError) as e:
+                missing.append(f"{tool}-{name}: {e}")
+    w = 28
+    print()
+    print("NVMe/TCP: the kernel's nvmet-tcp target on 127.0.0.1 over the null-co namespace, same boot;")
+    print("nvpoll-perf tcp://127.0.0.1/NQN beside fio io_uring on the kernel's NVMe/TCP host (nvme connect -t tcp):")
+    head = f"{'case':<22}" + "".join(f"| {TCP_TOOLS[c]:<{w - 1}}" for c in TCP_TOOLS) + "| nvpoll vs kernel host"
+    print(head)
+    print(f"{'':<22}" + f"| {'IOPS':>8} {'mean':>8} {'p99':>8} " * len(TCP_TOOLS))
+    print("-" * len(head))
+    for name, label in TCP_CASES:
+        row = f"{label:<22}"
+        for c in TCP_TOOLS:
+            r = res.get((c, name))
+            row += f"| {'':>8} {'':>8} {'':>8} " if r is None else \
+                f"| {fmt(r['iops'], 8, 0)} {fmt(r['mean_us'], 8)} {fmt(r['p99_us'], 8)} "
+        a, b = res.get(("nvtcp", name)), res.get(("uringtcp", name))
+        if a and b and b["iops"] and b["mean_us"]:
+            row += f"| {a['iops'] / b['iops']:.2f}x IOPS, {a['mean_us'] / b['mean_us']:.2f}x latency"
+        print(row)
+    print("CPU per I/O, microseconds (user + system) -- nvpoll: its I/O thread (getrusage RUSAGE_THREAD);")
+    print("fio: its process's usr_cpu/sys_cpu (the kernel host's work in kworkers and the target's are in neither):")
+    for name, label in TCP_CASES:
+        parts = []
+        for c in TCP_TOOLS:
+            x = cpu.get((c, name))
+            parts.append(f"{TCP_TOOLS[c]}: {x['user_us_per_io']:.1f} + {x['sys_us_per_io']:.1f} = "
+                         f"{x['user_us_per_io'] + x['sys_us_per_io']:.1f}" if x else f"{TCP_TOOLS[c]}: -")
+        print(f"  {label:<22} " + "; ".join(parts))
+    for qd in (1, 32):
+        path = os.path.join(guestdir, f"nvtcp-syscalls-qd{qd}.txt")
+        try:
+            sc = strace_counts(path)
+            ios = load_json(os.path.join(guestdir, f"nvtcp-syscalls-qd{qd}.json"))["total"]["ios"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if not ios:
+            continue
+        parts = [f"{n} {c / ios:.2f} ({e / ios:.2f} EAGAIN)" if e else f"{n} {c / ios:.2f}"
+                 for n, (c, e) in sorted(sc.items(), key=lambda kv: -kv[1][0]) if c / ios >= 0.01]
+        print(f"  system calls per I/O of nvpoll-perf, 4 KiB randread QD{qd} under strace -c ({ios} I/Os): "
+              + ", ".join(parts))
+    for name, label in TCP_CASES:
+        a, b = res.get(("nvtcp", name)), res.get(("uringtcp", name))
+        if name.endswith("qd32"):
+            text = f"NVMe/TCP {label}: nvpoll IOPS >= {TARGET_TCP_QD32_IOPS:g}x the kernel host's"
+            ok = None if not (a and b and b["iops"]) else a["iops"] / b["iops"] >= TARGET_TCP_QD32_IOPS
+            if ok is not None:
+                text += f": {a['iops'] / b['iops']:.2f}x ({a['iops']:.0f} vs {b['iops']:.0f})"
+        else:
+            text = f"NVMe/TCP {label}: nvpoll mean latency <= {TARGET_TCP_QD1_LAT:g}x the kernel host's"
+            ok = None if not (a and b and b["mean_us"]) else a["mean_us"] / b["mean_us"] <= TARGET_TCP_QD1_LAT
+            if ok is not None:
+                text += f": {a['mean_us'] / b['mean_us']:.2f}x ({a['mean_us']:.1f} vs {b['mean_us']:.1f} us)"
+        if ok is None:
+            text += ": not measured"
+        verdict_rows.append((ok, text))
+    return {f"{t}-{n}": dict(r, cpu=cpu.get((t, n))) for (t, n), r in res.items()}
 
 
 def fmt(v, width, digits=1):
@@ -206,8 +310,10 @@ def table(guestdir, ipio_path=None):
         if nv:
             print(f"  nvpoll's QD1 mean latency is {nv['mean_us']:.1f} us, "
                   f"{nv['mean_us'] - qd1[0][1]['cpu_us_per_io']:.1f} us above what the emulator itself spends per command.")
+    tcp_rows = []
+    tcp_results = tcp_table(guestdir, missing, tcp_rows)
     print()
-    print("targets (issues 5 and 13):")
+    print("targets (issues 5, 13 and 14):")
     verdicts = []
 
     def verdict(ok, text):
@@ -241,6 +347,8 @@ def table(guestdir, ipio_path=None):
                 f"{x:.2f}x ({nv['mean_us']:.1f} vs {ps['mean_us']:.1f} us)")
     else:
         verdict(None, f"4 KiB randread QD1: nvpoll mean latency <= {TARGET_QD1_LAT:g}x fio psync: not measured")
+    for ok, text in tcp_rows:
+        verdict(ok, text)
     ipio = None
     if ipio_path:
         try:
@@ -257,6 +365,7 @@ def table(guestdir, ipio_path=None):
         "env": env,
         "emulator_main_loop": emu_per_io,
         "results": {f"{tool}-{name}": r for (tool, name), r in results.items()},
+        "tcp": tcp_results,
         "nvpoll_counters": counters,
         "targets": verdicts,
         "ipio": ipio,

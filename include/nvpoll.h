@@ -584,6 +584,10 @@ unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp);
  * exactly once, with -ETIMEDOUT. Deadlines are checked every 128 polls (at
  * most once a millisecond), so they are only as precise as the polling; a
  * deadline counts from the first check after submission, never earlier.
+ * NVMe/TCP (tcp://) has no Abort that makes a buffer safe to reuse: a
+ * command past its deadline closes its qpair's connection instead, it
+ * ends with -ETIMEDOUT and every other command in flight there with
+ * -ENOTCONN, and so does every later one until nvp_ctrl_reset().
  */
 void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms);
 

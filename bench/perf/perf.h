@@ -152,6 +152,8 @@ struct worker {
 	uint64_t warm_ticks, run_ticks, count;
 	int failed;
 	int measured;		/* left the warmup: the counts are a measurement */
+	double cpu0_user, cpu0_sys;	/* the thread's CPU seconds when the measurement started ... */
+	double cpu_user, cpu_sys;	/* ... and spent in it (getrusage RUSAGE_THREAD) */
 	struct nvp_qpair_stats qstats;
 
 	/* Cold. */

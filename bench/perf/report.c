@@ -25,6 +25,7 @@ struct perf_stats {
 	struct perf_side side[3];
 	struct perf_counts c;
 	struct nvp_qpair_stats q;
+	double cpu_user, cpu_sys;	/* the threads' CPU seconds in their measurement */
 };
 
 static int stats_init(struct perf_stats *s)
@@ -68,6 +69,8 @@ static void stats_add(const struct perf_run *r, struct perf_stats *s, const stru
 		perf_hist_merge(s->side[SIDE_READ + d].h, w->hist[d]);
 		perf_hist_merge(s->side[SIDE_ALL].h, w->hist[d]);
 	}
+	s->cpu_user += w->cpu_user;
+	s->cpu_sys += w->cpu_sys;
 	s->c.verified += w->c.verified;
 	s->c.unwritten += w->c.unwritten;
 	s->c.late += w->c.late;
@@ -143,6 +146,10 @@ static void json_stats(const struct perf_run *r, const struct perf_stats *s)
 	       q->submitted, q->sq_doorbells, q->completed, q->cq_doorbells, q->polls, q->polls_empty, q->bad_cqes,
 	       ratio(q->submitted, q->sq_doorbells), ratio(q->completed, q->polls - q->polls_empty),
 	       ratio(q->polls_empty, q->completed));
+	printf(",\"cpu\":{\"user_s\":%.6f,\"sys_s\":%.6f,\"us_per_io\":%.3f,\"user_us_per_io\":%.3f,"
+	       "\"sys_us_per_io\":%.3f}", s->cpu_user, s->cpu_sys,
+	       a->ios ? (s->cpu_user + s->cpu_sys) * 1e6 / (double)a->ios : 0,
+	       a->ios ? s->cpu_user * 1e6 / (double)a->ios : 0, a->ios ? s->cpu_sys * 1e6 / (double)a->ios : 0);
 	if (r->cfg.rate)
 		printf(",\"rate_late\":%" PRIu64, s->c.late);
 	if (r->cfg.verify)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "perf.h"
@@ -284,8 +285,22 @@ static __attribute__((noinline)) int verify_done(struct worker *w, struct perf_i
 	return 0;
 }
 
+/* This thread's CPU time so far, user and system, in seconds. */
+static void thread_cpu(double *user, double *sys)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru)) {
+		*user = *sys = 0;
+		return;
+	}
+	*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void counts_reset(struct worker *w, uint64_t now)
 {
+	thread_cpu(&w->cpu0_user, &w->cpu0_sys); /* once, when the warmup ends: no system call per I/O */
 	for (int i = 0; i < 2; i++) {
 		w->base_ios += w->hist[i]->count;
 		w->base_lat += w->hist[i]->sum;
@@ -453,7 +468,11 @@ static void *worker_main(void *arg)
 			fprintf(stderr, "nvpoll-perf: thread %u: cannot pin to CPU %d: %s (running unpinned)\n",
 				w->id, w->cpu, strerror(rc));
 	}
+	thread_cpu(&w->cpu0_user, &w->cpu0_sys); /* without a warmup, the measurement starts here */
 	worker_loop(w);
+	thread_cpu(&w->cpu_user, &w->cpu_sys);
+	w->cpu_user -= w->cpu0_user;
+	w->cpu_sys -= w->cpu0_sys;
 	nvp_qpair_stats(w->qp, &w->qstats);
 	nvp_store_release(&w->finished, 1); /* the main thread reads qstats and the histogram after it */
 	return NULL;

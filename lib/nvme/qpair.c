@@ -282,7 +282,7 @@ NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
 	uint64_t now = nvp__ticks();
 	uint32_t csts;
 
-	/* Transports: the kernel keeps deadlines and health (transport.h). */
+	/* Transports: the kernel keeps deadlines and health, tcp its own poll (transport.h). */
 	if (qp->qid == 0 || qp->dead || qp->xport || now < qp->next_check)
 		return;
 	qp->next_check = now + nvp_ticks_per_ms();

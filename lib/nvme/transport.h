@@ -23,7 +23,9 @@
  *    nvp_xport_complete_err();
  *  - the doorbells are two words in the qpair: writing them does nothing.
  * So commands reach the transport at the next poll, not at
- * nvp_qpair_ring(); deadlines and Abort are the kernel's business there.
+ * nvp_qpair_ring(); deadlines and Abort are the kernel's business there,
+ * except over NVMe/TCP, whose ->poll keeps the slots' deadlines itself
+ * (lib/tcp/tcp.c: tcp_expire()).
  *
  * Slow path of its own: none of this is reached from a PCIe qpair.
  */

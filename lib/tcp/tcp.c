@@ -30,6 +30,10 @@
  * at its next poll, with its commands resubmitted or failed by the reset
  * policy.
  *
+ * An I/O command past its deadline (nvp_qpair_set_timeout()) gives up the
+ * connection the same way, as nothing can take back one command on the
+ * wire with its buffer safe to reuse: see tcp_expire().
+ *
  * The admin queue is synchronous: one command at a time under the
  * transport's own lock, waited for with poll(2) within admin_timeout_ms.
  * Keep Alive goes from nvp_admin_poll() once half the accepted KATO has
@@ -1179,6 +1183,8 @@ static void tcp_qpair_follow(struct nvp_qpair *qp, unsigned epoch)
 			continue;
 		if (dev->opts.reset_policy == NVP_RESET_RESUBMIT && nvp_sqe_resubmittable(&req->sqe) &&
 		    !conn_submit(c, &req->sqe, cmd->buf, cmd->len, cmd->write)) {
+			req->busy = NVP_REQ_POSTED; /* a fresh deadline from the next check */
+			req->deadline = qp->timeout_ticks;
 			qp->stats.resubmitted++;
 		} else if (fail) {
 			fail[nfail++] = cid;
@@ -1198,6 +1204,55 @@ static void tcp_qpair_fini(struct nvp_qpair *qp)
 {
 	conn_free(qp->xport_priv);
 	qp->xport_priv = NULL;
+}
+
+/*
+ * I/O deadlines, as PCIe keeps them (include/nvpoll/qpair.h): each slot
+ * holds the qpair's timeout from submission; this check, at most once a
+ * millisecond, stamps the slots posted since the last one with their
+ * deadline and looks for commands in flight past theirs. NVMe/TCP cannot
+ * take one command back from the target with its buffer safe (a late
+ * C2HData would still land in it), so a command past its deadline gives
+ * up the connection: it ends with -ETIMEDOUT, every other one in flight
+ * with -ENOTCONN (conn_fail() shuts the socket: nothing more is read into
+ * any buffer), and nvp_ctrl_reset() makes a new association.
+ */
+static void tcp_expire(struct nvp_qpair *qp, struct tcp_conn *c, uint64_t now)
+{
+	uint64_t ms = qp->timeout_ticks / nvp_ticks_per_ms();
+	unsigned nr_late = 0;
+	uint16_t first = 0;
+	char why[200];
+
+	qp->next_check = now + nvp_ticks_per_ms();
+	for (uint16_t cid = 0; cid < qp->size - 1; cid++) {
+		struct nvp_req *req = &qp->reqs[cid];
+
+		if (req->busy == NVP_REQ_POSTED) {
+			req->deadline += now; /* it held the timeout: NVP_NO_TIMEOUT cannot wrap */
+			req->busy = NVP_REQ_STAMPED;
+		} else if (req->busy && req->deadline <= now && cid < c->nr_cmds && c->cmds[cid].active) {
+			req->flags |= NVP_REQ_TIMED_OUT;
+			if (!nr_late++)
+				first = cid;
+		}
+	}
+	if (!nr_late)
+		return;
+	qp->stats.timeouts += nr_late;
+	snprintf(why, sizeof(why), "%u command%s (cid %u, opcode %#x first) not completed within %llu ms; the "
+		 "connection is closed so that no late data lands in their buffers", nr_late, nr_late > 1 ? "s" : "",
+		 first, qp->reqs[first].sqe.opc, (unsigned long long)ms);
+	for (uint16_t cid = 0; cid < qp->size - 1 && nr_late; cid++) {
+		if (!(qp->reqs[cid].busy && (qp->reqs[cid].flags & NVP_REQ_TIMED_OUT)))
+			continue;
+		nr_late--;
+		nvp_set_error(-ETIMEDOUT, "NVMe/TCP: %s (queue %u) did not complete cid %u (opcode %#x) within %llu ms",
+			      c->target, c->qid, cid, qp->reqs[cid].sqe.opc, (unsigned long long)ms);
+		conn_complete(c, cid, -ETIMEDOUT, NULL);
+	}
+	nvp_set_error(-ETIMEDOUT, "%s", why);
+	conn_fail(c, -ETIMEDOUT); /* logs why; the others end with -ENOTCONN and it */
 }
 
 static void tcp_poll(struct nvp_qpair *qp)
@@ -1233,6 +1288,12 @@ static void tcp_poll(struct nvp_qpair *qp)
 	}
 	if (!c->dead)
 		conn_pump(c);
+	if (c->nr_active && !c->dead && (qp->stats.polls & 127) == 0) {
+		uint64_t now = nvp__ticks();
+
+		if (now >= qp->next_check)
+			tcp_expire(qp, c, now);
+	}
 }
 
 const struct nvp_transport_ops nvp_xport_tcp = {

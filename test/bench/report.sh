@@ -81,6 +81,33 @@ for tool, x in (("uring", 1.0), ("uringcmd", 1.25)):
     side = {"io_bytes": 4096, "iops": iops * x, "lat_ns": {"mean": 1000.0, "percentile": {"99.000000": 3000.0}}}
     open(f"{g}/{tool}-rr4k_qd32.json", "w").write(json.dumps({"jobs": [{"read": side, "write": {"io_bytes": 0}}]}))
 EOF
+# NVMe/TCP: nvpoll-perf's JSON (sim, nil) as the tcp:// runs, fio-shaped kernel-host runs beside them:
+# QD32 randread at 1/1.5 of nvpoll's IOPS (1.50x, PASS), QD32 randwrite at nvpoll's (1.00x, MISS of 1.3x),
+# QD1 randread at twice nvpoll's mean latency (0.50x, PASS); QD1 randwrite not run (N/A).
+cp "$g/nvpoll-rr4k_qd1.json" "$g/nvtcp-tcp_rr4k_qd1.json"
+cp "$g/nvkuring-rr4k_qd32.json" "$g/nvtcp-tcp_rr4k_qd32.json"
+cp "$g/nvkuring-rr4k_qd32.json" "$g/nvtcp-tcp_rw4k_qd32.json"
+python3 - "$g" "$k_iops" "$nv_mean" "$nv_iops" <<'EOF'
+import json, sys
+g, iops, mean, iops1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+for name, i, mean_us in (("tcp_rr4k_qd32", iops / 1.5, 50.0), ("tcp_rw4k_qd32", iops, 50.0), ("tcp_rr4k_qd1", iops1 / 2, mean * 2)):
+    side = {"io_bytes": 4096, "iops": i, "lat_ns": {"mean": mean_us * 1000, "percentile": {}}}
+    empty = {"io_bytes": 0}
+    job = {"read": side, "write": empty} if "rr" in name else {"read": empty, "write": side}
+    job.update(usr_cpu=10.0, sys_cpu=40.0)
+    open(f"{g}/uringtcp-{name}.json", "w").write(json.dumps({"jobs": [job]}))
+EOF
+# strace -c of a QD32 run: 2000 I/Os, 1000 sendmsg, 3000 recvfrom of which 1000 found nothing.
+cat >"$g/nvtcp-syscalls-qd32.txt" <<'EOF'
+% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 60.00    0.030000          10      3000      1000 recvfrom
+ 40.00    0.020000          20      1000           sendmsg
+  0.00    0.000000           0         3           close
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.050000                  4003      1000 total
+EOF
+echo '{"total":{"ios":2000}}' >"$g/nvtcp-syscalls-qd32.json"
 # The emulator: half busy during nvpoll's run, a quarter during psync's.
 cat >"$tmp/out/emucpu.json" <<'EOF'
 {"nvpoll-rr4k_qd1": {"wall_s": 6.0, "cpu_s": 3.0}, "psync-rr4k_qd1": {"wall_s": 6.0, "cpu_s": 1.5}}
@@ -100,6 +127,25 @@ grep -q "MISS  4 KiB randread QD32: nvpoll --be io_uring_cmd IOPS >= 0.9x fio io
 	fail "io_uring_cmd verdict"
 grep -q "N/A   4 KiB randwrite QD32: nvpoll --be io_uring_cmd IOPS >= 0.9x fio io_uring_cmd: not measured" \
 	"$tmp/report.txt" || fail "an unmeasured kernel-path case"
+grep -q "PASS  NVMe/TCP 4 KiB randread QD32: nvpoll IOPS >= 1.3x the kernel host's: 1.50x" "$tmp/report.txt" ||
+	fail "NVMe/TCP QD32 read verdict"
+grep -q "MISS  NVMe/TCP 4 KiB randwrite QD32: nvpoll IOPS >= 1.3x the kernel host's: 1.00x" "$tmp/report.txt" ||
+	fail "NVMe/TCP QD32 write verdict"
+grep -q "PASS  NVMe/TCP 4 KiB randread QD1: nvpoll mean latency <= 0.8x the kernel host's: 0.50x" "$tmp/report.txt" ||
+	fail "NVMe/TCP QD1 read verdict"
+grep -q "N/A   NVMe/TCP 4 KiB randwrite QD1: nvpoll mean latency <= 0.8x the kernel host's: not measured" \
+	"$tmp/report.txt" || fail "NVMe/TCP unmeasured case"
+grep -q "QD32 under strace -c (2000 I/Os): recvfrom 1.50 (0.50 EAGAIN), sendmsg 0.50$" "$tmp/report.txt" ||
+	fail "NVMe/TCP system calls per I/O"
+want=$(python3 - "$g/nvtcp-tcp_rr4k_qd32.json" "$k_iops" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))["total"]["cpu"]
+fio = 0.5 / (float(sys.argv[2]) / 1.5) * 1e6
+print(f"4 KiB randread QD32    nvpoll tcp://: {c['user_us_per_io']:.1f} + {c['sys_us_per_io']:.1f} = "
+      f"{c['user_us_per_io'] + c['sys_us_per_io']:.1f}; fio io_uring, kernel host: {fio * 0.2:.1f} + {fio * 0.8:.1f} = {fio:.1f}")
+EOF
+)
+grep -qF "$want" "$tmp/report.txt" || fail "NVMe/TCP CPU per I/O, want: $want"
 want=$(python3 - "$nv_iops" <<'EOF'
 import sys
 i = float(sys.argv[1])
