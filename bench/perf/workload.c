@@ -215,7 +215,7 @@ static __attribute__((noinline, cold)) void io_failed(struct worker *w, struct p
 	say_if_removed(w, err);
 	if (!w->failed)
 		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 "+%u failed: %s\n", w->id,
-			io->write ? "write" : "read", w->base_lba + io->block * w->io_lbas, w->io_lbas,
+			io->write ? (w->zappend ? "zone append" : "write") : "read", w->base_lba + io->block * w->io_lbas, w->io_lbas,
 			err == -EIO ? nvp_status_format(nvp_cqe_status(cqe), status, sizeof(status))
 				    : strerror(-err));
 	fail(w);
@@ -238,7 +238,10 @@ static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_
 
 		memcpy(&h, p, sizeof(h));
 		memcpy(&tail, p + w->lba_size - 8, 8);
-		if (h.magic != PERF_VERIFY_MAGIC) {
+		if (w->zoned && want == 0) {
+			/* A zone is read back once full: every block of it was written since its reset. */
+			why = "no write of it completed since the zone's reset";
+		} else if (h.magic != PERF_VERIFY_MAGIC) {
 			if (want == 0) {
 				/* Never written by a --verify run: nothing to check. */
 				w->c.unwritten++;
@@ -258,7 +261,8 @@ static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_
 			if (want)
 				snprintf(expect, sizeof(expect), "seq %u of thread %u", want, w->id);
 			else
-				snprintf(expect, sizeof(expect), "any seq (not written by this run)");
+				snprintf(expect, sizeof(expect), "%s", w->zoned ? "a write since the zone's reset"
+										: "any seq (not written by this run)");
 			fprintf(stderr,
 				"nvpoll-perf: verify failed: thread %u, LBA %" PRIu64 ": %s: expected lba %" PRIu64
 				", %s; found magic %#" PRIx64 ", lba %" PRIu64 ", seq %u of thread %u\n",
