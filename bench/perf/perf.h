@@ -146,6 +146,7 @@ struct worker {
 	uint32_t io_lbas;
 	uint32_t read_thresh;	/* read when the next 32 random bits * 100 >> 32 is below this */
 	int rand, verify, use_tsc, phase;
+	int zoned;		/* zwrite, zappend: zone_submit() and zone_done() take over */
 	int chain;		/* a completion submits the next command from its slot: not stopped, no --rate */
 	unsigned inflight;
 	uint64_t rng;
@@ -172,7 +173,7 @@ struct worker {
 	struct nvp_qpair_stats qstats;
 
 	/* Zoned workloads (zwrite, zappend). */
-	int zoned, zappend;
+	int zappend;
 	struct perf_zone *zones;
 	uint32_t nzones;	/* the thread's zones, from base_lba on */
 	uint32_t *zpos;		/* per open position: the zone it writes */

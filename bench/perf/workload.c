@@ -215,7 +215,8 @@ static __attribute__((noinline, cold)) void io_failed(struct worker *w, struct p
 	say_if_removed(w, err);
 	if (!w->failed)
 		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 "+%u failed: %s\n", w->id,
-			io->write ? (w->zappend ? "zone append" : "write") : "read", w->base_lba + io->block * w->io_lbas, w->io_lbas,
+			io->write ? (w->zappend ? "zone append" : "write") : "read",
+			w->base_lba + io->block * w->io_lbas, w->io_lbas,
 			err == -EIO ? nvp_status_format(nvp_cqe_status(cqe), status, sizeof(status))
 				    : strerror(-err));
 	fail(w);
