@@ -58,9 +58,10 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < r.cfg.threads; i++) {
 		r.nr_workers = i + 1;
-		if (perf_setup_worker(&r, &r.w[i], i)) {
+		rc = perf_setup_worker(&r, &r.w[i], i);
+		if (rc) {
 			perf_teardown(&r);
-			return PERF_EXIT_FAIL;
+			return rc == PERF_EXIT_USAGE ? PERF_EXIT_USAGE : PERF_EXIT_FAIL;
 		}
 	}
 	if (!r.cfg.json)

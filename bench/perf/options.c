@@ -27,7 +27,11 @@ static const char usage_text[] =
 	"workload:\n"
 	"  -q, --depth N        commands in flight per thread (default 32)\n"
 	"  -o, --size BYTES     I/O size, a multiple of the LBA size; K/M suffixes (default 4096)\n"
-	"  -w, --workload W     read, write, randread, randwrite, rw, randrw (default randread)\n"
+	"  -w, --workload W     read, write, randread, randwrite, rw, randrw (default randread); on a\n"
+	"                       zoned namespace zwrite (at each zone's write pointer, one write in\n"
+	"                       flight per zone: -q zones open per thread) or zappend (Zone Append)\n"
+	"      --open-zones N   zappend: zones appended to at a time per thread, -q spread over them\n"
+	"                       (default 1)\n"
 	"  -M, --mix PCT        reads in percent for rw and randrw (default 50)\n"
 	"  -t, --time TIME      measure for this long: seconds, or with us, ms, s, m, h (10, 500ms, 2m;\n"
 	"                       default 10s)\n"
@@ -66,7 +70,7 @@ static const char usage_text[] =
 	"Exit status: 0 done, 1 device, I/O or verify failure, 2 bad options, 130 stopped by SIGINT,\n"
 	"143 by SIGTERM (the summary is still printed; further signals do not cut it short).\n";
 
-const char *const perf_mode_names[] = { "read", "write", "randread", "randwrite", "rw", "randrw" };
+const char *const perf_mode_names[] = { "read", "write", "randread", "randwrite", "rw", "randrw", "zwrite", "zappend" };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -262,7 +266,7 @@ static int uri_ok(const char *uri)
 int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 {
 	enum { O_WARMUP = 256, O_CPUS, O_NSID, O_RANGE, O_VERIFY, O_SEED, O_BE, O_MEM, O_JSON, O_HIST,
-	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS, O_RATE, O_RANDOM_DIST, O_VERSION };
+	       O_CLOCK, O_YIELD, O_SHADOW_DB, O_IOPOLL, O_STATUS, O_RATE, O_RANDOM_DIST, O_VERSION, O_OPEN_ZONES };
 	static const struct option opts[] = {
 		{ "depth", required_argument, NULL, 'q' },   { "size", required_argument, NULL, 'o' },
 		{ "workload", required_argument, NULL, 'w' }, { "mix", required_argument, NULL, 'M' },
@@ -277,7 +281,7 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		{ "shadow-doorbells", no_argument, NULL, O_SHADOW_DB }, { "iopoll", no_argument, NULL, O_IOPOLL },
 		{ "status-interval", required_argument, NULL, O_STATUS }, { "rate", required_argument, NULL, O_RATE },
 		{ "random-dist", required_argument, NULL, O_RANDOM_DIST }, { "target", required_argument, NULL, 'r' },
-		{ "version", no_argument, NULL, O_VERSION },
+		{ "version", no_argument, NULL, O_VERSION }, { "open-zones", required_argument, NULL, O_OPEN_ZONES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int have_time = 0, have_seed = 0, c, rc;
@@ -315,7 +319,8 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 				if (strcmp(optarg, perf_mode_names[i]) == 0)
 					break;
 			if (i == sizeof(perf_mode_names) / sizeof(perf_mode_names[0]))
-				return usage_error("-w '%s': expected read, write, randread, randwrite, rw or randrw", optarg);
+				return usage_error("-w '%s': expected read, write, randread, randwrite, rw, randrw, zwrite or "
+						   "zappend", optarg);
 			cfg->mode = (enum perf_mode)i;
 			break;
 		}
@@ -354,6 +359,11 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		case O_RATE:
 			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 1000000000, &cfg->rate) || cfg->rate == 0)
 				return usage_error("--rate '%s': expected IOPS per thread, 1..1000000000", optarg);
+			break;
+		case O_OPEN_ZONES:
+			if (tool_parse_u64(optarg, TOOL_NUM_DECIMAL, 65535, &v) || v == 0)
+				return usage_error("--open-zones '%s': expected a number of zones 1..65535", optarg);
+			cfg->open_zones = (unsigned)v;
 			break;
 		case O_RANDOM_DIST:
 			rc = parse_random_dist(optarg, cfg);
@@ -436,8 +446,21 @@ int perf_parse_args(int argc, char **argv, struct perf_cfg *cfg)
 		return usage_error("-M applies to -w rw and -w randrw only");
 	if (cfg->mode == MODE_READ || cfg->mode == MODE_RANDREAD)
 		cfg->read_pct = 100;
-	else if (cfg->mode == MODE_WRITE || cfg->mode == MODE_RANDWRITE)
+	else if (cfg->mode == MODE_WRITE || cfg->mode == MODE_RANDWRITE || PERF_ZONED(cfg->mode))
 		cfg->read_pct = 0;
+	if (cfg->open_zones && cfg->mode != MODE_ZAPPEND)
+		return usage_error("--open-zones applies to -w zappend only%s", cfg->mode == MODE_ZWRITE ?
+				   " (zwrite keeps one write in flight per zone: -q is its number of open zones)" : "");
+	if (cfg->mode == MODE_ZWRITE)
+		cfg->open_zones = cfg->depth;
+	else if (cfg->mode == MODE_ZAPPEND && !cfg->open_zones)
+		cfg->open_zones = 1;
+	if (cfg->open_zones > cfg->depth)
+		return usage_error("--open-zones %u is more zones than the %u commands in flight (-q): zones with "
+				   "nothing in flight are not written", cfg->open_zones, cfg->depth);
+	if (PERF_ZONED(cfg->mode) && cfg->rate)
+		return usage_error("--rate does not apply to -w %s: it keeps -q commands in flight",
+				   perf_mode_names[cfg->mode]);
 	if (cfg->zipf_theta > 0 && cfg->mode != MODE_RANDREAD && cfg->mode != MODE_RANDWRITE && cfg->mode != MODE_RANDRW)
 		return usage_error("--random-dist applies to randread, randwrite and randrw only");
 	if (cfg->nr_cpus && !cfg->have_threads)
@@ -518,6 +541,56 @@ int perf_plan_targets(struct perf_run *r)
 	return 0;
 }
 
+/*
+ * Zoned workloads need a zoned namespace, and a zoned namespace takes no
+ * other writes (they must land at a write pointer); the window is whole
+ * zones, shared out between the target's threads, and the zones open at a
+ * time must fit the namespace's open and active limits.
+ */
+static int check_zoned(struct perf_run *r, struct perf_target *t, uint64_t io_lbas)
+{
+	const struct perf_cfg *cfg = &r->cfg;
+	const struct nvp_ns_info *info = t->info;
+	const char *mode = perf_mode_names[cfg->mode];
+	uint64_t open = (uint64_t)cfg->open_zones * t->nr_threads;
+
+	if (info->csi != NVME_CSI_ZNS)
+		return usage_error("-w %s: %s: namespace %u is not zoned (command set %u, not ZNS %u); zoned workloads "
+				   "need a zoned namespace (for the sim: sim:zoned=1)", mode, t->uri, t->nsid, info->csi,
+				   NVME_CSI_ZNS);
+	if (!PERF_ZONED(cfg->mode)) {
+		if (cfg->read_pct == 100)
+			return 0; /* reads go anywhere */
+		return usage_error("-w %s: %s: namespace %u is zoned: writes must land at each zone's write pointer; "
+				   "use -w zwrite or -w zappend (or a read workload)", mode, t->uri, t->nsid);
+	}
+	if (t->win_start % info->zone_size)
+		return usage_error("--range: LBA %" PRIu64 " is not the start of a zone (zones of %" PRIu64 " LBAs): "
+				   "zoned workloads write whole zones", t->win_start, info->zone_size);
+	if (info->zone_size % io_lbas)
+		return usage_error("-o %" PRIu64 ": %" PRIu64 " LBAs per I/O do not divide the zone size, %" PRIu64
+				   " LBAs", cfg->io_size, io_lbas, info->zone_size);
+	if (cfg->mode == MODE_ZAPPEND && cfg->io_size > info->zone_append_max)
+		return usage_error("-o %" PRIu64 ": a Zone Append carries at most %u bytes on this controller (ZASL)",
+				   cfg->io_size, info->zone_append_max);
+	t->zones_per_thread = t->win_lbas / info->zone_size / t->nr_threads;
+	if (t->zones_per_thread < cfg->open_zones)
+		return usage_error("-w %s: %u open zones per thread (%s) but the window holds %" PRIu64 " whole zones "
+				   "of %" PRIu64 " LBAs per thread (%u threads): widen --range, or lower %s or -T",
+				   mode, cfg->open_zones, cfg->mode == MODE_ZWRITE ? "-q" : "--open-zones",
+				   t->zones_per_thread, info->zone_size, t->nr_threads,
+				   cfg->mode == MODE_ZWRITE ? "-q" : "--open-zones");
+	if (info->max_open_zones && open > info->max_open_zones)
+		return usage_error("-w %s: %u open zones per thread times %u threads is %" PRIu64 "; namespace %u allows "
+				   "%u open zones (MOR): lower %s or -T", mode, cfg->open_zones, t->nr_threads, open,
+				   t->nsid, info->max_open_zones, cfg->mode == MODE_ZWRITE ? "-q" : "--open-zones");
+	if (info->max_active_zones && open > info->max_active_zones)
+		return usage_error("-w %s: %u open zones per thread times %u threads is %" PRIu64 "; namespace %u allows "
+				   "%u active zones (MAR): lower %s or -T", mode, cfg->open_zones, t->nr_threads, open,
+				   t->nsid, info->max_active_zones, cfg->mode == MODE_ZWRITE ? "-q" : "--open-zones");
+	return 0;
+}
+
 static int check_target(struct perf_run *r, struct perf_target *t)
 {
 	const struct perf_cfg *cfg = &r->cfg;
@@ -565,12 +638,20 @@ static int check_target(struct perf_run *r, struct perf_target *t)
 		t->win_lbas = nsze;
 	}
 	io_lbas = cfg->io_size / t->info->lba_size;
+	if (t->info->csi == NVME_CSI_ZNS || PERF_ZONED(cfg->mode)) {
+		int rc = check_zoned(r, t, io_lbas);
+
+		if (rc)
+			return rc;
+	}
 	slice = t->win_lbas / t->nr_threads;
 	t->slice_blocks = slice / io_lbas;
+	if (PERF_ZONED(cfg->mode))
+		t->slice_blocks = t->zones_per_thread * t->info->zone_size / io_lbas;
 	if (t->slice_blocks == 0)
 		return usage_error("the window of %" PRIu64 " LBAs holds no %" PRIu64 "-byte I/O per thread (%u threads)",
 				   t->win_lbas, cfg->io_size, t->nr_threads);
-	if (cfg->verify && t->slice_blocks <= cfg->depth)
+	if (cfg->verify && !PERF_ZONED(cfg->mode) && t->slice_blocks <= cfg->depth)
 		return usage_error("--verify needs more blocks per thread (%" PRIu64 ") than commands in flight (-q %u): "
 				   "widen --range or lower -q", t->slice_blocks, cfg->depth);
 	if (cfg->verify && t->slice_blocks > PERF_VERIFY_MAX_BLOCKS)

@@ -42,7 +42,8 @@
 #define PERF_VERIFY_MAGIC 0x315246505056504eull /* "NVPVPFR1" */
 #define PERF_VERIFY_MAX_BLOCKS (1ull << 28)	/* per thread: 1.25 GiB of state */
 
-enum perf_mode { MODE_READ, MODE_WRITE, MODE_RANDREAD, MODE_RANDWRITE, MODE_RW, MODE_RANDRW };
+enum perf_mode { MODE_READ, MODE_WRITE, MODE_RANDREAD, MODE_RANDWRITE, MODE_RW, MODE_RANDRW, MODE_ZWRITE, MODE_ZAPPEND };
+#define PERF_ZONED(mode) ((mode) == MODE_ZWRITE || (mode) == MODE_ZAPPEND)
 extern const char *const perf_mode_names[];
 
 struct perf_cfg {
@@ -69,6 +70,7 @@ struct perf_cfg {
 	uint64_t seed;
 	uint64_t rate;		/* --rate: IOPS per thread; 0: as fast as it goes */
 	double zipf_theta;	/* --random-dist zipf:THETA; 0: uniform */
+	unsigned open_zones;	/* zwrite: -q; zappend: --open-zones (default 1): zones written at a time per thread */
 };
 
 /* ---------------------------------------------------------------- clock */
@@ -108,12 +110,27 @@ struct perf_io {
 	uint32_t seq;		/* --verify: the sequence number this write carries */
 	uint8_t write;
 	uint8_t readback;	/* --verify, write-only workloads: the read after a write */
+	uint32_t zone;		/* zoned workloads: index in the thread's zones */
 };
+
+/* Zoned workloads: one of a thread's zones, as the thread sees it. */
+enum { ZONE_EMPTY, ZONE_OPEN, ZONE_READBACK, ZONE_FULL, ZONE_NEED_RESET, ZONE_RESETTING };
+
+struct perf_zone {
+	uint64_t zslba, zcap;
+	uint64_t sub, done;	/* LBAs written (appended): submitted, completed, since the reset */
+	uint64_t rb, rbdone;	/* --verify: LBAs read back: submitted, completed */
+	unsigned inflight;
+	uint32_t pos;		/* the write position holding it; PERF_ZONE_NOPOS: none */
+	uint8_t state;		/* ZONE_* */
+};
+#define PERF_ZONE_NOPOS UINT32_MAX
 
 /* Measured since the warmup ended (I/Os done, reads and writes: the histograms' counts). */
 struct perf_counts {
 	uint64_t verified, unwritten;	/* --verify: LBAs checked; LBAs read that no --verify run wrote */
 	uint64_t late;			/* --rate: commands that left over one interval after they were due */
+	uint64_t zfull, zreset;		/* zoned: zones written to their capacity; zones reset for reuse */
 };
 
 enum { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
@@ -129,6 +146,7 @@ struct worker {
 	uint32_t io_lbas;
 	uint32_t read_thresh;	/* read when the next 32 random bits * 100 >> 32 is below this */
 	int rand, verify, use_tsc, phase;
+	int zoned;		/* zwrite, zappend: zone_submit() and zone_done() take over */
 	int chain;		/* a completion submits the next command from its slot: not stopped, no --rate */
 	unsigned inflight;
 	uint64_t rng;
@@ -155,6 +173,16 @@ struct worker {
 	double cpu0_user, cpu0_sys;	/* the thread's CPU seconds when the measurement started ... */
 	double cpu_user, cpu_sys;	/* ... and spent in it (getrusage RUSAGE_THREAD) */
 	struct nvp_qpair_stats qstats;
+
+	/* Zoned workloads (zwrite, zappend). */
+	int zappend;
+	struct perf_zone *zones;
+	uint32_t nzones;	/* the thread's zones, from base_lba on */
+	uint32_t *zpos;		/* per open position: the zone it writes */
+	unsigned npos, zrr;	/* open positions; the next one a free slot tries */
+	uint32_t znext;		/* the next zone a position moves on to */
+	uint64_t zone_lbas;	/* zone size in LBAs */
+	uint64_t zprep;		/* zones reset before the run (found not Empty) */
 
 	/* Cold. */
 	const struct perf_cfg *cfg;
@@ -185,6 +213,7 @@ struct perf_target {
 	uint64_t win_start, win_lbas;	/* the LBA window */
 	uint64_t slice_blocks;		/* I/O-size blocks per thread */
 	unsigned nr_threads;
+	uint64_t zones_per_thread;	/* zoned workloads: whole zones of the window per thread */
 };
 
 struct perf_run {
@@ -220,6 +249,7 @@ void perf_clock_start(struct perf_clock *c, int use_tsc);
 void perf_clock_calibrate(struct perf_clock *c, unsigned min_ms);
 /* SIGINT and SIGTERM stop the run (and set perf_signal) instead of the process. */
 void perf_catch_stop_signals(void);
+/* 0, -1 (said why), or PERF_EXIT_USAGE for what the options ask of the device and it cannot do. */
 int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id);
 /* Starts the threads, shows progress, stops a run that overstays; returns when all have ended. */
 void perf_run_threads(struct perf_run *r);

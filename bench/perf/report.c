@@ -24,6 +24,7 @@ struct perf_stats {
 	double secs;		/* the longest thread's */
 	struct perf_side side[3];
 	struct perf_counts c;
+	uint64_t zprep;		/* zoned: zones reset before the run */
 	struct nvp_qpair_stats q;
 	double cpu_user, cpu_sys;	/* the threads' CPU seconds in their measurement */
 };
@@ -74,6 +75,9 @@ static void stats_add(const struct perf_run *r, struct perf_stats *s, const stru
 	s->c.verified += w->c.verified;
 	s->c.unwritten += w->c.unwritten;
 	s->c.late += w->c.late;
+	s->c.zfull += w->c.zfull;
+	s->c.zreset += w->c.zreset;
+	s->zprep += w->zprep;
 	q->submitted += w->qstats.submitted;
 	q->sq_doorbells += w->qstats.sq_doorbells;
 	q->completed += w->qstats.completed;
@@ -152,6 +156,9 @@ static void json_stats(const struct perf_run *r, const struct perf_stats *s)
 	       a->ios ? s->cpu_user * 1e6 / (double)a->ios : 0, a->ios ? s->cpu_sys * 1e6 / (double)a->ios : 0);
 	if (r->cfg.rate)
 		printf(",\"rate_late\":%" PRIu64, s->c.late);
+	if (PERF_ZONED(r->cfg.mode))
+		printf(",\"zones\":{\"written_full\":%" PRIu64 ",\"reset\":%" PRIu64 ",\"reset_before_run\":%" PRIu64 "}",
+		       s->c.zfull, s->c.zreset, s->zprep);
 	if (r->cfg.verify)
 		printf(",\"verify\":{\"lbas_checked\":%" PRIu64 ",\"lbas_never_written\":%" PRIu64 "}",
 		       s->c.verified, s->c.unwritten);
@@ -284,14 +291,14 @@ void perf_report(const struct perf_run *r, int failed)
 		       "\"io_size\":%" PRIu64 ",\"queue_depth\":%u,\"threads\":%u,\"time_s\":%.3f,\"count\":%" PRIu64
 		       ",\"warmup_s\":%.3f,\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64
 		       "},\"verify\":%s,\"clock\":\"%s\",\"seed\":%" PRIu64 ",\"rate_iops\":%" PRIu64
-		       ",\"random_dist\":\"%s\",\"zipf_theta\":%g},\"interrupted\":%s,\"signal\":%s%s%s,"
+		       ",\"random_dist\":\"%s\",\"zipf_theta\":%g,\"open_zones\":%u},\"interrupted\":%s,\"signal\":%s%s%s,"
 		       "\"left_warmup\":%s,\"failed\":%s,",
 		       nvp_dev_backend(t0->ctrl->dev), nvp_dev_shadow_doorbells(t0->ctrl->dev) ? "shadow" : "registers",
 		       t0->nsid, t0->info->lba_size, perf_mode_names[cfg->mode], cfg->read_pct,
 		       cfg->io_size, cfg->depth, cfg->threads, cfg->count ? 0 : cfg->time_s, cfg->count, cfg->warmup_s,
 		       t0->win_start, t0->win_start + t0->win_lbas, cfg->verify ? "true" : "false",
 		       cfg->use_tsc ? "tsc" : "monotonic", cfg->seed, cfg->rate, cfg->zipf_theta > 0 ? "zipf" : "uniform",
-		       cfg->zipf_theta, r->signal ? "true" : "false",
+		       cfg->zipf_theta, cfg->open_zones, r->signal ? "true" : "false",
 		       r->signal ? "\"" : "", r->signal ? signal_name(r->signal) : "null", r->signal ? "\"" : "",
 		       nr_unmeasured(r) ? "false" : "true", failed ? "true" : "false");
 		printf("\"threads\":[");
@@ -310,9 +317,13 @@ void perf_report(const struct perf_run *r, int failed)
 			printf(",\"controller\":");
 			tool_json_str(t->ctrl->key);
 			printf(",\"backend\":\"%s\",\"doorbells\":\"%s\",\"nsid\":%u,\"lba_size\":%u,"
-			       "\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64 "},\"threads\":[",
+			       "\"range\":{\"start_lba\":%" PRIu64 ",\"end_lba\":%" PRIu64 "},",
 			       nvp_dev_backend(t->ctrl->dev), nvp_dev_shadow_doorbells(t->ctrl->dev) ? "shadow" : "registers",
 			       t->nsid, t->info->lba_size, t->win_start, t->win_start + t->win_lbas);
+			if (PERF_ZONED(cfg->mode))
+				printf("\"zone_lbas\":%" PRIu64 ",\"zones_per_thread\":%" PRIu64 ",", t->info->zone_size,
+				       t->zones_per_thread);
+			printf("\"threads\":[");
 			for (unsigned j = i; j < r->nr_workers; j += r->nr_targets)
 				printf("%s%u", j == i ? "" : ",", j);
 			printf("],");
@@ -366,6 +377,9 @@ void perf_report(const struct perf_run *r, int failed)
 			printf("rate: %" PRIu64 " IOPS per thread; %" PRIu64 " commands left over one interval late "
 			       "(all %u slots busy)%s\n", cfg->rate, tot.c.late, cfg->depth,
 			       tot.c.late ? ": the controller did not keep up, latencies include the wait" : "");
+		if (PERF_ZONED(cfg->mode))
+			printf("zones: %" PRIu64 " written full, %" PRIu64 " reset for reuse, %" PRIu64 " reset before "
+			       "the run (not Empty)\n", tot.c.zfull, tot.c.zreset, tot.zprep);
 		if (cfg->verify)
 			printf("verify: %" PRIu64 " LBAs read and checked, %" PRIu64 " read that no --verify run wrote%s\n",
 			       tot.c.verified, tot.c.unwritten, failed ? "" : ", no mismatch");
@@ -431,6 +445,9 @@ void perf_print_header(const struct perf_run *r)
 	printf("%s", perf_mode_names[cfg->mode]);
 	if (cfg->mode == MODE_RW || cfg->mode == MODE_RANDRW)
 		printf(" (%u%% reads)", cfg->read_pct);
+	if (PERF_ZONED(cfg->mode))
+		printf(" (%u open zone%s per thread of %" PRIu64 ", %" PRIu64 " LBAs each)", cfg->open_zones,
+		       cfg->open_zones == 1 ? "" : "s", r->t[0].zones_per_thread, r->t[0].info->zone_size);
 	printf(", %" PRIu64 " bytes, QD %u, %u thread%s, ", cfg->io_size, cfg->depth, cfg->threads,
 	       cfg->threads == 1 ? "" : "s");
 	if (cfg->count)

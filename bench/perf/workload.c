@@ -147,11 +147,15 @@ static uint64_t verify_pick(struct worker *w, uint64_t b)
 	return b;
 }
 
+static int zone_submit(struct worker *w, struct perf_io *io, uint64_t now);
+
 static inline int submit(struct worker *w, struct perf_io *io, uint64_t now)
 {
 	uint64_t b, lba;
 	int rc;
 
+	if (unlikely(w->zoned))
+		return zone_submit(w, io, now) < 0 ? -1 : 0;
 	if (likely(!io->readback)) {
 		uint64_t r;
 
@@ -212,7 +216,8 @@ static __attribute__((noinline, cold)) void io_failed(struct worker *w, struct p
 	say_if_removed(w, err);
 	if (!w->failed)
 		fprintf(stderr, "nvpoll-perf: thread %u: %s of LBA %" PRIu64 "+%u failed: %s\n", w->id,
-			io->write ? "write" : "read", w->base_lba + io->block * w->io_lbas, w->io_lbas,
+			io->write ? (w->zappend ? "zone append" : "write") : "read",
+			w->base_lba + io->block * w->io_lbas, w->io_lbas,
 			err == -EIO ? nvp_status_format(nvp_cqe_status(cqe), status, sizeof(status))
 				    : strerror(-err));
 	fail(w);
@@ -222,6 +227,8 @@ static __attribute__((noinline, cold)) void io_failed(struct worker *w, struct p
 static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_io *io)
 {
 	uint64_t lba0 = w->base_lba + io->block * w->io_lbas;
+	/* A Zone Append's data cannot know its LBA: its headers carry the zone's start instead. */
+	uint64_t hdr0 = w->zappend ? w->zones[io->zone].zslba : lba0;
 	uint32_t want = io->readback ? io->seq : w->vseq[io->block];
 	uint32_t checked = 0;
 
@@ -233,7 +240,10 @@ static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_
 
 		memcpy(&h, p, sizeof(h));
 		memcpy(&tail, p + w->lba_size - 8, 8);
-		if (h.magic != PERF_VERIFY_MAGIC) {
+		if (w->zoned && want == 0) {
+			/* A zone is read back once full: every block of it was written since its reset. */
+			why = "no write of it completed since the zone's reset";
+		} else if (h.magic != PERF_VERIFY_MAGIC) {
 			if (want == 0) {
 				/* Never written by a --verify run: nothing to check. */
 				w->c.unwritten++;
@@ -242,7 +252,7 @@ static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_
 			why = "no header";
 		} else if (h.check != (h.magic ^ h.lba ^ h.seq ^ h.thread) || tail != h.check) {
 			why = "corrupt header or tail";
-		} else if (h.lba != lba0 + i) {
+		} else if (h.lba != hdr0 + i) {
 			why = "header of another LBA";
 		} else if (want && (h.seq != want || h.thread != w->id)) {
 			why = "stale or foreign data";
@@ -253,11 +263,12 @@ static __attribute__((noinline)) int verify_check(struct worker *w, struct perf_
 			if (want)
 				snprintf(expect, sizeof(expect), "seq %u of thread %u", want, w->id);
 			else
-				snprintf(expect, sizeof(expect), "any seq (not written by this run)");
+				snprintf(expect, sizeof(expect), "%s", w->zoned ? "a write since the zone's reset"
+										: "any seq (not written by this run)");
 			fprintf(stderr,
 				"nvpoll-perf: verify failed: thread %u, LBA %" PRIu64 ": %s: expected lba %" PRIu64
 				", %s; found magic %#" PRIx64 ", lba %" PRIu64 ", seq %u of thread %u\n",
-				w->id, lba0 + i, why, lba0 + i, expect, h.magic, h.lba, h.seq, h.thread);
+				w->id, lba0 + i, why, hdr0 + i, expect, h.magic, h.lba, h.seq, h.thread);
 			return -1;
 		}
 		checked++;
@@ -330,6 +341,8 @@ static __attribute__((noinline, cold)) void phase_advance(struct worker *w, uint
 	stop(w);
 }
 
+static void zone_done(struct worker *w, struct perf_io *io, const struct nvme_cqe *cqe, uint64_t now);
+
 static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 {
 	struct perf_io *io = arg;
@@ -346,6 +359,10 @@ static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 	w->last_cpl = now;
 	if (unlikely(err)) {
 		io_failed(w, io, err, cqe);
+		return;
+	}
+	if (unlikely(w->zoned)) {
+		zone_done(w, io, cqe, now);
 		return;
 	}
 	if (unlikely(w->verify) && verify_done(w, io)) {
@@ -489,6 +506,360 @@ void perf_catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* ---------------------------------------------------------------- zoned workloads */
+
+/*
+ * zwrite and zappend. A thread owns whole zones (its slice) and writes
+ * --open-zones of them at a time, the "positions": zwrite writes at each
+ * zone's write pointer with one write in flight per zone (a second would
+ * race the first to the pointer), zappend lets every slot append to any
+ * open zone and the controller says where each landed. A zone written to
+ * its capacity is Full by itself; with --verify it is read back whole
+ * first. Its position then moves on to the thread's next zone that no
+ * position holds, and a zone that was filled before is reset (Zone
+ * Management Send) before it is written again. A slot with nothing to do
+ * parks on w->idle (no --rate here) until a completion changes a zone.
+ */
+
+static void zone_reset_done(void *arg, int err, const struct nvme_cqe *cqe);
+
+static uint32_t zone_after(const struct worker *w, uint32_t zi)
+{
+	return zi + 1 == w->nzones ? 0 : zi + 1;
+}
+
+/* Position @p takes the next zone no position holds (there is one: the thread has at least as many). */
+static void zone_take(struct worker *w, unsigned p)
+{
+	struct perf_zone *z;
+
+	while (w->zones[w->znext].pos != PERF_ZONE_NOPOS)
+		w->znext = zone_after(w, w->znext);
+	z = &w->zones[w->znext];
+	w->zpos[p] = w->znext;
+	w->znext = zone_after(w, w->znext);
+	z->pos = p;
+	z->state = z->state == ZONE_EMPTY ? ZONE_OPEN : ZONE_NEED_RESET;
+	z->sub = z->done = z->rb = z->rbdone = 0;
+}
+
+static void zone_retire(struct worker *w, struct perf_zone *z)
+{
+	unsigned p = z->pos;
+
+	z->state = ZONE_FULL;
+	z->pos = PERF_ZONE_NOPOS;
+	zone_take(w, p);
+}
+
+static int zone_posted(struct worker *w, struct perf_io *io, int rc, const char *what, uint64_t lba)
+{
+	if (unlikely(rc)) {
+		say_if_removed(w, rc);
+		fprintf(stderr, "nvpoll-perf: thread %u: %s at LBA %" PRIu64 " not submitted: %s\n", w->id, what, lba,
+			tool_errmsg());
+		fail(w);
+		return rc;
+	}
+	w->zones[io->zone].inflight++;
+	w->inflight++;
+	return 0;
+}
+
+static int zone_write(struct worker *w, struct perf_io *io, uint32_t zi, uint64_t now)
+{
+	struct perf_zone *z = &w->zones[zi];
+	uint64_t lba = z->zslba + z->sub;
+	int rc;
+
+	io->zone = zi;
+	io->write = 1;
+	io->readback = 0;
+	/* zappend: the block is the completion's to say; until then, the zone's first. */
+	io->block = ((w->zappend ? z->zslba : lba) - w->base_lba) / w->io_lbas;
+	if (unlikely(w->verify)) {
+		if (++w->seq == 0)
+			w->seq = 1;
+		io->seq = w->seq;
+		verify_fill(w, io, w->zappend ? z->zslba : lba);
+	}
+	z->sub += w->io_lbas;
+	io->start = now;
+	if (w->zappend)
+		rc = nvp_zone_append(w->qp, w->ns, z->zslba, w->io_lbas, io->buf, on_done, io);
+	else
+		rc = nvp_write(w->qp, w->ns, lba, w->io_lbas, io->buf, on_done, io);
+	return zone_posted(w, io, rc, w->zappend ? "zone append" : "write", w->zappend ? z->zslba : lba);
+}
+
+/* --verify: the next blocks of a Full zone, read back before the zone may be reset. */
+static int zone_read(struct worker *w, struct perf_io *io, uint32_t zi, uint64_t now)
+{
+	struct perf_zone *z = &w->zones[zi];
+	uint64_t lba = z->zslba + z->rb;
+
+	io->zone = zi;
+	io->write = 0;
+	io->readback = 0; /* checked against vseq, as any read */
+	io->block = (lba - w->base_lba) / w->io_lbas;
+	verify_wipe(w, io);
+	z->rb += w->io_lbas;
+	io->start = now;
+	return zone_posted(w, io, nvp_read(w->qp, w->ns, lba, w->io_lbas, io->buf, on_done, io), "read", lba);
+}
+
+static int zone_reset(struct worker *w, struct perf_io *io, uint32_t zi, uint64_t now)
+{
+	struct perf_zone *z = &w->zones[zi];
+
+	io->zone = zi;
+	io->start = now;
+	z->state = ZONE_RESETTING;
+	return zone_posted(w, io, nvp_zone_mgmt(w->qp, w->ns, z->zslba, NVME_ZSA_RESET, 0, zone_reset_done, io),
+			   "zone reset", z->zslba);
+}
+
+/*
+ * The next command for slot @io from the open positions, in turn: 0
+ * submitted, 1 nothing to do (parked, unless the run stopped), or an error.
+ * -n counts writes: once they are all submitted, zones still being read
+ * back finish, but no zone is reset for more.
+ */
+static int zone_submit(struct worker *w, struct perf_io *io, uint64_t now)
+{
+	if (w->phase == PHASE_STOP)
+		return 1;
+	for (unsigned k = 0; k < w->npos; k++) {
+		unsigned p = w->zrr;
+		uint32_t zi = w->zpos[p];
+		struct perf_zone *z = &w->zones[zi];
+
+		w->zrr = p + 1 == w->npos ? 0 : p + 1;
+		switch (z->state) {
+		case ZONE_OPEN:
+			if (z->sub == z->zcap || (!w->zappend && z->inflight) || w->left == 0)
+				continue;
+			w->left--;
+			return zone_write(w, io, zi, now);
+		case ZONE_READBACK:
+			if (z->rb == z->zcap)
+				continue;
+			return zone_read(w, io, zi, now);
+		case ZONE_NEED_RESET:
+			if (w->left == 0)
+				continue;
+			return zone_reset(w, io, zi, now);
+		default:
+			continue;
+		}
+	}
+	w->idle[w->nidle++] = io;
+	return 1;
+}
+
+/* After a completion: its slot goes on, and so do parked slots while there is work. */
+static void zone_kick(struct worker *w, struct perf_io *io, uint64_t now)
+{
+	int rc;
+
+	if (!w->chain)
+		return;
+	rc = zone_submit(w, io, now);
+	while (rc == 0 && w->nidle)
+		rc = zone_submit(w, w->idle[--w->nidle], now);
+}
+
+/* A Zone Append's LBA, from the controller: inside the zone, on an I/O boundary, and (--verify) not given twice. */
+static int zone_appended(struct worker *w, struct perf_io *io, const struct perf_zone *z, uint64_t lba)
+{
+	const char *why = NULL;
+
+	if (lba < z->zslba || lba - z->zslba > z->zcap - w->io_lbas)
+		why = "outside the zone's capacity";
+	else if ((lba - z->zslba) % w->io_lbas)
+		why = "not where an append of this size can land";
+	else if (w->verify && w->vseq[(lba - w->base_lba) / w->io_lbas])
+		why = "where an earlier append since the zone's reset landed";
+	if (why) {
+		fprintf(stderr, "nvpoll-perf: thread %u: zone append to the zone at LBA %" PRIu64 " (capacity %" PRIu64
+			" LBAs) came back with LBA %" PRIu64 ": %s\n", w->id, z->zslba, z->zcap, lba, why);
+		fail(w);
+		return -1;
+	}
+	io->block = (lba - w->base_lba) / w->io_lbas;
+	return 0;
+}
+
+static __attribute__((noinline)) void zone_done(struct worker *w, struct perf_io *io, const struct nvme_cqe *cqe,
+						 uint64_t now)
+{
+	struct perf_zone *z = &w->zones[io->zone];
+
+	z->inflight--;
+	if (io->write) {
+		if (w->zappend && zone_appended(w, io, z, nvp_cqe_append_lba(cqe)))
+			return;
+		if (w->verify)
+			w->vseq[io->block] = io->seq;
+		z->done += w->io_lbas;
+		if (z->done == z->zcap) {
+			w->c.zfull++;
+			if (w->verify)
+				z->state = ZONE_READBACK;
+			else
+				zone_retire(w, z);
+		}
+	} else {
+		if (verify_check(w, io)) {
+			fail(w);
+			return;
+		}
+		z->rbdone += w->io_lbas;
+		if (z->rbdone == z->zcap)
+			zone_retire(w, z);
+	}
+	zone_kick(w, io, now);
+}
+
+static void zone_reset_done(void *arg, int err, const struct nvme_cqe *cqe)
+{
+	struct perf_io *io = arg;
+	struct worker *w = io->w;
+	struct perf_zone *z = &w->zones[io->zone];
+	uint64_t now = ticks_now(w->use_tsc);
+
+	w->inflight--;
+	z->inflight--;
+	if (unlikely(now >= w->event))
+		phase_advance(w, now);
+	if (err) {
+		err = nvp_cqe_error(err, cqe);
+		say_if_removed(w, err);
+		if (!w->failed)
+			fprintf(stderr, "nvpoll-perf: thread %u: reset of the zone at LBA %" PRIu64 " failed: %s\n", w->id,
+				z->zslba, err == -EIO || err == -EILSEQ ? tool_errmsg() : strerror(-err));
+		fail(w);
+		return;
+	}
+	w->c.zreset++;
+	if (w->verify) /* nothing of the zone's last fill may vouch for what comes next */
+		memset(&w->vseq[(z->zslba - w->base_lba) / w->io_lbas], 0,
+		       (size_t)(w->zone_lbas / w->io_lbas) * sizeof(*w->vseq));
+	z->state = ZONE_OPEN;
+	z->sub = z->done = z->rb = z->rbdone = 0;
+	zone_kick(w, io, now);
+}
+
+/* Before the run, one command at a time on the worker's qpair. */
+struct zone_wait {
+	int done, err;
+};
+
+static void zone_wait_cb(void *arg, int err, const struct nvme_cqe *cqe)
+{
+	struct zone_wait *zw = arg;
+
+	zw->err = nvp_cqe_error(err, cqe);
+	zw->done = 1;
+}
+
+static int zone_wait(struct worker *w, struct zone_wait *zw)
+{
+	while (!zw->done)
+		nvp_qpair_poll(w->qp, 0);
+	return zw->err;
+}
+
+/*
+ * The thread's zones from Report Zones (their capacity, which may be below
+ * the zone size), each one not Empty reset so the run starts from write
+ * pointers it knows; 0, or an exit status.
+ */
+static int zone_setup(struct worker *w, const struct perf_target *t)
+{
+	enum { PAGE = 4096, PER_PAGE = PAGE / 64 - 1 };
+	struct nvp_dev *dev = t->ctrl->dev;
+	struct nvp_zone d[PER_PAGE];
+	uint8_t *buf;
+	int rc = PERF_EXIT_FAIL;
+
+	w->zoned = 1;
+	w->zappend = w->cfg->mode == MODE_ZAPPEND;
+	w->zone_lbas = t->info->zone_size;
+	w->nzones = (uint32_t)t->zones_per_thread;
+	w->npos = w->cfg->open_zones;
+	w->base_lba = t->win_start + (uint64_t)w->tid * t->zones_per_thread * w->zone_lbas;
+	w->zones = calloc(w->nzones, sizeof(*w->zones));
+	w->zpos = calloc(w->npos, sizeof(*w->zpos));
+	buf = nvp_dma_alloc(dev, PAGE);
+	if (!w->zones || !w->zpos || !buf) {
+		fprintf(stderr, "nvpoll-perf: thread %u: out of memory for %u zones\n", w->id, w->nzones);
+		goto out;
+	}
+	for (uint32_t got = 0; got < w->nzones;) {
+		uint64_t slba = w->base_lba + (uint64_t)got * w->zone_lbas;
+		struct zone_wait zw = { 0 };
+		int n, err;
+
+		err = nvp_zone_report(w->qp, w->ns, slba, 0, 1, buf, PAGE, zone_wait_cb, &zw);
+		if (!err)
+			err = zone_wait(w, &zw);
+		n = err ? err : nvp_zone_report_parse(buf, PAGE, d, PER_PAGE, NULL);
+		if (n <= 0) {
+			fprintf(stderr, "nvpoll-perf: thread %u: report zones from LBA %" PRIu64 ": %s\n", w->id, slba,
+				n ? tool_errmsg() : "no zone reported");
+			goto out;
+		}
+		for (int i = 0; i < n && got < w->nzones; i++, got++) {
+			struct perf_zone *z = &w->zones[got];
+			uint64_t want = w->base_lba + (uint64_t)got * w->zone_lbas;
+
+			if (d[i].zslba != want || !d[i].zcap || d[i].zcap > w->zone_lbas) {
+				fprintf(stderr, "nvpoll-perf: thread %u: report zones: zone %u of this thread should start at "
+					"LBA %" PRIu64 " and hold up to %" PRIu64 " LBAs, the controller reports LBA %" PRIu64
+					" with capacity %" PRIu64 "\n", w->id, got, want, w->zone_lbas, d[i].zslba, d[i].zcap);
+				goto out;
+			}
+			if (d[i].zcap % w->io_lbas) {
+				fprintf(stderr, "nvpoll-perf: -o %" PRIu64 ": the zone at LBA %" PRIu64 " can be written for "
+					"%" PRIu64 " LBAs (its capacity), not a multiple of the %u LBAs per I/O\n",
+					w->cfg->io_size, want, d[i].zcap, w->io_lbas);
+				rc = PERF_EXIT_USAGE;
+				goto out;
+			}
+			if (d[i].state == NVME_ZS_READ_ONLY || d[i].state == NVME_ZS_OFFLINE) {
+				fprintf(stderr, "nvpoll-perf: thread %u: the zone at LBA %" PRIu64 " is %s: it cannot be "
+					"written; narrow --range to leave it out\n", w->id, want,
+					d[i].state == NVME_ZS_OFFLINE ? "offline" : "read only");
+				rc = PERF_EXIT_USAGE;
+				goto out;
+			}
+			*z = (struct perf_zone){ .zslba = want, .zcap = d[i].zcap, .pos = PERF_ZONE_NOPOS,
+						 .state = ZONE_EMPTY };
+			if (d[i].state != NVME_ZS_EMPTY) {
+				struct zone_wait rw = { 0 };
+
+				err = nvp_zone_mgmt(w->qp, w->ns, want, NVME_ZSA_RESET, 0, zone_wait_cb, &rw);
+				if (!err)
+					err = zone_wait(w, &rw);
+				if (err) {
+					fprintf(stderr, "nvpoll-perf: thread %u: reset of the zone at LBA %" PRIu64
+						" before the run: %s\n", w->id, want, tool_errmsg());
+					goto out;
+				}
+				w->zprep++;
+			}
+		}
+	}
+	for (unsigned p = 0; p < w->npos; p++)
+		zone_take(w, p);
+	rc = 0;
+out:
+	if (buf)
+		nvp_dma_free(dev, buf);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- setup */
 
 int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
@@ -567,6 +938,8 @@ int perf_setup_worker(struct perf_run *r, struct worker *w, unsigned id)
 		w->ios[i].w = w;
 		w->ios[i].buf = (uint8_t *)w->bufs + i * w->buf_stride;
 	}
+	if (PERF_ZONED(cfg->mode))
+		return zone_setup(w, t);
 	return 0;
 }
 
@@ -587,6 +960,8 @@ void perf_teardown(struct perf_run *r)
 		free(w->idle);
 		free(w->vseq);
 		free(w->vbusy);
+		free(w->zones);
+		free(w->zpos);
 	}
 	free(r->w);
 	perf_close_devices(r);

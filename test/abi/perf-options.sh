@@ -218,6 +218,81 @@ done
 run sim:ns=2 --nsid 1,3
 expect_usage "an inactive namespace in the list is refused" "namespace 3"
 
+# ---- zoned workloads: zwrite, zappend (16 zones of 512 LBAs, 64 I/Os of 4 KiB each)
+zs=sim:zoned=1,size=4M,zone_size=256K
+json $zs -w zwrite -q 1 -n 2000 --verify --seed 3
+expect_json "zwrite -q 1 -n 2000 --verify: 31 zones full, 16 reset for reuse, every full zone read back" '
+t = d["total"]
+assert d["failed"] is False and d["config"]["open_zones"] == 1, d["config"]
+assert t["writes"] == 2000 and t["reads"] == 31 * 64, t
+# zones 0..15, then 16 more from zone 0 on, each reset first: the 32nd has 2000 - 31 * 64 writes
+assert t["zones"] == {"written_full": 31, "reset": 16, "reset_before_run": 0}, t["zones"]
+assert t["verify"]["lbas_checked"] == 31 * 512 and t["verify"]["lbas_never_written"] == 0, t["verify"]
+tg = d["targets"][0]
+assert tg["zone_lbas"] == 512 and tg["zones_per_thread"] == 16, tg'
+json $zs -w zappend -q 8 --open-zones 2 -n 5000 --verify
+expect_json "zappend -q 8 --open-zones 2 -n 5000 --verify: appends fill zones, resets follow, read back checks" '
+t = d["total"]
+z = t["zones"]
+assert d["failed"] is False and t["writes"] == 5000, t
+assert 0 <= 5000 - 64 * z["written_full"] < 2 * 64, z   # what is left is in the two open zones
+takes = z["written_full"] + 2
+assert takes - 16 - 1 <= z["reset"] <= takes - 16, z      # the last zone taken may wait for a reset -n does not allow
+assert t["verify"]["lbas_checked"] == z["written_full"] * 512, t["verify"]'
+json $zs -w zappend -q 16 -n 3000 -o 8k
+expect_json "zappend -q 16 into one zone, 8 KiB: zones of 32 appends fill and are reset" '
+z = d["total"]["zones"]
+assert d["total"]["writes"] == 3000 and 0 <= 3000 - 32 * z["written_full"] < 32 and z["reset"] >= z["written_full"] - 16, z'
+json $zs,max_open=2,max_active=2 -w zwrite -q 2 -T 1 -n 3000
+expect_json "zwrite within max_open=2,max_active=2: full zones stop counting, so the run never meets the limit" '
+assert d["failed"] is False and d["total"]["zones"]["written_full"] >= 45, d["total"]["zones"]'
+json $zs -w zwrite -q 4 -T 2 -t 1 --verify
+expect_json "zwrite -q 4 -T 2 -t 1 --verify: 8 zones per thread, each thread its own" '
+assert d["failed"] is False and d["targets"][0]["zones_per_thread"] == 8, d["targets"][0]
+for th in d["threads"]:
+    assert th["writes"] > 0 and "zones" in th, th
+assert sum(th["zones"]["written_full"] for th in d["threads"]) == d["total"]["zones"]["written_full"]'
+run $zs -w zwrite -q 2 -n 1000
+expect_out "zwrite, text: the zones line" '^zones: 1[45] written full, 0 reset for reuse, 0 reset before the run \(not Empty\)$'
+if grep -q '^zwrite (2 open zones per thread of 16, 512 LBAs each), 4096 bytes, QD 2' "$tmp/out"; then ok "zwrite, text: the header names the zones"
+else bad "zwrite, text: no zones in the header"; fi
+json sim -n 100
+expect_json "not zoned: no zones in the JSON" 'assert "zones" not in d["total"] and d["config"]["open_zones"] == 0, d["config"]'
+run sim -w zwrite
+expect_usage "zwrite on a namespace that is not zoned is refused" "^nvpoll-perf: -w zwrite: sim: namespace 1 is not zoned"
+run sim -w zappend
+expect_usage "zappend on a namespace that is not zoned is refused" "^nvpoll-perf: -w zappend: sim: namespace 1 is not zoned"
+for m in write randwrite rw randrw; do
+	run $zs -w $m
+	expect_usage "-w $m on a zoned namespace is refused" "^nvpoll-perf: -w $m: .*namespace 1 is zoned: writes must land at each zone's write pointer"
+done
+run $zs -w randread -n 500
+expect_out "randread on a zoned namespace runs" '^500 I/Os'
+run $zs -w zwrite -q 17
+expect_usage "zwrite -q above the zones per thread is refused" "17 open zones per thread \(-q\) but the window holds 16 whole zones"
+run $zs,max_open=2 -w zwrite -q 3
+expect_usage "zwrite over max_open is refused" "namespace 1 allows 2 open zones \(MOR\)"
+run $zs,max_active=3 -w zappend -q 4 --open-zones 2 -T 2
+expect_usage "zappend over max_active is refused" "2 open zones per thread times 2 threads is 4; namespace 1 allows 3 active zones \(MAR\)"
+run $zs -w zwrite --open-zones 2
+expect_usage "--open-zones with zwrite is refused" "^nvpoll-perf: --open-zones applies to -w zappend only"
+run sim -w randread --open-zones 2
+expect_usage "--open-zones with randread is refused" "^nvpoll-perf: --open-zones applies to -w zappend only"
+run $zs -w zappend -q 4 --open-zones 5
+expect_usage "--open-zones above -q is refused" "^nvpoll-perf: --open-zones 5 is more zones than the 4 commands"
+for v in 0 x 70000; do
+	run $zs -w zappend --open-zones $v
+	expect_usage "--open-zones '$v' is refused" "^nvpoll-perf: --open-zones '$v': expected a number of zones"
+done
+run $zs -w zwrite --range 100:4096
+expect_usage "a zoned --range that starts inside a zone is refused" "LBA 100 is not the start of a zone"
+run $zs -w zwrite -o 3072
+expect_usage "an I/O size that does not divide the zone is refused" "6 LBAs per I/O do not divide the zone size, 512 LBAs"
+run $zs,zasl=1 -w zappend -o 16k
+expect_usage "an append over ZASL is refused" "a Zone Append carries at most 8192 bytes"
+run $zs -w zappend --rate 100
+expect_usage "--rate with a zoned workload is refused" "^nvpoll-perf: --rate does not apply to -w zappend"
+
 # ---- --version: the library's version, in the JSON too
 hdr=$(cd "$(dirname "$0")/../.." && sed -n 's/^#define NVP_VERSION_MAJOR //p; s/^#define NVP_VERSION_MINOR //p' include/nvpoll.h | paste -sd.)
 run --version
