@@ -93,12 +93,13 @@ run sim --warmup 2q
 expect_usage "--warmup '2q' is refused" "^nvpoll-perf: --warmup '2q': expected a time, 0 or more"
 run sim --status-interval 1ms
 expect_usage "--status-interval 1ms is refused (10 ms at least)" "^nvpoll-perf: --status-interval '1ms'"
-run sim -q 4 -t 1.1 --status-interval 250ms --warmup 0.3
+run sim -q 4 -t 1.1 --status-interval 250ms --warmup 0.6
 n=$(grep -cE '^\[ *[0-9.]+ s( warmup)?\] +[0-9]+ IOPS' "$tmp/out")
 nw=$(grep -cE '^\[ *[0-9.]+ s warmup\]' "$tmp/out")
-if [ "$rc" = 0 ] && [ "$n" -ge 4 ] && [ "$n" -le 7 ] && [ "$nw" -ge 1 ] && [ "$nw" -le 2 ]; then
-	ok "--status-interval 250ms, not a terminal: $n progress lines in 1.4 s, $nw in the warmup"
-else bad "--status-interval 250ms: $n progress lines ($nw warmup), want 4..7 (1..2), exit $rc"; fi
+# 6 lines (2 in the warmup) on an idle machine; a loaded one stalls the sim, never adds lines.
+if [ "$rc" = 0 ] && [ "$n" -ge 4 ] && [ "$n" -le 9 ] && [ "$nw" -ge 1 ] && [ "$nw" -le 3 ]; then
+	ok "--status-interval 250ms, not a terminal: $n progress lines in 1.7 s, $nw in the warmup"
+else bad "--status-interval 250ms: $n progress lines ($nw warmup), want 4..9 (1..3), exit $rc"; fi
 run sim -q 4 -t 0.5
 if grep -qE '^\[ *[0-9.]+ s' "$tmp/out"; then bad "no --status-interval, not a terminal: progress lines"
 else ok "no --status-interval, not a terminal: no progress lines"; fi
@@ -132,14 +133,14 @@ assert d["config"]["rate_iops"] == 1000, d["config"]
 # slower only by what a loaded machine costs the sim, so that bound is loose.
 for t in d["threads"]:
     assert t["ios"] == 300, t
-    assert t["seconds"] >= 0.297 and 500 < t["iops"] <= 1010, t   # 300 I/Os: the last due at 0.299 s
+    assert t["seconds"] >= 0.297 and 250 < t["iops"] <= 1010, t   # 300 I/Os: the last due at 0.299 s
 t = d["total"]
-assert 1000 < t["iops"] <= 2020, t
+assert 500 < t["iops"] <= 2020, t
 assert 0 <= t["rate_late"] <= t["ios"], t   # late ones depend on the sim getting a CPU'
 json sim -q 8 --rate 1500 -t 400ms -w randrw --yield
 expect_json "--rate 1500 -t 400ms randrw: reads and writes share the rate" '
 t = d["total"]
-assert 700 < t["iops"] <= 1500 * 1.02, t   # at most the rate (+ the first command of the run)
+assert 300 < t["iops"] <= 1500 * 1.02, t   # at most the rate (+ the first command of the run); a loaded host gets less
 assert abs(t["read"]["iops"] + t["write"]["iops"] - t["iops"]) < 1, t'
 # Far above what one slot can do: every command waits for the one before, the
 # backlog grows all run long, and since latency counts from when a command
