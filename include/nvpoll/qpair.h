@@ -50,7 +50,7 @@ struct nvp_req {
 	nvp_cb cb;
 	void *arg;
 	uint64_t deadline;	 /* POSTED: the timeout in ticks; STAMPED: the deadline in nvp__ticks() */
-	uint16_t next_free;	 /* free list link while idle */
+	uint16_t spare;
 	union {
 		struct {
 			uint8_t busy;	 /* 0 idle, NVP_REQ_POSTED or NVP_REQ_STAMPED from submission to completion */
@@ -81,8 +81,14 @@ struct nvp_qpair {
 	uint64_t timeout_ticks;	/* per-command deadline (stamped by the periodic check); NVP_NO_TIMEOUT: none */
 	uint16_t sq_tail;
 	uint16_t size;		/* entries in the SQ and in the CQ */
-	uint16_t free_head;	/* first idle slot, NVP_NO_CID when all are busy (or dead) */
-	uint16_t outstanding;
+	/*
+	 * The idle slots: a stack of cids in the 2 * (size - 1) bytes just below
+	 * reqs[0], its top at ((uint16_t *)reqs)[free_top]; free_top runs from
+	 * -(size - 1) (all idle) to 0 (all busy, or dead). So the commands in
+	 * flight are size - 1 + free_top, with no counter to keep.
+	 */
+	int16_t free_top;
+	uint16_t spare;
 	uint32_t page_size;	/* controller memory page size in bytes ... */
 	uint32_t max_xfer;	/* bytes per command */
 	/* Read when ringing, once a batch (the second line). */
@@ -114,6 +120,7 @@ struct nvp_qpair {
 
 	/* Cold: set up and torn down by lib/nvme, never read per I/O. */
 	struct nvp_dev *dev;
+	void *reqs_mem;		/* the stack of idle cids, then reqs */
 	void *sq_mem;
 	void *cq_mem;
 	void *prp_mem;
@@ -155,18 +162,44 @@ void nvp__qpair_complete_slow(struct nvp_qpair *qp, const struct nvme_cqe *cqe);
 void nvp__qpair_check(struct nvp_qpair *qp);
 void nvp__qpair_recover(struct nvp_qpair *qp);
 
+/* Bytes below reqs[0] that hold the stack of idle cids (whole cache lines: the slots stay aligned). */
+#define NVP__FREE_CIDS_BYTES(slots) (((size_t)(slots) * sizeof(uint16_t) + 63) & ~(size_t)63)
+
+/* The stack of idle cids: index it with free_top (from -(size - 1) to -1). */
+static inline uint16_t *nvp__free_cids(const struct nvp_qpair *qp)
+{
+	return (uint16_t *)(void *)qp->reqs;
+}
+
+/* Every slot idle, taken in cid order from 0 (the memory below reqs[0] must be there). */
+static inline void nvp__free_reset(struct nvp_qpair *qp)
+{
+	int slots = qp->size - 1;
+
+	for (int i = 0; i < slots; i++)
+		nvp__free_cids(qp)[i - slots] = (uint16_t)i;
+	qp->free_top = (int16_t)-slots;
+}
+
+/* Commands in flight: taken slots; none on a dead qpair (its free stack is emptied for good). */
+static inline unsigned nvp__outstanding(const struct nvp_qpair *qp)
+{
+	return qp->dead ? 0 : (unsigned)(qp->size - 1 + qp->free_top);
+}
+
 /* Take an idle slot; NULL when the qpair is full. */
 static inline struct nvp_req *nvp__req_get(struct nvp_qpair *qp, uint16_t *cid)
 {
-	uint16_t c = qp->free_head;
+	int top = qp->free_top;
+	uint16_t c;
 	struct nvp_req *req;
 
-	if (__builtin_expect(c == NVP_NO_CID, 0))
+	if (__builtin_expect(top == 0, 0))
 		return NULL;
+	c = nvp__free_cids(qp)[top];
+	qp->free_top = (int16_t)(top + 1);
 	req = &qp->reqs[c];
-	qp->free_head = req->next_free;
 	req->busy = NVP_REQ_POSTED;
-	qp->outstanding++;
 	*cid = c;
 	return req;
 }
@@ -176,11 +209,9 @@ static inline void nvp__req_put(struct nvp_qpair *qp, uint16_t cid)
 {
 	struct nvp_req *req = &qp->reqs[cid];
 
-	req->busy = 0;
-	req->flags = 0;
-	req->next_free = qp->free_head;
-	qp->free_head = cid;
-	qp->outstanding--;
+	req->state = 0; /* busy and flags */
+	(nvp__free_cids(qp) + qp->free_top)[-1] = cid;
+	qp->free_top--;
 }
 
 /*

@@ -245,6 +245,7 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 	struct nvp_req *req;
 	sqe_word *slot, *sq;
 	uint16_t cid, tail;
+	int top;
 
 	/* Three tests, not one of three flags or'ed: the compiler makes fewer instructions of them. */
 	if (NVP_UNLIKELY(!qp))
@@ -253,9 +254,10 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 		return slow(qp, ns, slba, nlb, buf, cb, arg);
 	if (NVP_UNLIKELY(!cb))
 		return slow(qp, ns, slba, nlb, buf, cb, arg);
-	cid = qp->free_head;
-	if (NVP_UNLIKELY(cid == NVP_NO_CID))
+	top = qp->free_top;
+	if (NVP_UNLIKELY(top == 0))
 		return slow(qp, ns, slba, nlb, buf, cb, arg);
+	cid = nvp__free_cids(qp)[top];
 	req = &qp->reqs[cid];
 	tail = qp->sq_tail;
 	slot = (sqe_word *)&req->sqe;
@@ -295,8 +297,7 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
 	req->xfer_len = (uint32_t)len;	   /* for transports (nvme/transport.h); PCIe has the PRPs */
 	req->busy = NVP_REQ_POSTED;
-	qp->free_head = req->next_free;
-	qp->outstanding++;
+	qp->free_top++; /* re-read: see the tail below */
 	tail = qp->sq_tail; /* again: cheaper than keeping it in a register all along */
 	if (++tail == qp->size)
 		tail = 0;

@@ -56,9 +56,11 @@ int nvp_qpair_init(struct nvp_dev *dev, struct nvp_qpair *qp, uint16_t qid, unsi
 	qp->sq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_sqe));
 	qp->cq_mem = nvp_dma_pool_alloc(&dev->pool, (size_t)size * sizeof(struct nvme_cqe));
 	qp->prp_mem = slot_bytes ? nvp_dma_pool_alloc(&dev->pool, slots * slot_bytes) : NULL;
-	qp->reqs = aligned_alloc(64, slots * sizeof(*qp->reqs));
-	if (qp->reqs)
+	qp->reqs_mem = aligned_alloc(64, NVP__FREE_CIDS_BYTES(slots) + slots * sizeof(*qp->reqs));
+	if (qp->reqs_mem) { /* the stack of idle cids just below reqs[0] (nvp__free_cids) */
+		qp->reqs = (struct nvp_req *)(void *)((uint8_t *)qp->reqs_mem + NVP__FREE_CIDS_BYTES(slots));
 		memset(qp->reqs, 0, slots * sizeof(*qp->reqs));
+	}
 	if (!qp->sq_mem || !qp->cq_mem || (slot_bytes && !qp->prp_mem) || !qp->reqs) {
 		if (qp->sq_mem && qp->cq_mem && !qp->reqs)
 			nvp_set_error(-ENOMEM, "out of memory for %u request slots", slots);
@@ -89,14 +91,10 @@ void nvp_qpair_reset_rings(struct nvp_qpair *qp)
 	qp->sq_tail = qp->sq_tail_rung = qp->sq_head = 0;
 	qp->cq_head = 0;
 	qp->phase = 1;
-	qp->outstanding = 0;
 	memset(qp->cq_mem, 0, (size_t)qp->size * sizeof(struct nvme_cqe));
-	for (unsigned i = 0; i < slots; i++) {
-		qp->reqs[i].busy = 0;
-		qp->reqs[i].flags = 0;
-		qp->reqs[i].next_free = (uint16_t)(i + 1 < slots ? i + 1 : NVP_NO_CID);
-	}
-	qp->free_head = 0;
+	for (unsigned i = 0; i < slots; i++)
+		qp->reqs[i].state = 0;
+	nvp__free_reset(qp);
 }
 
 static uint64_t ticks_per_ms;
@@ -157,17 +155,16 @@ static void qpair_kill(struct nvp_qpair *qp)
 	if (qp->dead)
 		return;
 	qp->dead = 1;
+	qp->free_top = 0; /* submissions now fail with -ENODEV, callbacks' too (nvp__outstanding() says 0 from here) */
 	for (uint16_t cid = 0; cid < qp->size - 1; cid++) {
 		struct nvp_req *req = &qp->reqs[cid];
 		struct nvme_cqe cqe = { .cid = cid, .sq_id = qp->qid, .status = 0xffff };
 
 		if (!req->busy)
 			continue;
-		req->busy = 0;
-		qp->outstanding--;
+		req->state = 0;
 		req->cb(req->arg, -ENODEV, &cqe);
 	}
-	qp->free_head = NVP_NO_CID; /* submissions now fail with -ENODEV */
 }
 
 int nvp_sqe_resubmittable(const struct nvme_sqe *sqe)
@@ -302,7 +299,7 @@ NVP_API void nvp__qpair_check(struct nvp_qpair *qp)
 	}
 	if (NVME_GET(csts, CSTS_CFS)) {
 		nvp_log(NVP_LOG_ERROR, "%s: controller fatal status (CSTS.CFS)", dev->bus->name);
-	} else if (!qp->outstanding || !expire(qp, now)) {
+	} else if (!nvp__outstanding(qp) || !expire(qp, now)) {
 		return;
 	}
 	nvp_ctrl_recover(dev);
@@ -319,8 +316,8 @@ void nvp_qpair_fini(struct nvp_qpair *qp)
 		nvp_dma_pool_free(&dev->pool, qp->cq_mem);
 	if (qp->sq_mem)
 		nvp_dma_pool_free(&dev->pool, qp->sq_mem);
-	free(qp->reqs);
-	qp->reqs = NULL;
+	free(qp->reqs_mem);
+	qp->reqs = qp->reqs_mem = NULL;
 	qp->sq_mem = qp->cq_mem = qp->prp_mem = NULL;
 }
 
@@ -435,19 +432,19 @@ static void drain(struct nvp_qpair *qp)
 {
 	uint64_t deadline = nvp_now_ns() + (uint64_t)qp->dev->opts.admin_timeout_ms * 1000000;
 
-	while (qp->outstanding && nvp_now_ns() < deadline) {
+	while (nvp__outstanding(qp) && nvp_now_ns() < deadline) {
 		if (!nvp_qpair_poll(qp, 0))
 			sched_yield();
 	}
-	if (qp->outstanding)
+	if (nvp__outstanding(qp))
 		nvp_log(NVP_LOG_WARN, "%s qid %u: %u commands still in flight at destroy",
-			qp->dev->bus->name, qp->qid, qp->outstanding);
+			qp->dev->bus->name, qp->qid, nvp__outstanding(qp));
 }
 
 /* Once the queues are deleted, commands that never completed end with -ECANCELED. */
 static void cancel_outstanding(struct nvp_qpair *qp)
 {
-	for (uint16_t cid = 0; qp->outstanding && cid < qp->size - 1; cid++) {
+	for (uint16_t cid = 0; nvp__outstanding(qp) && cid < qp->size - 1; cid++) {
 		if (qp->reqs[cid].busy)
 			finish(qp, cid, -ECANCELED);
 	}
@@ -489,5 +486,5 @@ NVP_API void nvp_qpair_stats_reset(struct nvp_qpair *qp)
 
 NVP_API unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp)
 {
-	return qp ? qp->outstanding : 0;
+	return qp ? nvp__outstanding(qp) : 0;
 }

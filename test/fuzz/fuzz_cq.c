@@ -79,7 +79,7 @@ static void on_done(void *arg, int err, const struct nvme_cqe *cqe)
 	f->in_flight--;
 	f->calls++;
 	/* The slot is free before the callback runs. */
-	FUZZ_CHECK(!f->qp.reqs[cid].busy && f->qp.outstanding == f->in_flight);
+	FUZZ_CHECK(!f->qp.reqs[cid].busy && nvp__outstanding(&f->qp) == f->in_flight);
 	if (f->resubmit && f->resubmits < MAX_RESUBMITS) {
 		f->resubmits++;
 		FUZZ_CHECK(post(f) >= 0);
@@ -103,11 +103,11 @@ static struct fake *fake_new(unsigned size)
 	f->qp.phase = 1;
 	f->qp.dev_gen = &f->gen;
 	f->qp.timeout_ticks = UINT64_MAX;
-	f->qp.reqs = aligned_alloc(64, (size - 1) * sizeof(*f->qp.reqs));
+	f->qp.reqs_mem = aligned_alloc(64, NVP__FREE_CIDS_BYTES(size - 1) + (size - 1) * sizeof(*f->qp.reqs));
+	f->qp.reqs = f->qp.reqs_mem ? (struct nvp_req *)(void *)((char *)f->qp.reqs_mem + NVP__FREE_CIDS_BYTES(size - 1)) : NULL;
 	FUZZ_CHECK(f->qp.sq && f->qp.cq && f->qp.reqs);
 	memset(f->qp.reqs, 0, (size - 1) * sizeof(*f->qp.reqs));
-	for (unsigned i = 0; i < size - 1; i++)
-		f->qp.reqs[i].next_free = (uint16_t)(i + 1 < size - 1 ? i + 1 : NVP_NO_CID);
+	nvp__free_reset(&f->qp);
 	f->dev_phase = 1;
 	f->qp.stats.bad_cqes = logged++ ? 1 : 0;
 	return f;
@@ -115,7 +115,7 @@ static struct fake *fake_new(unsigned size)
 
 static void fake_free(struct fake *f)
 {
-	free(f->qp.reqs);
+	free(f->qp.reqs_mem);
 	free((void *)f->qp.cq);
 	free(f->qp.sq);
 	free(f);
@@ -131,7 +131,7 @@ static void poll_once(struct fake *f, unsigned max)
 	FUZZ_CHECK(n <= limit);
 	FUZZ_CHECK(n == (f->calls - calls) + (qp->stats.bad_cqes - bad));
 	FUZZ_CHECK(qp->stats.completed - completed == f->calls - calls);
-	FUZZ_CHECK(qp->outstanding == f->in_flight);
+	FUZZ_CHECK(nvp__outstanding(qp) == f->in_flight);
 	/* sq_head is the device's word, never an index: the periodic check validates it. */
 	FUZZ_CHECK(qp->cq_head < qp->size && qp->phase <= 1);
 	if (n)
@@ -150,8 +150,10 @@ static void check_slots(struct fake *f)
 
 	for (unsigned i = 0; i < slots; i++)
 		busy += qp->reqs[i].busy != 0;
-	FUZZ_CHECK(busy == f->in_flight && qp->outstanding == f->in_flight);
-	for (cid = qp->free_head; cid != NVP_NO_CID; cid = qp->reqs[cid].next_free) {
+	FUZZ_CHECK(busy == f->in_flight && nvp__outstanding(qp) == f->in_flight);
+	FUZZ_CHECK(qp->free_top >= -(int)slots && qp->free_top <= 0);
+	for (int i = qp->free_top; i < 0; i++) {
+		cid = nvp__free_cids(qp)[i];
 		FUZZ_CHECK(cid < slots && !seen[cid] && !qp->reqs[cid].busy);
 		seen[cid] = 1;
 		idle++;
@@ -162,7 +164,7 @@ static void check_slots(struct fake *f)
 		seen[cid] = 0;
 		taken++;
 	}
-	FUZZ_CHECK(taken == idle && qp->outstanding == slots);
+	FUZZ_CHECK(taken == idle && nvp__outstanding(qp) == slots);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -44,16 +44,16 @@ static struct fake *fake_new(unsigned size)
 	f->qp.phase = 1;
 	f->qp.dev_gen = &f->gen;
 	f->dev_phase = 1;
-	f->qp.reqs = aligned_alloc(64, (size - 1) * sizeof(*f->qp.reqs));
+	f->qp.reqs_mem = aligned_alloc(64, NVP__FREE_CIDS_BYTES(size - 1) + (size - 1) * sizeof(*f->qp.reqs));
+	f->qp.reqs = f->qp.reqs_mem ? (struct nvp_req *)(void *)((char *)f->qp.reqs_mem + NVP__FREE_CIDS_BYTES(size - 1)) : NULL;
 	memset(f->qp.reqs, 0, (size - 1) * sizeof(*f->qp.reqs));
-	for (unsigned i = 0; i < size - 1; i++)
-		f->qp.reqs[i].next_free = (uint16_t)(i + 1 < size - 1 ? i + 1 : NVP_NO_CID);
+	nvp__free_reset(&f->qp);
 	return f;
 }
 
 static void fake_free(struct fake *f)
 {
-	free(f->qp.reqs);
+	free(f->qp.reqs_mem);
 	free(f);
 }
 
@@ -117,7 +117,7 @@ static void test_wrap(void **state, unsigned size)
 		assert_int_equal(f->cq_db, (round + 1) % size);
 		assert_int_equal(f->qp.phase, ((round + 1) / size) % 2 ? 0 : 1);
 	}
-	assert_int_equal(f->qp.outstanding, 0);
+	assert_int_equal(nvp__outstanding(&f->qp), 0);
 	fake_free(f);
 }
 
@@ -135,7 +135,7 @@ static void test_full(void **state)
 	assert_int_equal(post(f), 1);
 	assert_int_equal(post(f), 2);
 	assert_int_equal(post(f), -1);
-	assert_int_equal(f->qp.outstanding, 3);
+	assert_int_equal(nvp__outstanding(&f->qp), 3);
 	/* Out-of-order completion frees exactly that slot. */
 	complete(f, 1, 0);
 	assert_int_equal(nvp_qpair_poll(&f->qp, 0), 1);
@@ -214,7 +214,7 @@ static void test_bad_cid(void **state)
 	assert_int_equal(nvp_qpair_poll(&f->qp, 0), 4);
 	assert_int_equal(f->calls, 1);
 	assert_int_equal(f->qp.stats.bad_cqes, 3);
-	assert_int_equal(f->qp.outstanding, 0);
+	assert_int_equal(nvp__outstanding(&f->qp), 0);
 	/* The free list is intact: all 7 slots can be taken again. */
 	for (int i = 0; i < 7; i++)
 		assert_true(post(f) >= 0);
