@@ -50,13 +50,14 @@ struct nvp_req {
 	nvp_cb cb;
 	void *arg;
 	uint64_t deadline;	 /* POSTED: the timeout in ticks; STAMPED: the deadline in nvp__ticks() */
-	uint16_t spare;
 	union {
 		struct {
 			uint8_t busy;	 /* 0 idle, NVP_REQ_POSTED or NVP_REQ_STAMPED from submission to completion */
 			uint8_t flags;	 /* NVP_REQ_* */
+			uint16_t spare;	 /* always 0 */
 		};
-		uint16_t state;		 /* both (little-endian: busy | flags << 8), for one test on completion */
+		/* All (little-endian: busy | flags << 8), for one test on completion; 32 bits: one store clears it. */
+		uint32_t state;
 	};
 	uint32_t xfer_len;	 /* data bytes: what a transport other than PCIe hands on */
 	uint64_t *prp_list;	 /* this slot's PRP list memory */
@@ -265,7 +266,7 @@ static inline void nvp_qpair_ring(struct nvp_qpair *qp)
 }
 
 /* A slot's state word (busy | flags << 8) that completes without a look at the flags: busy, none set. */
-#define NVP__REQ_STATE_PLAIN(st) ((uint16_t)((st) - NVP_REQ_POSTED) <= NVP_REQ_STAMPED - NVP_REQ_POSTED)
+#define NVP__REQ_STATE_PLAIN(st) ((uint32_t)((st) - NVP_REQ_POSTED) <= NVP_REQ_STAMPED - NVP_REQ_POSTED)
 
 static inline void nvp__qpair_complete(struct nvp_qpair *qp, const struct nvme_cqe *cqe)
 {
