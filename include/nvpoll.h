@@ -578,12 +578,16 @@ unsigned nvp_qpair_outstanding(const struct nvp_qpair *qp);
 /*
  * Deadline of commands submitted from now on, in ms (0: none). It is the
  * qpair's default; set just before one submission and back after it, it
- * is that command's own (no system call, no lock). A command past its
+ * is that command's own (no system call, no lock; a call that changes it
+ * looks over the slots once, so that the commands posted before it keep
+ * the old value). A command past its
  * deadline is aborted (Abort admin command, from the polling thread); if
  * that does not clear it, the controller is reset. Its callback runs
  * exactly once, with -ETIMEDOUT. Deadlines are checked every 128 polls (at
  * most once a millisecond), so they are only as precise as the polling; a
- * deadline counts from the first check after submission, never earlier.
+ * deadline counts from the first check after submission (or from the
+ * nvp_qpair_set_timeout() call that follows it, if that comes first),
+ * never earlier.
  * NVMe/TCP (tcp://) has no Abort that makes a buffer safe to reuse: a
  * command past its deadline closes its qpair's connection instead, it
  * ends with -ETIMEDOUT and every other command in flight there with

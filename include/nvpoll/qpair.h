@@ -31,10 +31,11 @@ struct nvp_dma_region;
 struct nvp_transport_ops;
 
 /*
- * A busy slot's state. Submission takes no time stamp: it keeps the
- * qpair's timeout in the slot, and the periodic check (nvp__qpair_check, at
- * most once a millisecond) turns that into the deadline of each POSTED slot
- * it finds and makes it STAMPED. So a deadline counts from at most one
+ * A busy slot's state. Submission takes no time stamp and stores no
+ * timeout: the periodic check (nvp__qpair_check, at most once a
+ * millisecond) gives each POSTED slot it finds the deadline now + the
+ * qpair's timeout and makes it STAMPED (nvp_qpair_set_timeout() does the
+ * same, with the old timeout, for the slots posted before it). So a deadline counts from at most one
  * check after submission -- never earlier -- and a command that completes
  * before the next check costs no time stamp at all.
  */
@@ -49,7 +50,7 @@ struct nvp_transport_ops;
 struct nvp_req {
 	nvp_cb cb;
 	void *arg;
-	uint64_t deadline;	 /* POSTED: the timeout in ticks; STAMPED: the deadline in nvp__ticks() */
+	uint64_t deadline;	 /* STAMPED: the deadline in nvp__ticks(); POSTED: not set yet */
 	union {
 		struct {
 			uint8_t busy;	 /* 0 idle, NVP_REQ_POSTED or NVP_REQ_STAMPED from submission to completion */

@@ -136,7 +136,7 @@ post(struct nvp_qpair *qp, struct nvp_req *req, uint16_t cid, nvp_cb cb, void *a
 {
 	req->cb = cb;
 	req->arg = arg;
-	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
+	/* No deadline stored: the periodic check gives a POSTED slot the qpair's timeout (NVP_REQ_POSTED). */
 	req->sqe.cid = cid;
 	nvp__sq_post(qp, &req->sqe);
 	return 0;
@@ -294,7 +294,7 @@ rw(struct nvp_qpair *qp, const struct nvp_ns *ns, uint8_t opc, uint64_t slba, ui
 	slot[2] = sq[2] = 0;
 	slot[7] = sq[7] = 0;
 	/* Now the slot and the SQ entry are this command's. */
-	req->deadline = qp->timeout_ticks; /* the periodic check makes it a deadline (NVP_REQ_POSTED) */
+	/* No deadline stored: the periodic check gives a POSTED slot the qpair's timeout (NVP_REQ_POSTED). */
 	req->xfer_len = (uint32_t)len;	   /* for transports (nvme/transport.h); PCIe has the PRPs */
 	req->busy = NVP_REQ_POSTED;
 	qp->free_top++; /* re-read: see the tail below */

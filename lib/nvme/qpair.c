@@ -127,8 +127,28 @@ uint64_t nvp_ms_to_ticks(unsigned ms)
 
 NVP_API void nvp_qpair_set_timeout(struct nvp_qpair *qp, unsigned ms)
 {
-	if (qp)
-		qp->timeout_ticks = nvp_ms_to_ticks(ms);
+	uint64_t ticks, now;
+
+	if (!qp)
+		return;
+	ticks = nvp_ms_to_ticks(ms);
+	if (ticks == qp->timeout_ticks)
+		return;
+	/*
+	 * Submission stores no timeout: a POSTED slot gets the qpair's at the
+	 * next check. Those posted under the old one get their deadline now
+	 * (from now: never earlier than submission + timeout).
+	 */
+	now = nvp__ticks();
+	for (uint16_t cid = 0; nvp__outstanding(qp) && cid < qp->size - 1; cid++) {
+		struct nvp_req *req = &qp->reqs[cid];
+
+		if (req->busy == NVP_REQ_POSTED) {
+			req->deadline = now + qp->timeout_ticks;
+			req->busy = NVP_REQ_STAMPED;
+		}
+	}
+	qp->timeout_ticks = ticks;
 }
 
 /* A synthesized completion for a command the controller will never complete. */
@@ -220,8 +240,7 @@ NVP_API void nvp__qpair_recover(struct nvp_qpair *qp)
 		if (!(req->flags & NVP_REQ_TIMED_OUT) && dev->opts.reset_policy == NVP_RESET_RESUBMIT &&
 		    nvp_sqe_resubmittable(&req->sqe)) {
 			req->flags = 0;
-			req->busy = NVP_REQ_POSTED; /* a fresh deadline from the next check */
-			req->deadline = qp->timeout_ticks;
+			req->busy = NVP_REQ_POSTED; /* a fresh deadline from the next check, the qpair's timeout */
 			nvp__sq_post(qp, &req->sqe);
 			qp->stats.resubmitted++;
 		} else if (fail) {
@@ -249,7 +268,7 @@ static int expire(struct nvp_qpair *qp, uint64_t now)
 		int aborted = 0;
 
 		if (req->busy == NVP_REQ_POSTED) {
-			req->deadline += now; /* it held the timeout: NVP_NO_TIMEOUT cannot wrap */
+			req->deadline = now + qp->timeout_ticks; /* NVP_NO_TIMEOUT cannot wrap */
 			req->busy = NVP_REQ_STAMPED;
 			continue;
 		}

@@ -1184,7 +1184,6 @@ static void tcp_qpair_follow(struct nvp_qpair *qp, unsigned epoch)
 		if (dev->opts.reset_policy == NVP_RESET_RESUBMIT && nvp_sqe_resubmittable(&req->sqe) &&
 		    !conn_submit(c, &req->sqe, cmd->buf, cmd->len, cmd->write)) {
 			req->busy = NVP_REQ_POSTED; /* a fresh deadline from the next check */
-			req->deadline = qp->timeout_ticks;
 			qp->stats.resubmitted++;
 		} else if (fail) {
 			fail[nfail++] = cid;
@@ -1207,10 +1206,11 @@ static void tcp_qpair_fini(struct nvp_qpair *qp)
 }
 
 /*
- * I/O deadlines, as PCIe keeps them (include/nvpoll/qpair.h): each slot
- * holds the qpair's timeout from submission; this check, at most once a
- * millisecond, stamps the slots posted since the last one with their
- * deadline and looks for commands in flight past theirs. NVMe/TCP cannot
+ * I/O deadlines, as PCIe keeps them (include/nvpoll/qpair.h): submission
+ * stores none; this check, at most once a millisecond, stamps the slots
+ * posted since the last one with now + the qpair's timeout (as
+ * nvp_qpair_set_timeout() does before a change) and looks for commands in
+ * flight past theirs. NVMe/TCP cannot
  * take one command back from the target with its buffer safe (a late
  * C2HData would still land in it), so a command past its deadline gives
  * up the connection: it ends with -ETIMEDOUT, every other one in flight
@@ -1229,7 +1229,7 @@ static void tcp_expire(struct nvp_qpair *qp, struct tcp_conn *c, uint64_t now)
 		struct nvp_req *req = &qp->reqs[cid];
 
 		if (req->busy == NVP_REQ_POSTED) {
-			req->deadline += now; /* it held the timeout: NVP_NO_TIMEOUT cannot wrap */
+			req->deadline = now + qp->timeout_ticks; /* submission stores none (include/nvpoll/qpair.h) */
 			req->busy = NVP_REQ_STAMPED;
 		} else if (req->busy && req->deadline <= now && cid < c->nr_cmds && c->cmds[cid].active) {
 			req->flags |= NVP_REQ_TIMED_OUT;
