@@ -90,7 +90,11 @@ vmtest: all $(VM_BINS)
 deps:
 	@scripts/install-deps.sh
 
+# Everything the test targets run, built first in parallel (the tests themselves run one at a time).
+BUILD_JOBS ?= $(shell nproc)
+
 check: deps
+	$(MAKE) -j$(BUILD_JOBS) test-build
 	$(MAKE) all unit
 	$(MAKE) abi
 	$(MAKE) asan
@@ -98,9 +102,11 @@ check: deps
 	$(MAKE) vmtest
 
 # Sanitizers: a separate build tree so objects never mix.
+ASAN_MAKE = $(MAKE) O=$(O)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	LDLIBS="$(DEP_LIBS) -fsanitize=address,undefined"
 asan:
-	$(MAKE) O=$(O)/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDLIBS="$(DEP_LIBS) -fsanitize=address,undefined" unit
+	$(ASAN_MAKE) -j$(BUILD_JOBS) test-build
+	$(ASAN_MAKE) unit
 
 valgrind: $(UNIT_BINS)
 	@VALGRIND=1 test/run-unit.sh $(UNIT_BINS)
@@ -264,6 +270,10 @@ fuzz-regress: $(FUZZ_REGRESS)
 	@test/run-unit.sh $(FUZZ_REGRESS)
 
 unit: fuzz-regress
+
+test-build: all $(UNIT_BINS) $(VM_BINS) $(EXAMPLES) $(FUZZ_REGRESS) $(O)/nvpoll-perf \
+	$(if $(SANITIZED),,$(O)/nvpoll-fio.so)
+.PHONY: test-build
 
 .PHONY: fuzz fuzz-deps fuzz-run fuzz-regress
 .SECONDARY: $(FUZZ_LIB_OBJS) $(O)/fuzz-regress/standalone.o
